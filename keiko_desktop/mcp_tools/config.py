@@ -1,0 +1,292 @@
+"""``mcp.json``: which MCP servers to run, in the Claude Desktop format.
+
+    {"mcpServers": {
+        "github": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-github"],
+                   "env": {"GITHUB_TOKEN": "${keyring:github.GITHUB_TOKEN}"}},
+        "remote": {"url": "https://example.com/mcp", "headers": {"Authorization": "..."}}},
+     "builtinServers": {"files": {"folders": ["~/Documents"]}, "notes": {}, "clock": {}}}
+
+An entry may also carry ``"disabled": true`` and (stdio) ``"cwd"``. Secrets may be written as
+``${keyring:NAME}`` references, resolved from the system keychain when the server starts.
+``import_servers`` reads Claude Desktop and Cursor files (``mcpServers``) and VS Code files
+(``servers``, entries with ``"type": "stdio" | "http"``). Errors name the server and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from keiko_desktop.core.config import Paths
+from keiko_desktop.core.tools.errors import McpConfigError
+
+CONFIG_FILE = "mcp.json"
+BUILTIN_NAMES: tuple[str, ...] = ("files", "notes", "clock")
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class StdioServerConfig:
+    """A server started as a subprocess and spoken to over stdin/stdout."""
+
+    name: str
+    command: str
+    args: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+    disabled: bool = False
+
+    @property
+    def target(self) -> str:
+        return " ".join([self.command, *self.args])
+
+
+@dataclass(frozen=True)
+class HttpServerConfig:
+    """A remote server over streamable HTTP."""
+
+    name: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    disabled: bool = False
+
+    @property
+    def target(self) -> str:
+        return self.url
+
+
+@dataclass(frozen=True)
+class BuiltinServerConfig:
+    """One of Keiko's own servers, run in-process. ``folders`` are granted to ``files``."""
+
+    name: str
+    folders: tuple[str, ...] = ()
+    disabled: bool = False
+
+    @property
+    def target(self) -> str:
+        return "built-in"
+
+
+ServerConfig = StdioServerConfig | HttpServerConfig | BuiltinServerConfig
+ExternalServerConfig = StdioServerConfig | HttpServerConfig
+
+
+@dataclass(frozen=True)
+class McpConfig:
+    """Everything in ``mcp.json``."""
+
+    servers: Mapping[str, ExternalServerConfig] = field(default_factory=dict)
+    builtins: Mapping[str, BuiltinServerConfig] = field(
+        default_factory=lambda: {n: BuiltinServerConfig(n) for n in BUILTIN_NAMES}
+    )
+
+    def all_servers(self) -> list[ServerConfig]:
+        return [*self.builtins.values(), *self.servers.values()]
+
+    def with_server(self, server: ServerConfig) -> McpConfig:
+        if isinstance(server, BuiltinServerConfig):
+            return replace(self, builtins={**self.builtins, server.name: server})
+        return replace(self, servers={**self.servers, server.name: server})
+
+    def without_server(self, name: str) -> McpConfig:
+        return replace(self, servers={k: v for k, v in self.servers.items() if k != name})
+
+    def get(self, name: str) -> ServerConfig | None:
+        return self.builtins.get(name) or self.servers.get(name)
+
+
+def config_path(paths: Paths) -> Path:
+    return paths.config_dir / CONFIG_FILE
+
+
+def _fail(source: str, server: str | None, field_name: str, problem: str) -> McpConfigError:
+    where = f"Server '{server}'" if server else "The file"
+    return McpConfigError(
+        f"{where} in {source}: field '{field_name}' {problem}.", f"Fix '{field_name}' in {source}."
+    )
+
+
+def _strings(value: Any, source: str, server: str, name: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(source, server, name, "must be a list of strings")
+    return tuple(value)
+
+
+def _string_map(value: Any, source: str, server: str, name: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise _fail(source, server, name, "must be an object of strings")
+    out: dict[str, str] = {}
+    for key, item in value.items():
+        if isinstance(item, bool) or not isinstance(item, str | int | float):
+            raise _fail(source, server, f"{name}.{key}", "must be a string")
+        out[str(key)] = str(item)
+    return out
+
+
+def _check_name(name: str, source: str) -> None:
+    if not _NAME.match(name):
+        raise McpConfigError(
+            f"Server name '{name}' in {source} is not allowed.",
+            "Use letters, digits, '-' and '_' only (no dots or spaces), at most 64 characters.",
+        )
+
+
+def parse_server(name: str, entry: Any, source: str) -> ExternalServerConfig:
+    """One ``mcpServers`` (or VS Code ``servers``) entry."""
+    _check_name(name, source)
+    if not isinstance(entry, dict):
+        raise _fail(source, name, name, "must be an object with 'command' or 'url'")
+    kind = entry.get("type")
+    disabled = entry.get("disabled", False)
+    if not isinstance(disabled, bool):
+        raise _fail(source, name, "disabled", "must be true or false")
+    if kind in ("sse",):
+        raise _fail(source, name, "type", "is 'sse', which Keiko does not support; use 'http'")
+    if kind not in (None, "stdio", "http", "streamable-http", "streamableHttp"):
+        raise _fail(source, name, "type", f"is {kind!r}; use 'stdio' or 'http'")
+    if "url" in entry and kind != "stdio":
+        url = entry["url"]
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise _fail(source, name, "url", "must be an http:// or https:// URL")
+        headers = _string_map(entry.get("headers", {}), source, name, "headers")
+        return HttpServerConfig(name, url, headers, disabled)
+    if kind == "http":
+        raise _fail(source, name, "url", "is missing (an http server needs a URL)")
+    command = entry.get("command")
+    if not isinstance(command, str) or not command.strip():
+        raise _fail(source, name, "command", "is missing or empty (or give a 'url')")
+    args = _strings(entry.get("args", []), source, name, "args")
+    env = _string_map(entry.get("env", {}) or {}, source, name, "env")
+    cwd = entry.get("cwd")
+    if cwd is not None and not isinstance(cwd, str):
+        raise _fail(source, name, "cwd", "must be a string")
+    return StdioServerConfig(name, command, args, env, cwd, disabled)
+
+
+def _parse_builtins(data: Any, source: str) -> dict[str, BuiltinServerConfig]:
+    out = {n: BuiltinServerConfig(n) for n in BUILTIN_NAMES}
+    if data is None:
+        return out
+    if not isinstance(data, dict):
+        raise _fail(source, None, "builtinServers", "must be an object")
+    for name, entry in data.items():
+        if name not in BUILTIN_NAMES:
+            raise _fail(source, name, "builtinServers", f"names no built-in server {BUILTIN_NAMES}")
+        if not isinstance(entry, dict):
+            raise _fail(source, name, "builtinServers", "must be an object")
+        disabled = entry.get("disabled", False)
+        if not isinstance(disabled, bool):
+            raise _fail(source, name, "disabled", "must be true or false")
+        folders = _strings(entry.get("folders", []), source, name, "folders")
+        out[name] = BuiltinServerConfig(name, folders, disabled)
+    return out
+
+
+def parse_config(data: Any, source: str) -> McpConfig:
+    if not isinstance(data, dict):
+        raise _fail(source, None, "mcpServers", "is missing: the file must be a JSON object")
+    raw = data.get("mcpServers", {})
+    if not isinstance(raw, dict):
+        raise _fail(source, None, "mcpServers", "must be an object of servers")
+    servers = {name: parse_server(name, entry, source) for name, entry in raw.items()}
+    builtins = _parse_builtins(data.get("builtinServers"), source)
+    clash = sorted(set(servers) & set(builtins))
+    if clash:
+        raise McpConfigError(
+            f"Server name '{clash[0]}' in {source} is taken by a built-in server.",
+            "Rename it in mcpServers.",
+        )
+    return McpConfig(servers, builtins)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise McpConfigError(f"{path} does not exist.", "Check the path.") from None
+    except OSError as exc:
+        raise McpConfigError(
+            f"Cannot read {path}: {exc.strerror}.", "Check its permissions."
+        ) from None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise McpConfigError(
+            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).",
+            "Fix the JSON, for example a missing comma or quote.",
+        ) from None
+
+
+def load_config(paths: Paths) -> McpConfig:
+    """Read ``mcp.json``; a missing file means only the built-in servers."""
+    path = config_path(paths)
+    if not path.exists():
+        return McpConfig()
+    return parse_config(_read_json(path), str(path))
+
+
+def to_json(config: McpConfig) -> dict[str, Any]:
+    servers: dict[str, Any] = {}
+    for name, server in config.servers.items():
+        entry: dict[str, Any]
+        if isinstance(server, HttpServerConfig):
+            entry = {"url": server.url}
+            if server.headers:
+                entry["headers"] = dict(server.headers)
+        else:
+            entry = {"command": server.command, "args": list(server.args)}
+            if server.env:
+                entry["env"] = dict(server.env)
+            if server.cwd:
+                entry["cwd"] = server.cwd
+        if server.disabled:
+            entry["disabled"] = True
+        servers[name] = entry
+    builtins: dict[str, Any] = {}
+    for name, builtin in config.builtins.items():
+        b: dict[str, Any] = {}
+        if builtin.folders:
+            b["folders"] = list(builtin.folders)
+        if builtin.disabled:
+            b["disabled"] = True
+        builtins[name] = b
+    return {"mcpServers": servers, "builtinServers": builtins}
+
+
+def save_config(paths: Paths, config: McpConfig) -> Path:
+    """Write ``mcp.json`` atomically (owner-only permissions: it may hold headers)."""
+    path = config_path(paths)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(to_json(config), fh, indent=2, ensure_ascii=False)
+        fh.write("\n")
+    os.replace(tmp, path)
+    return path
+
+
+def import_servers(path: Path) -> dict[str, ExternalServerConfig]:
+    """Servers from a Claude Desktop, Cursor (``mcpServers``) or VS Code (``servers``) file."""
+    data = _read_json(path)
+    source = str(path)
+    if not isinstance(data, dict):
+        raise _fail(source, None, "mcpServers", "is missing: the file must be a JSON object")
+    if "mcpServers" in data:
+        raw = data["mcpServers"]
+    elif "servers" in data:
+        raw = data["servers"]
+    else:
+        raise McpConfigError(
+            f"{path} has neither 'mcpServers' (Claude Desktop, Cursor) nor 'servers' (VS Code).",
+            "Pick a claude_desktop_config.json or an mcp.json file.",
+        )
+    if not isinstance(raw, dict):
+        raise _fail(source, None, "servers", "must be an object of servers")
+    return {name: parse_server(name, entry, source) for name, entry in raw.items()}

@@ -1,0 +1,191 @@
+"""Opening a client for a configured server: stdio, streamable HTTP or in-process.
+
+Every client is opened (and later closed) inside its server's own task by ``ServerConnection``.
+Stream transports are wrapped so that the end of the server's output (a crash, an exit) calls
+``on_closed`` at once, without waiting for the next tool call to notice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Generic, TextIO, TypeVar
+
+import anyio
+import httpx2
+from mcp import Client, StdioServerParameters
+from mcp.client.session import MessageHandlerFnT
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.server.mcpserver import MCPServer
+
+from keiko_desktop.core.tools.redaction import Redactor
+from keiko_desktop.mcp_tools.config import (
+    BuiltinServerConfig,
+    HttpServerConfig,
+    ServerConfig,
+    StdioServerConfig,
+)
+from keiko_desktop.mcp_tools.secrets import SecretStore
+from keiko_desktop.mcp_tools.shell_env import LoginShellPath, resolve_command
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+BuiltinFactory = Callable[[BuiltinServerConfig], MCPServer]
+
+
+class WatchedReadStream(Generic[T]):
+    """A read stream that calls ``on_closed`` once when it ends or is closed."""
+
+    def __init__(self, inner: Any, on_closed: Callable[[], None]) -> None:
+        self._inner = inner
+        self._on_closed = on_closed
+        self._fired = False
+
+    def _closed(self) -> None:
+        if not self._fired:
+            self._fired = True
+            self._on_closed()
+
+    async def receive(self) -> T:
+        try:
+            item: T = await self._inner.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._closed()
+            raise
+        return item
+
+    def __aiter__(self) -> WatchedReadStream[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def aclose(self) -> None:
+        self._closed()
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> WatchedReadStream[T]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> bool | None:
+        await self.aclose()
+        return None
+
+
+@asynccontextmanager
+async def watched(transport: Any, on_closed: Callable[[], None]) -> AsyncIterator[Any]:
+    async with transport as (read_stream, write_stream):
+        yield WatchedReadStream[Any](read_stream, on_closed), write_stream
+
+
+def stderr_tail(path: Path | None, lines: int = 3) -> str:
+    """The last lines a server wrote to stderr, for error messages."""
+    if path is None:
+        return ""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - 4096))
+            tail = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    kept = [line.strip() for line in tail.splitlines() if line.strip()]
+    return " | ".join(kept[-lines:])
+
+
+class ClientFactory:
+    """Builds (and enters on ``stack``) the SDK ``Client`` for one server config."""
+
+    def __init__(
+        self,
+        *,
+        builtins: Mapping[str, BuiltinFactory] | None = None,
+        secrets: SecretStore | None = None,
+        redactor: Redactor | None = None,
+        shell_path: LoginShellPath | None = None,
+        log_dir: Path | None = None,
+    ) -> None:
+        self.builtins: dict[str, BuiltinFactory] = dict(builtins or {})
+        self.secrets = secrets or SecretStore()
+        self.redactor = redactor or Redactor()
+        self.shell_path = shell_path or LoginShellPath()
+        self.log_dir = log_dir
+
+    def stderr_log(self, name: str) -> Path | None:
+        return self.log_dir / f"mcp-{name}.log" if self.log_dir is not None else None
+
+    async def open(
+        self,
+        config: ServerConfig,
+        stack: AsyncExitStack,
+        on_closed: Callable[[], None],
+        message_handler: MessageHandlerFnT,
+    ) -> Client:
+        target: Any
+        if isinstance(config, BuiltinServerConfig):
+            factory = self.builtins.get(config.name)
+            if factory is None:
+                raise LookupError(f"no built-in server named {config.name!r}")
+            target = factory(config)
+        elif isinstance(config, HttpServerConfig):
+            target = await self._http(config, stack, on_closed)
+        else:
+            target = await self._stdio(config, stack, on_closed)
+        client = Client(target, cache=None, message_handler=message_handler)
+        await stack.enter_async_context(client)
+        return client
+
+    async def _resolve(self, values: Mapping[str, str]) -> dict[str, str]:
+        if not values:
+            return {}
+        return await asyncio.to_thread(self.secrets.resolve_map, values, self.redactor)
+
+    async def _stdio(
+        self, config: StdioServerConfig, stack: AsyncExitStack, on_closed: Callable[[], None]
+    ) -> Any:
+        env = await self._resolve(config.env)
+        path = await self.shell_path.get()
+        env["PATH"] = path
+        command = resolve_command(config.command, path)
+        errlog = self._open_errlog(config.name, stack)
+        params = StdioServerParameters(
+            command=command, args=list(config.args), env=env, cwd=config.cwd
+        )
+        return watched(stdio_client(params, errlog=errlog), on_closed)
+
+    async def _http(
+        self, config: HttpServerConfig, stack: AsyncExitStack, on_closed: Callable[[], None]
+    ) -> Any:
+        headers = await self._resolve(config.headers)
+        http = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0, read=300.0))
+        stack.push_async_callback(http.aclose)
+        return watched(streamable_http_client(config.url, http_client=http), on_closed)
+
+    def _open_errlog(self, name: str, stack: AsyncExitStack) -> TextIO:
+        path = self.stderr_log(name)
+        if path is None:
+            fh = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - the stack closes it
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.exists() and path.stat().st_size > 1_000_000:
+                path.replace(path.with_suffix(".log.1"))
+            fh = path.open("a", encoding="utf-8")
+        stack.callback(fh.close)
+        return fh

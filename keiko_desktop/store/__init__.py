@@ -1,0 +1,39 @@
+"""SQLite storage: tables, migrations, repositories and FTS5 search (SQLAlchemy 2, one file).
+
+``await open_database(path)`` returns a ``Database``; ``database.conversations`` is the
+``ConversationRepository``. All SQL runs on one worker thread; every failure is a ``StoreError``.
+"""
+
+from keiko_desktop.store.conversations import SqliteConversationRepository
+from keiko_desktop.store.database import (
+    DEFAULT_BUSY_TIMEOUT_MS,
+    Database,
+    create_sqlite_engine,
+    open_database,
+    open_store,
+)
+from keiko_desktop.store.migrations import (
+    MIGRATIONS,
+    Migration,
+    applied_migrations,
+    apply_migrations,
+    migration_name,
+    pending_migrations,
+)
+from keiko_desktop.store.search import fts_query
+
+__all__ = [
+    "DEFAULT_BUSY_TIMEOUT_MS",
+    "MIGRATIONS",
+    "Database",
+    "Migration",
+    "SqliteConversationRepository",
+    "applied_migrations",
+    "apply_migrations",
+    "create_sqlite_engine",
+    "fts_query",
+    "migration_name",
+    "open_database",
+    "open_store",
+    "pending_migrations",
+]

@@ -1,0 +1,193 @@
+"""Schema migrations: an ordered list of plain functions, each recorded once when applied.
+
+A migration is ``def mNNN_what(conn: Connection) -> None`` that runs raw DDL (frozen in time: it
+must never import the current tables). To evolve the schema, write a new function and append it
+to ``MIGRATIONS``; never edit or reorder one that has shipped. Each migration runs in its own
+transaction together with its row in ``schema_migrations`` (name, applied_at), so it is applied
+entirely or not at all, and applying twice is a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import Connection, Engine, insert, select, text
+
+from keiko_desktop.core.errors import StoreError
+from keiko_desktop.store.tables import schema_migrations, utcnow
+
+Migration = Callable[[Connection], None]
+
+
+def _run(conn: Connection, *statements: str) -> None:
+    for statement in statements:
+        conn.exec_driver_sql(statement)
+
+
+def m001_conversations_messages(conn: Connection) -> None:
+    """Conversations and their messages."""
+    _run(
+        conn,
+        """
+        CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            title TEXT NOT NULL DEFAULT '',
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            conversation_id INTEGER NOT NULL
+                REFERENCES conversations (id) ON DELETE CASCADE,
+            parent_id INTEGER REFERENCES messages (id) ON DELETE SET NULL,
+            role VARCHAR(16) NOT NULL,
+            content TEXT NOT NULL DEFAULT '',
+            status VARCHAR(16) NOT NULL DEFAULT 'complete',
+            model TEXT,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            time_to_first_token FLOAT,
+            tokens_per_second FLOAT,
+            duration FLOAT,
+            error TEXT,
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL
+        )
+        """,
+        "CREATE INDEX ix_messages_conversation_id_id ON messages (conversation_id, id)",
+        "CREATE INDEX ix_messages_parent_id ON messages (parent_id)",
+        "CREATE INDEX ix_messages_status ON messages (status)",
+        "CREATE INDEX ix_conversations_updated_at ON conversations (updated_at)",
+    )
+
+
+def m002_messages_fts(conn: Connection) -> None:
+    """Full-text search over message content: an external-content FTS5 index kept by triggers."""
+    _run(
+        conn,
+        """
+        CREATE VIRTUAL TABLE messages_fts USING fts5(
+            content,
+            content='messages',
+            content_rowid='id',
+            tokenize='unicode61 remove_diacritics 2'
+        )
+        """,
+        """
+        CREATE TRIGGER messages_fts_after_insert AFTER INSERT ON messages BEGIN
+            INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);
+        END
+        """,
+        """
+        CREATE TRIGGER messages_fts_after_delete AFTER DELETE ON messages BEGIN
+            INSERT INTO messages_fts (messages_fts, rowid, content)
+                VALUES ('delete', old.id, old.content);
+        END
+        """,
+        """
+        CREATE TRIGGER messages_fts_after_update AFTER UPDATE OF content ON messages BEGIN
+            INSERT INTO messages_fts (messages_fts, rowid, content)
+                VALUES ('delete', old.id, old.content);
+            INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);
+        END
+        """,
+        # Backfill every message stored before this migration.
+        "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')",
+    )
+
+
+def m003_conversation_pinned_deleted(conn: Connection) -> None:
+    """Pinned conversations and soft delete (undoable until purged)."""
+    _run(
+        conn,
+        "ALTER TABLE conversations ADD COLUMN pinned BOOLEAN NOT NULL DEFAULT 0",
+        "ALTER TABLE conversations ADD COLUMN deleted_at DATETIME",
+        "CREATE INDEX ix_conversations_deleted_at ON conversations (deleted_at)",
+    )
+
+
+# Append new migrations at the end; never edit, rename or reorder one that has shipped.
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_conversations_messages,
+    m002_messages_fts,
+    m003_conversation_pinned_deleted,
+)
+
+_CREATE_LEDGER = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    name TEXT PRIMARY KEY NOT NULL,
+    applied_at DATETIME NOT NULL
+)
+"""
+
+
+def migration_name(migration: Migration) -> str:
+    """The name recorded in ``schema_migrations``: the function's name."""
+    return migration.__name__
+
+
+def applied_migrations(conn: Connection) -> list[str]:
+    """Names recorded in ``schema_migrations``, oldest first; empty for a new database."""
+    exists = conn.execute(
+        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+    ).first()
+    if exists is None:
+        return []
+    rows = conn.execute(
+        select(schema_migrations.c.name).order_by(
+            schema_migrations.c.applied_at, schema_migrations.c.name
+        )
+    )
+    return [row.name for row in rows]
+
+
+def pending_migrations(
+    conn: Connection,
+    migrations: Sequence[Migration] = MIGRATIONS,
+    *,
+    database_name: str = "the database",
+) -> list[Migration]:
+    """Migrations not yet applied, in order.
+
+    Raises ``StoreError`` if the database records a migration this code does not know, which
+    means a newer Keiko made it.
+    """
+    applied = applied_migrations(conn)
+    known = {migration_name(m) for m in migrations}
+    unknown = [name for name in applied if name not in known]
+    if unknown:
+        raise StoreError(
+            f"The database {database_name} was upgraded by a newer version of Keiko "
+            f"(it has schema migration {', '.join(unknown)}, which this version does not know).",
+            "Update Keiko to the newest version; this version will not touch that file.",
+        )
+    done = set(applied)
+    return [m for m in migrations if migration_name(m) not in done]
+
+
+def apply_migrations(
+    engine: Engine,
+    migrations: Sequence[Migration] = MIGRATIONS,
+    *,
+    database_name: str = "the database",
+) -> list[str]:
+    """Apply every pending migration, each in its own transaction; return the names applied.
+
+    Safe to call on an up-to-date database (it applies nothing) and when two processes start at
+    once (each step re-reads the ledger inside its write transaction).
+    """
+    with engine.begin() as conn:
+        conn.exec_driver_sql(_CREATE_LEDGER)
+        pending = pending_migrations(conn, migrations, database_name=database_name)
+    applied: list[str] = []
+    for migration in pending:
+        name = migration_name(migration)
+        with engine.begin() as conn:
+            if name in applied_migrations(conn):
+                continue  # another process got there first
+            migration(conn)
+            conn.execute(insert(schema_migrations).values(name=name, applied_at=utcnow()))
+        applied.append(name)
+    return applied

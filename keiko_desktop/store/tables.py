@@ -1,0 +1,102 @@
+"""The current schema, as SQLAlchemy Core tables, used to build queries.
+
+The tables are *created* by the migrations in ``migrations.py`` (raw DDL, frozen in time); this
+module describes the schema after the last migration. ``tests/unit/store`` checks the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A datetime stored as naive UTC text and read back as an aware UTC datetime."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+metadata = MetaData()
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("title", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("pinned", Boolean, nullable=False, default=False),  # m003
+    Column("deleted_at", UTCDateTime, nullable=True),  # m003: soft delete, undoable
+    Index("ix_conversations_updated_at", "updated_at"),
+    Index("ix_conversations_deleted_at", "deleted_at"),  # m003
+    sqlite_autoincrement=True,
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "conversation_id",
+        Integer,
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("parent_id", Integer, ForeignKey("messages.id", ondelete="SET NULL"), nullable=True),
+    Column("role", String(16), nullable=False),
+    Column("content", Text, nullable=False, default=""),
+    Column("status", String(16), nullable=False, default="complete"),
+    Column("model", Text, nullable=True),
+    Column("prompt_tokens", Integer, nullable=True),
+    Column("completion_tokens", Integer, nullable=True),
+    Column("time_to_first_token", Float, nullable=True),
+    Column("tokens_per_second", Float, nullable=True),
+    Column("duration", Float, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+    Index("ix_messages_parent_id", "parent_id"),
+    Index("ix_messages_status", "status"),
+    sqlite_autoincrement=True,
+)
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("applied_at", UTCDateTime, nullable=False),
+)

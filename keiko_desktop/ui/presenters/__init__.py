@@ -1,0 +1,1 @@
+"""Keiko's desktop window: presenters."""

@@ -1,0 +1,245 @@
+"""Composer: the message box under the chat, with Send / Stop and a length hint.
+
+Enter sends, Shift+Enter starts a new line, Up in an empty box asks to edit the last message.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from keiko_desktop.ui.icons import icon
+from keiko_desktop.ui.theme import Theme
+
+CHARS_PER_TOKEN = 4
+MAX_LINES = 10
+
+
+def approx_tokens(text: str) -> int:
+    """A rough token count (about four characters a token)."""
+    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+
+
+class ComposerEdit(QPlainTextEdit):
+    """The text box. Grows with its text up to ``MAX_LINES``.
+
+    Signals:
+        submitted(): Enter was pressed (without Shift).
+        up_pressed_when_empty(): Up was pressed in an empty box.
+        escape_pressed(): Esc was pressed.
+    """
+
+    submitted = Signal()
+    up_pressed_when_empty = Signal()
+    escape_pressed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTabChangesFocus(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.document().setDocumentMargin(2)
+        self.document().contentsChanged.connect(self._on_document_contentsChanged)
+        self._on_document_contentsChanged()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        mods = event.modifiers()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
+            mods & Qt.KeyboardModifier.ShiftModifier
+        ):
+            event.accept()
+            self.submitted.emit()
+            return
+        if key == Qt.Key.Key_Up and not self.toPlainText():
+            event.accept()
+            self.up_pressed_when_empty.emit()
+            return
+        if key == Qt.Key.Key_Escape:
+            event.accept()
+            self.escape_pressed.emit()
+            return
+        super().keyPressEvent(event)
+
+    def _on_document_contentsChanged(self) -> None:
+        line = self.fontMetrics().lineSpacing()
+        lines = max(1, min(MAX_LINES, self._visual_lines()))
+        margins = self.contentsMargins()
+        doc_margin = int(self.document().documentMargin() * 2)
+        self.setFixedHeight(lines * line + doc_margin + margins.top() + margins.bottom() + 4)
+
+    def _visual_lines(self) -> int:
+        layout = self.document().documentLayout()
+        return max(1, int(layout.documentSize().height()))
+
+
+class Composer(QFrame):
+    """Where the user writes. Passive: it emits intent signals and exposes setters.
+
+    Signals:
+        send_requested(str): the user sent this (non-empty) text.
+        edit_submitted(int, str): the user sent an edited version of message N.
+        stop_requested(): the user wants the reply stopped.
+        edit_last_requested(): Up in an empty box: edit the last user message.
+        edit_cancelled(): the user left edit mode without sending.
+    """
+
+    send_requested = Signal(str)
+    edit_submitted = Signal(int, str)
+    stop_requested = Signal()
+    edit_last_requested = Signal()
+    edit_cancelled = Signal()
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Composer")
+        self._busy = False
+        self._context_length = 0
+        self._editing: int | None = None
+
+        self.edit_banner = QLabel(self)
+        self.edit_banner.setObjectName("EditBanner")
+        self.edit_banner.hide()
+        self.editor = ComposerEdit(self)
+        self.editor.setPlaceholderText("Message Keiko…  (Enter to send, Shift+Enter for a new line)")
+        self.hint = QLabel(self)
+        self.hint.setObjectName("ComposerHint")
+        self.send_button = QToolButton(self)
+        self.send_button.setObjectName("SendButton")
+        self.send_button.setToolTip("Send (Enter)")
+        self.stop_button = QToolButton(self)
+        self.stop_button.setObjectName("StopButton")
+        self.stop_button.setToolTip("Stop the reply (Esc)")
+        for button in (self.send_button, self.stop_button):
+            button.setFixedSize(QSize(32, 32))
+            button.setIconSize(QSize(18, 18))
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.stop_button.hide()
+
+        bottom = QHBoxLayout()
+        bottom.setContentsMargins(0, 0, 0, 0)
+        bottom.addWidget(self.hint, 1)
+        bottom.addWidget(self.send_button)
+        bottom.addWidget(self.stop_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 10, 10, 10)
+        layout.setSpacing(6)
+        layout.addWidget(self.edit_banner)
+        layout.addWidget(self.editor)
+        layout.addLayout(bottom)
+
+        self.editor.submitted.connect(self._on_editor_submitted)
+        self.editor.up_pressed_when_empty.connect(self.edit_last_requested)
+        self.editor.escape_pressed.connect(self._on_editor_escape_pressed)
+        self.editor.textChanged.connect(self._on_editor_textChanged)
+        self.send_button.clicked.connect(self._on_editor_submitted)
+        self.stop_button.clicked.connect(self.stop_requested)
+        self.set_theme(theme)
+        self._on_editor_textChanged()
+
+    # ------------------------------------------------------------------ setters
+    def set_theme(self, theme: Theme) -> None:
+        self.send_button.setIcon(icon("send", theme.accent_text, theme.faint))
+        self.stop_button.setIcon(icon("stop", theme.window))
+
+    def set_busy(self, busy: bool) -> None:
+        """While a reply is being written, Stop replaces Send."""
+        self._busy = busy
+        self.stop_button.setVisible(busy)
+        self.send_button.setVisible(not busy)
+        self._on_editor_textChanged()
+
+    def set_context_length(self, tokens: int) -> None:
+        self._context_length = tokens
+        self._on_editor_textChanged()
+
+    def begin_edit(self, message_id: int, text: str) -> None:
+        """Load message ``message_id`` into the box; sending replaces it and what follows."""
+        self._editing = message_id
+        self.edit_banner.setText("Editing your message — Enter resends it, Esc cancels")
+        self.edit_banner.show()
+        self.editor.setPlainText(text)
+        self.editor.moveCursor(self.editor.textCursor().MoveOperation.End)
+        self.editor.setFocus()
+
+    def end_edit(self) -> None:
+        if self._editing is not None:
+            self._editing = None
+            self.edit_banner.hide()
+            self.editor.clear()
+
+    def set_text(self, text: str) -> None:
+        self.editor.setPlainText(text)
+
+    def clear(self) -> None:
+        self.editor.clear()
+
+    def focus_editor(self) -> None:
+        self.editor.setFocus()
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def text(self) -> str:
+        return self.editor.toPlainText()
+
+    @property
+    def editing_message_id(self) -> int | None:
+        return self._editing
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    # ------------------------------------------------------------------ slots
+    def _on_editor_submitted(self) -> None:
+        text = self.editor.toPlainText()
+        if not text.strip():
+            self.hint.setText("Type a message first.")
+            return
+        if self._busy:
+            self.hint.setText("A reply is being written — stop it (Esc) or wait.")
+            return
+        if self._editing is not None:
+            message_id = self._editing
+            self._editing = None
+            self.edit_banner.hide()
+            self.editor.clear()
+            self.edit_submitted.emit(message_id, text)
+            return
+        self.editor.clear()
+        self.send_requested.emit(text)
+
+    def _on_editor_escape_pressed(self) -> None:
+        if self._busy:
+            self.stop_requested.emit()
+        elif self._editing is not None:
+            self.end_edit()
+            self.edit_cancelled.emit()
+
+    def _on_editor_textChanged(self) -> None:
+        text = self.editor.toPlainText()
+        self.send_button.setEnabled(bool(text.strip()))
+        if not text:
+            self.hint.setText(
+                f"Context: {self._context_length:,} tokens" if self._context_length else ""
+            )
+            return
+        tokens = approx_tokens(text)
+        hint = f"{len(text):,} characters · ~{tokens:,} tokens"
+        if self._context_length:
+            hint += f" of {self._context_length:,}"
+            if tokens > self._context_length:
+                hint += " — too long, the start will be cut"
+        self.hint.setText(hint)

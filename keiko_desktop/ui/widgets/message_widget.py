@@ -1,0 +1,292 @@
+"""MessageWidget: one message, its status, its numbers and its actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QEnterEvent, QGuiApplication, QResizeEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from keiko_desktop.core.ports import StoredMessage
+from keiko_desktop.ui.icons import icon
+from keiko_desktop.ui.markdown import MarkdownRenderer
+from keiko_desktop.ui.theme import Theme
+from keiko_desktop.ui.widgets.message_body import MessageBody
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """What every message needs to draw itself in the current theme."""
+
+    theme: Theme
+    renderer: MarkdownRenderer
+    css: str
+
+
+def meta_text(message: StoredMessage) -> str:
+    """``model · 42.0 tok/s · 3.1 s · 120 tokens`` for what is known of a reply."""
+    parts: list[str] = []
+    if message.model:
+        parts.append(message.model)
+    if message.tokens_per_second:
+        parts.append(f"{message.tokens_per_second:.1f} tok/s")
+    if message.duration:
+        parts.append(f"{message.duration:.1f} s")
+    if message.completion_tokens:
+        parts.append(f"{message.completion_tokens} tokens")
+    return " · ".join(parts)
+
+
+class MessageWidget(QFrame):
+    """One message in the chat view.
+
+    Signals:
+        edit_requested(int): edit this (user) message and send it again.
+        regenerate_requested(int): write this (assistant) reply again; also Retry.
+        delete_requested(int): delete this message.
+        copied(int): the message text was copied.
+    """
+
+    edit_requested = Signal(int)
+    regenerate_requested = Signal(int)
+    delete_requested = Signal(int)
+    copied = Signal(int)
+
+    def __init__(self, message: StoredMessage, ctx: RenderContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("Message")
+        self._message = message
+        self._ctx = ctx
+        self._is_last = False
+        self._hovered = False
+        self._pending_text = "Thinking…"
+        self._rendered: str | None = None
+        is_user = message.role == "user"
+
+        self.body = MessageBody(self, fit_width=is_user)
+        self.pending_label = QLabel(self)
+        self.pending_label.setObjectName("MessageMeta")
+        self.error_box = QFrame(self)
+        self.error_box.setObjectName("ErrorBox")
+        self.error_label = QLabel(self.error_box)
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        err_layout = QHBoxLayout(self.error_box)
+        err_layout.setContentsMargins(12, 8, 8, 8)
+        err_layout.addWidget(self.error_label, 1)
+
+        self.status_badge = QLabel(self)
+        self.status_badge.setObjectName("StatusBadge")
+        self.retry_button = QPushButton("Retry", self)
+        self.retry_button.setObjectName("RetryButton")
+        self.retry_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.retry_button.clicked.connect(self._on_retry_button_clicked)
+        self.meta_label = QLabel(self)
+        self.meta_label.setObjectName("MessageMeta")
+
+        self.actions = QWidget(self)
+        actions_layout = QHBoxLayout(self.actions)
+        actions_layout.setContentsMargins(0, 0, 0, 0)
+        actions_layout.setSpacing(2)
+        self.copy_button = self._action("copy", "Copy message", self._on_copy_button_clicked)
+        self.edit_button = self._action("edit", "Edit and resend", self._on_edit_button_clicked)
+        self.regenerate_button = self._action(
+            "regenerate", "Regenerate reply", self._on_regenerate_button_clicked
+        )
+        self.delete_button = self._action("delete", "Delete message", self._on_delete_button_clicked)
+        for button in (self.copy_button, self.edit_button, self.regenerate_button):
+            actions_layout.addWidget(button)
+        actions_layout.addWidget(self.delete_button)
+        policy = self.actions.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.actions.setSizePolicy(policy)
+        self.edit_button.setVisible(is_user)
+        self.regenerate_button.setVisible(False)
+
+        footer = QHBoxLayout()
+        footer.setContentsMargins(0, 0, 0, 0)
+        footer.setSpacing(8)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 6, 0, 6)
+        outer.setSpacing(4)
+        if is_user:
+            self.bubble = QFrame(self)
+            self.bubble.setObjectName("UserBubble")
+            bubble_layout = QVBoxLayout(self.bubble)
+            bubble_layout.setContentsMargins(14, 9, 14, 9)
+            bubble_layout.addWidget(self.body)
+            self.bubble.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+            row = QHBoxLayout()
+            row.addStretch(1)
+            row.addWidget(self.bubble)
+            outer.addLayout(row)
+            footer.addStretch(1)
+            footer.addWidget(self.actions)
+        else:
+            outer.addWidget(self.body)
+            outer.addWidget(self.pending_label)
+            outer.addWidget(self.error_box)
+            footer.addWidget(self.actions)
+            footer.addWidget(self.status_badge)
+            footer.addWidget(self.retry_button)
+            footer.addStretch(1)
+            footer.addWidget(self.meta_label)
+        outer.addLayout(footer)
+        self._apply_icons()
+        self.update_message(message)
+        self._update_actions_visibility()
+
+    def _action(self, name: str, tip: str, slot: object) -> QToolButton:
+        button = QToolButton(self.actions)
+        button.setObjectName("MessageAction")
+        button.setProperty("icon_name", name)
+        button.setToolTip(tip)
+        button.setIconSize(QSize(15, 15))
+        button.setCursor(Qt.CursorShape.PointingHandCursor)
+        button.clicked.connect(slot)
+        return button
+
+    # ------------------------------------------------------------------ state
+    @property
+    def message(self) -> StoredMessage:
+        return self._message
+
+    @property
+    def message_id(self) -> int:
+        return self._message.id
+
+    @property
+    def text(self) -> str:
+        return self._message.content
+
+    def update_message(self, message: StoredMessage) -> None:
+        """Show a new version of this message (text, status, numbers)."""
+        self._message = message
+        if message.content != self._rendered:
+            self._render_text()
+        self._update_status()
+
+    def set_text(self, text: str) -> None:
+        """Replace the text while the reply streams (the status stays as it is)."""
+        if text != self._message.content:
+            self._message = replace(self._message, content=text)
+            self._render_text()
+            self._update_status()
+
+    def set_pending_text(self, text: str) -> None:
+        """What a reply with no text yet says, e.g. that the model is still loading."""
+        self._pending_text = text
+        self._update_status()
+
+    def set_is_last(self, is_last: bool) -> None:
+        """The last message keeps its actions visible and offers Regenerate/Retry."""
+        if is_last != self._is_last:
+            self._is_last = is_last
+            self._update_status()
+            self._update_actions_visibility()
+
+    def set_context(self, ctx: RenderContext) -> None:
+        self._ctx = ctx
+        self._apply_icons()
+        self._render_text()
+
+    def _render_text(self) -> None:
+        message = self._message
+        self._rendered = message.content
+        self.body.document().setDefaultStyleSheet(self._ctx.css)
+        if message.role == "user":
+            self.body.set_plain(message.content)
+        else:
+            rendered = self._ctx.renderer.render(message.content)
+            self.body.set_content(rendered.html, rendered.code_blocks)
+
+    def _update_status(self) -> None:
+        m = self._message
+        assistant = m.role == "assistant"
+        streaming = m.status == "streaming"
+        self.body.setVisible(bool(m.content) or not assistant)
+        self.pending_label.setVisible(assistant and streaming and not m.content)
+        self.pending_label.setText(self._pending_text)
+        is_error = m.status == "error"
+        self.error_box.setVisible(assistant and is_error)
+        if is_error:
+            self.error_label.setText(_error_text(m.error))
+        interrupted = m.status == "interrupted"
+        self.status_badge.setVisible(assistant and interrupted)
+        self.status_badge.setText("Stopped before the end" if interrupted else "")
+        self.retry_button.setVisible(assistant and (interrupted or is_error) and self._is_last)
+        self.regenerate_button.setVisible(assistant and self._is_last and not streaming)
+        self.copy_button.setEnabled(bool(m.content))
+        self.edit_button.setEnabled(not streaming)
+        self.delete_button.setVisible(not streaming)
+        self.meta_label.setText("" if streaming or m.role == "user" else meta_text(m))
+
+    def _apply_icons(self) -> None:
+        color = self._ctx.theme.muted
+        for button in (self.copy_button, self.edit_button, self.regenerate_button):
+            button.setIcon(icon(str(button.property("icon_name")), color))
+        self.delete_button.setIcon(icon("delete", color))
+
+    def _update_actions_visibility(self) -> None:
+        self.actions.setVisible(self._is_last or self._hovered)
+
+    # ------------------------------------------------------------------ events
+    def enterEvent(self, event: QEnterEvent) -> None:
+        self._hovered = True
+        self._update_actions_visibility()
+        super().enterEvent(event)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        self._hovered = False
+        self._update_actions_visibility()
+        super().leaveEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._message.role == "user":
+            self.body.set_max_width(max(120, int(self.width() * 0.78) - 28))
+
+    def _on_copy_button_clicked(self) -> None:
+        QGuiApplication.clipboard().setText(self._message.content)
+        self.copied.emit(self._message.id)
+
+    def _on_edit_button_clicked(self) -> None:
+        self.edit_requested.emit(self._message.id)
+
+    def _on_regenerate_button_clicked(self) -> None:
+        self.regenerate_requested.emit(self._message.id)
+
+    def _on_retry_button_clicked(self) -> None:
+        self.regenerate_requested.emit(self._message.id)
+
+    def _on_delete_button_clicked(self) -> None:
+        self.delete_requested.emit(self._message.id)
+
+
+def _error_text(error: str | None) -> str:
+    """A stored error (``message\\n  → hint``) as two plain lines."""
+    if not error:
+        return "The reply failed. Try again, or pick another model in Settings (Ctrl+,)."
+    message, _, hint = error.partition("\n")
+    hint = hint.strip().lstrip("→").strip()
+    return f"{message}\n{hint}" if hint else message
+
+
+def render_context(theme: Theme) -> RenderContext:
+    """A RenderContext for ``theme`` (a markdown renderer and the document style sheet)."""
+    from PySide6.QtGui import QFontDatabase
+
+    from keiko_desktop.ui.markdown import document_css
+
+    mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family()
+    return RenderContext(theme, MarkdownRenderer(theme), document_css(theme, mono))

@@ -1,0 +1,48 @@
+"""WindowState: the window's size, position, splitter and last chat, in an INI file under the
+Keiko config dir (so KEIKO_HOME moves it, and tests never touch the user's)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtWidgets import QMainWindow, QSplitter
+
+STATE_FILE = "window.ini"
+
+
+class WindowState:
+    """Reads and writes the window's geometry and the last open conversation."""
+
+    def __init__(self, config_dir: Path) -> None:
+        self.path = config_dir / STATE_FILE
+        self._settings = QSettings(str(self.path), QSettings.Format.IniFormat)
+
+    def restore(self, window: QMainWindow, splitter: QSplitter) -> bool:
+        """Apply the saved geometry; False when there was none (first start)."""
+        geometry = self._settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            window.restoreGeometry(geometry)
+            splitter_state = self._settings.value("window/splitter")
+            if isinstance(splitter_state, QByteArray):
+                splitter.restoreState(splitter_state)
+            return True
+        return False
+
+    def save(self, window: QMainWindow, splitter: QSplitter) -> None:
+        self._settings.setValue("window/geometry", window.saveGeometry())
+        self._settings.setValue("window/splitter", splitter.saveState())
+        self._settings.sync()
+
+    @property
+    def last_conversation(self) -> int | None:
+        value = self._settings.value("chat/last_conversation")
+        try:
+            return int(str(value)) if value not in (None, "") else None
+        except ValueError:
+            return None
+
+    @last_conversation.setter
+    def last_conversation(self, conversation_id: int | None) -> None:
+        self._settings.setValue("chat/last_conversation", conversation_id or "")
+        self._settings.sync()

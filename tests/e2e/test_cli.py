@@ -1,0 +1,115 @@
+"""The `keiko` CLI as a real subprocess with the bundled model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.cli import run_keiko, write_settings
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture
+def home(keiko_home: Path) -> Path:
+    write_settings(keiko_home, max_tokens=24, temperature=0.0)
+    return keiko_home
+
+
+def test_ask_json_reports_text_and_timings(home: Path) -> None:
+    result = run_keiko(home, "ask", "--json", "What is the capital of France?")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["status"] == "complete"
+    assert out["text"].strip()
+    assert out["model"] == "smollm2-135m-instruct"
+    assert 0 < out["completion_tokens"] <= 24
+    assert out["prompt_tokens"] > 5
+    assert 0 < out["time_to_first_token"] < 30
+    assert out["tokens_per_second"] > 0
+
+
+def test_ask_streams_plain_text_then_history_and_search(home: Path) -> None:
+    result = run_keiko(home, "ask", "Name", "a", "colour", "of", "the", "sky")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+    listing = run_keiko(home, "history")
+    assert listing.returncode == 0
+    assert "Name a colour of the sky" in listing.stdout
+    assert "2 msgs" in listing.stdout
+    found = run_keiko(home, "history", "--search", "colour", "--json")
+    hits = json.loads(found.stdout)
+    assert hits
+    assert hits[0]["role"] == "user"
+    assert "[colour]" in hits[0]["snippet"]
+    missing = run_keiko(home, "history", "--search", "zebra")
+    assert "No messages match" in missing.stdout
+
+
+def test_ask_continues_a_conversation(home: Path) -> None:
+    first = json.loads(run_keiko(home, "ask", "--json", "Hello there").stdout)
+    second = run_keiko(
+        home, "ask", "--json", "--conversation", str(first["conversation_id"]), "And again"
+    )
+    assert json.loads(second.stdout)["conversation_id"] == first["conversation_id"]
+    shown = json.loads(run_keiko(home, "history", str(first["conversation_id"]), "--json").stdout)
+    assert [m["role"] for m in shown] == ["user", "assistant", "user", "assistant"]
+
+
+def test_empty_prompt_is_refused(home: Path) -> None:
+    result = run_keiko(home, "ask", "   ")
+    assert result.returncode == 1
+    assert "empty" in result.stderr.lower()
+    assert run_keiko(home, "history", "--json").stdout.strip() == "[]"
+
+
+def test_bad_model_names_the_file_and_falls_back(home: Path, tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.gguf"
+    bogus.write_text("this is not a model")
+    result = run_keiko(home, "ask", "--json", "--model", str(bogus), "Hi")
+    assert result.returncode == 0, result.stderr
+    assert str(bogus) in result.stderr
+    assert "bundled" in result.stderr
+    assert json.loads(result.stdout)["model"] == "smollm2-135m-instruct"
+
+
+def test_mistyped_setting_is_a_clear_error(keiko_home: Path) -> None:
+    write_settings(keiko_home, max_token=5)
+    result = run_keiko(keiko_home, "ask", "Hi")
+    assert result.returncode == 1
+    assert "max_token" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_interactive_chat_continues(home: Path) -> None:
+    result = run_keiko(home, "chat", stdin="Hello\nWhat did I just say?\n/exit\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("keiko> ") == 2
+    conversations = json.loads(run_keiko(home, "history", "--json").stdout)
+    assert len(conversations) == 1
+    assert conversations[0]["message_count"] == 4
+
+
+def test_doctor_reports_each_part(home: Path) -> None:
+    result = run_keiko(home, "doctor", "--json")
+    checks = {c["name"]: c for c in json.loads(result.stdout)}
+    for name in ("bundled model", "llama.cpp", "keyring", "display", "audio", "tray", "database"):
+        assert name in checks
+    assert checks["bundled model"]["level"] == "ok"
+    assert checks["llama.cpp"]["level"] == "ok"
+    for check in checks.values():
+        if check["level"] != "ok":
+            assert check["fix"], check
+
+
+def test_models_add_and_list(home: Path, tmp_path: Path) -> None:
+    bogus = tmp_path / "broken.gguf"
+    bogus.write_bytes(b"GGUF" + b"\0" * 10)
+    added = run_keiko(home, "models", "add", str(bogus))
+    assert added.returncode == 1
+    assert str(bogus) in added.stderr
+    listing = run_keiko(home, "models")
+    assert "smollm2-135m-instruct" in listing.stdout
+    assert listing.stdout.startswith("*")

@@ -1,0 +1,78 @@
+"""A scripted ChatModel for unit tests of logic that is not about the model.
+
+Enqueue replies with ``model.enqueue(["Hel", "lo"])``; each ``generate`` call pops one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+
+from keiko_desktop.core.ports import ChatMessage, GenerationParams, GenerationStats
+
+
+class FakeGeneration:
+    def __init__(self, pieces: list[str], delay: float, fail_after: int | None) -> None:
+        self._pieces = pieces
+        self._delay = delay
+        self._fail_after = fail_after
+        self._cancelled = False
+        self._stats = GenerationStats()
+
+    def cancel(self) -> None:
+        self._cancelled = True
+
+    @property
+    def stats(self) -> GenerationStats:
+        return self._stats
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self._run()
+
+    async def _run(self) -> AsyncIterator[str]:
+        start = time.perf_counter()
+        first: float | None = None
+        n = 0
+        reason = "stop"
+        for i, piece in enumerate(self._pieces):
+            if self._cancelled:
+                reason = "cancelled"
+                break
+            if self._fail_after is not None and i >= self._fail_after:
+                raise RuntimeError("scripted failure")
+            await asyncio.sleep(self._delay)
+            if first is None:
+                first = time.perf_counter() - start
+            n += 1
+            yield piece
+        self._stats = GenerationStats(
+            prompt_tokens=3,
+            completion_tokens=n,
+            time_to_first_token=first,
+            total_time=time.perf_counter() - start,
+            finish_reason=reason,  # type: ignore[arg-type]
+        )
+
+
+class FakeChatModel:
+    name = "fake"
+    can_stream = True
+    supports_tools = False
+    context_length = 2048
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.queue: list[tuple[list[str], int | None]] = []
+        self.calls: list[list[ChatMessage]] = []
+        self.delay = delay
+
+    def enqueue(self, pieces: list[str], fail_after: int | None = None) -> None:
+        self.queue.append((pieces, fail_after))
+
+    def generate(self, messages: Sequence[ChatMessage], params: GenerationParams) -> FakeGeneration:
+        self.calls.append(list(messages))
+        pieces, fail_after = self.queue.pop(0) if self.queue else (["ok"], None)
+        return FakeGeneration(pieces, self.delay, fail_after)
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+
+from keiko_desktop.core.events import (
+    Event,
+    EventBus,
+    MessageCompleted,
+    MessageCreated,
+    ModelStateChanged,
+)
+
+
+class Listener:
+    def __init__(self) -> None:
+        self.seen: list[Event] = []
+
+    def on_event(self, event: Event) -> None:
+        self.seen.append(event)
+
+
+def test_delivers_by_type_and_base_type() -> None:
+    bus = EventBus()
+    specific, general = Listener(), Listener()
+    bus.subscribe(MessageCreated, specific.on_event)
+    bus.subscribe(Event, general.on_event)
+    created = MessageCreated(1, 2, "user")
+    bus.publish(created)
+    bus.publish(MessageCompleted(1, 2, "complete"))
+    assert specific.seen == [created]
+    assert len(general.seen) == 2
+
+
+def test_subscribers_are_weak() -> None:
+    bus = EventBus()
+    listener = Listener()
+    bus.subscribe(MessageCreated, listener.on_event)
+    assert bus.subscriber_count(MessageCreated) == 1
+    del listener
+    gc.collect()
+    assert bus.subscriber_count(MessageCreated) == 0
+    bus.publish(MessageCreated(1, 1, "user"))  # no error from the dead subscriber
+
+
+def test_failing_subscriber_does_not_stop_others() -> None:
+    bus = EventBus()
+    good = Listener()
+
+    def broken(event: Event) -> None:
+        raise RuntimeError("boom")
+
+    bus.subscribe(ModelStateChanged, broken)
+    bus.subscribe(ModelStateChanged, good.on_event)
+    bus.publish(ModelStateChanged("m", "ready"))
+    assert len(good.seen) == 1
+
+
+def test_unsubscribe() -> None:
+    bus = EventBus()
+    listener = Listener()
+    bus.subscribe(MessageCreated, listener.on_event)
+    bus.unsubscribe(MessageCreated, listener.on_event)
+    bus.publish(MessageCreated(1, 1, "user"))
+    assert listener.seen == []
+
+
+async def test_publish_threadsafe_hops_to_the_loop() -> None:
+    loop = asyncio.get_running_loop()
+    bus = EventBus(loop)
+    threads: list[str] = []
+    done = asyncio.Event()
+
+    def record(event: Event) -> None:
+        threads.append(threading.current_thread().name)
+        done.set()
+
+    bus.subscribe(MessageCreated, record)
+    worker = threading.Thread(target=bus.publish_threadsafe, args=(MessageCreated(1, 1, "a"),))
+    worker.start()
+    worker.join()
+    await asyncio.wait_for(done.wait(), 2)
+    assert threads == [threading.main_thread().name]
