@@ -30,8 +30,10 @@ typecheck: $(STAMP)
 importlint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
+# Unit tests run without pytest-qt (no Qt at all); Qt, end-to-end and regression tests with it.
 pytest: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider -p no:pytest-qt tests/unit
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider tests/qt tests/e2e tests/issues
 
 test: lint typecheck importlint pytest
 

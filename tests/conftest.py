@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,11 +10,11 @@ from keiko_desktop.core.config import Paths
 
 
 @pytest.fixture(autouse=True)
-def keiko_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def keiko_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point KEIKO_HOME at a temp dir so no test touches the user's files."""
     home = tmp_path / "keiko-home"
     monkeypatch.setenv("KEIKO_HOME", str(home))
-    yield home
+    return home
 
 
 @pytest.fixture

@@ -26,7 +26,9 @@ def run_models(args: argparse.Namespace) -> int:
             return 0
         if action == "use":
             info = registry.resolve(args.name_or_path)
-            save_settings(paths, settings.with_changes(model=info.name if info.bundled else info.path))
+            save_settings(
+                paths, settings.with_changes(model=info.name if info.bundled else info.path)
+            )
             print(f"Keiko now uses {info.name}.")
             return 0
         current = settings.model

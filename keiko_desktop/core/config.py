@@ -160,7 +160,9 @@ def _to_mapping(settings: Settings) -> dict[str, Any]:
 def describe() -> list[tuple[str, str, Any]]:
     """(key, description, default) for every setting, for help texts and dialogs."""
     defaults = Settings()
-    return [(f.name, f.metadata["description"], getattr(defaults, f.name)) for f in fields(Settings)]
+    return [
+        (f.name, f.metadata["description"], getattr(defaults, f.name)) for f in fields(Settings)
+    ]
 
 
 def load_settings(paths: Paths) -> Settings:
@@ -171,7 +173,9 @@ def load_settings(paths: Paths) -> Settings:
     except FileNotFoundError:
         return Settings()
     except OSError as exc:
-        raise SettingsError(f"Cannot read {path}: {exc.strerror}.", "Check its permissions.") from exc
+        raise SettingsError(
+            f"Cannot read {path}: {exc.strerror}.", "Check its permissions."
+        ) from exc
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -78,9 +78,7 @@ class ChatModel(Protocol):
     supports_tools: bool
     context_length: int
 
-    def generate(
-        self, messages: Sequence[ChatMessage], params: GenerationParams
-    ) -> Generation: ...
+    def generate(self, messages: Sequence[ChatMessage], params: GenerationParams) -> Generation: ...
 
     async def aclose(self) -> None: ...
 

@@ -267,10 +267,7 @@ class SqliteConversationRepository:
         return await self._db.write(run)
 
     async def update_message(self, message_id: int, update: MessageUpdate) -> None:
-        """Change the fields of ``update`` that are not None; a no-op for an unknown id.
-
-        ``MessageUpdate.extra`` has no column yet and is ignored.
-        """
+        """Change the fields of ``update`` that are not None; a no-op for an unknown id."""
         values: dict[str, object] = {
             name: getattr(update, name) for name in _UPDATABLE if getattr(update, name) is not None
         }

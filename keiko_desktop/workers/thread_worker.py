@@ -9,6 +9,7 @@ sets a ``threading.Event`` the producer checks between items.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -89,12 +90,10 @@ class ThreadWorker:
             error: BaseException | None = None
             try:
                 producer(emit, cancelled)
-            except BaseException as exc:  # handed to the consumer, re-raised there
+            except BaseException as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
                 error = exc
-            try:
+            with contextlib.suppress(RuntimeError):  # loop already closed: nobody is listening
                 loop.call_soon_threadsafe(handle._close, error)
-            except RuntimeError:  # loop already closed: nobody is listening
-                pass
 
         self._executor.submit(body)
         return handle

@@ -74,4 +74,5 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_text(home: Path) -> None:
     rows = db_rows(home, "SELECT status, content FROM messages WHERE role='assistant'")
     assert rows[0][0] == "interrupted"
     # everything printed was stored
-    assert rows[0][1].strip() and rows[0][1].strip() in stdout
+    assert rows[0][1].strip()
+    assert rows[0][1].strip() in stdout

@@ -10,7 +10,9 @@ _FILLER = re.compile(
 )
 
 
-def make_title(user_text: str, reply_text: str = "", max_words: int = 7, max_chars: int = 48) -> str:
+def make_title(
+    user_text: str, reply_text: str = "", max_words: int = 7, max_chars: int = 48
+) -> str:
     """A title from the user's first message (the reply is used only if that has no words)."""
     source = user_text.strip() or reply_text.strip()
     line = next((ln.strip() for ln in source.splitlines() if ln.strip()), "")

@@ -69,7 +69,10 @@ async def test_send_stores_both_messages_and_titles_the_chat(
 
     repo = service.repo
     messages = await repo.list_messages(reply.conversation_id)
-    assert [(m.role, m.status) for m in messages] == [("user", "complete"), ("assistant", "complete")]
+    assert [(m.role, m.status) for m in messages] == [
+        ("user", "complete"),
+        ("assistant", "complete"),
+    ]
     assert messages[1].content == "Paris is the capital."
     assert messages[1].model == "fake"
     assert messages[1].completion_tokens == 4
@@ -93,7 +96,10 @@ async def test_user_message_is_stored_before_generation(
     model.enqueue(["a", "b", "c", "d"])
     reply = await service.send(None, "hello")
     stored = await service.repo.list_messages(reply.conversation_id)
-    assert [(m.role, m.status) for m in stored] == [("user", "complete"), ("assistant", "streaming")]
+    assert [(m.role, m.status) for m in stored] == [
+        ("user", "complete"),
+        ("assistant", "streaming"),
+    ]
     await reply.result()
 
 

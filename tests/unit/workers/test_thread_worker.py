@@ -68,9 +68,13 @@ async def test_stream_error_reaches_consumer() -> None:
 
     try:
         got: list[str] = []
-        with pytest.raises(ValueError, match="engine broke"):
+
+        async def consume() -> None:
             async for item in worker.stream(produce):
                 got.append(item)
+
+        with pytest.raises(ValueError, match="engine broke"):
+            await consume()
         assert got == ["a"]
     finally:
         worker.shutdown()

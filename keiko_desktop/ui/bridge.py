@@ -1,0 +1,76 @@
+"""EventBridge: the core's EventBus re-emitted as Qt signals, on the GUI thread.
+
+This is the one place where core events cross into Qt (design §1, §4). Widgets never subscribe
+to the bus; presenters connect to these signals.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from keiko_desktop.core.events import (
+    ConversationChanged,
+    Event,
+    EventBus,
+    MessageCompleted,
+    MessageCreated,
+    ModelStateChanged,
+)
+
+
+class EventBridge(QObject):
+    """Subscribes to the bus (weakly: keep the bridge alive) and re-emits each event.
+
+    Signals:
+        model_state_changed(ModelStateChanged): the model started loading, is ready, or failed.
+        message_created(MessageCreated): a message was stored.
+        message_completed(MessageCompleted): a reply ended (complete, interrupted or error).
+        conversation_changed(ConversationChanged): a chat was created, renamed, pinned, deleted
+            or restored.
+    """
+
+    model_state_changed = Signal(object)
+    message_created = Signal(object)
+    message_completed = Signal(object)
+    conversation_changed = Signal(object)
+    _relayed = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._bus: EventBus | None = None
+        self._signals: dict[type[Event], Signal] = {
+            ModelStateChanged: self.model_state_changed,
+            MessageCreated: self.message_created,
+            MessageCompleted: self.message_completed,
+            ConversationChanged: self.conversation_changed,
+        }
+        self._relayed.connect(self._on_self_relayed)
+
+    def attach(self, bus: EventBus) -> None:
+        """Start re-emitting ``bus``'s events. Attaching again to the same bus does nothing."""
+        if bus is self._bus:
+            return
+        self.detach()
+        self._bus = bus
+        for event_type in self._signals:
+            bus.subscribe(event_type, self._on_bus_event)
+
+    def detach(self) -> None:
+        if self._bus is not None:
+            for event_type in self._signals:
+                self._bus.unsubscribe(event_type, self._on_bus_event)
+            self._bus = None
+
+    def _on_bus_event(self, event: Event) -> None:
+        if QThread.currentThread() is self.thread():
+            self._emit(event)
+        else:
+            self._relayed.emit(event)  # queued to the bridge's (GUI) thread
+
+    def _on_self_relayed(self, event: Event) -> None:
+        self._emit(event)
+
+    def _emit(self, event: Event) -> None:
+        signal = self._signals.get(type(event))
+        if signal is not None:
+            signal.emit(event)
