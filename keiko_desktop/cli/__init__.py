@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("path")
     use = models_sub.add_parser("use", help="make a model the default")
     use.add_argument("name_or_path")
+
+    from keiko_desktop.cli.mcp import add_mcp_parser
+
+    add_mcp_parser(sub)
     return parser
 
 
@@ -70,5 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from keiko_desktop.cli.models import run_models
 
         return run_models(args)
+    if command == "mcp":
+        from keiko_desktop.cli.mcp import run_mcp
+
+        return run_mcp(args)
     print(f"keiko: unknown command {command}", file=sys.stderr)
     return 2

@@ -43,7 +43,7 @@ class LlamaGeneration:
         self._messages = list(messages)
         self._params = params
         self._stats = GenerationStats()
-        self._handle: StreamHandle[str] | None = None
+        self._handle: StreamHandle[list[str]] | None = None
         self._cancel_requested = False
         self._iterated = False
 
@@ -84,8 +84,9 @@ class LlamaGeneration:
         model._active.add(self)
         ended = False
         try:
-            async for piece in handle:
-                yield piece
+            async for batch in handle:
+                for piece in batch:
+                    yield piece
             ended = True
         except KeikoError as exc:
             self._failed(started)

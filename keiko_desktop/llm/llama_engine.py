@@ -25,6 +25,9 @@ from keiko_desktop.llm.prompting import ChatRenderer, StopScanner
 
 # Prompt tokens evaluated between two looks at the cancel flag.
 PREFILL_CHUNK = 64
+# Text reaches the event loop at most this often (the first piece at once): every hand-over
+# wakes the loop thread, which on a small machine takes CPU from llama.cpp's threads.
+EMIT_INTERVAL = 0.02
 # Share of the context a reply may claim when max_tokens asks for more than fits.
 MAX_REPLY_SHARE = 0.75
 # Sampling defaults of llama-cpp-python's create_completion, for what GenerationParams lacks.
@@ -54,6 +57,10 @@ class LlamaEngine:
         )
         self._last_messages: list[ChatMessage] | None = None
         self._last_tokens: list[int] = []
+        # Cache bookkeeping for reproducible replies (see _prefill): positions below _aligned
+        # were computed in aligned chunks; _canon_prompt was last evaluated the canonical way.
+        self._aligned = 0
+        self._canon_prompt: list[int] | None = None
 
     @classmethod
     def open(cls, path: str, n_ctx: int, n_threads: int) -> LlamaEngine:
@@ -110,15 +117,17 @@ class LlamaEngine:
         params: GenerationParams,
         started: float,
         report: Callable[[GenerationStats], None],
-        emit: Callable[[str], None],
+        emit: Callable[[list[str]], None],
         cancelled: threading.Event,
     ) -> None:
         """Stream the reply to ``messages`` through ``emit``; ``report`` its stats at the end.
 
-        ``started`` is the ``perf_counter`` time the caller asked for the reply; the stats'
-        times count from it. On an exception ``report`` is not called.
+        ``emit`` gets lists of text pieces (one per token that produced text): the first at
+        once, later ones gathered for up to ``EMIT_INTERVAL``. ``started`` is the
+        ``perf_counter`` time the caller asked for the reply; the stats' times count from it.
+        On an exception ``report`` is not called.
         """
-        reply_room = min(params.max_tokens, int(self.n_ctx * MAX_REPLY_SHARE))
+        reply_room = max(1, min(params.max_tokens, int(self.n_ctx * MAX_REPLY_SHARE)))
         fitted, trimmed = fit_messages(messages, self.count_tokens, self.n_ctx - reply_room)
         prompt = self.tokenize_messages(fitted)
         if len(prompt) >= self.n_ctx:  # only when the template alone overflows the context
@@ -136,7 +145,7 @@ class LlamaEngine:
                 trimmed_messages=trimmed,
             )
 
-        if not self._prefill(prompt, cancelled):
+        if not self._prefill(prompt, cancelled, canonical=params.seed is not None):
             report(stats("cancelled", 0, None))
             return
         llm = self.llm
@@ -150,6 +159,8 @@ class LlamaEngine:
         n = 0
         first: float | None = None
         leading = True  # strip whitespace before the first visible text
+        pending: list[str] = []
+        last_emit = 0.0
         tokens = llm.generate(
             prompt,
             top_k=_TOP_K,
@@ -167,8 +178,9 @@ class LlamaEngine:
                     reason = "stop"
                     break
                 n += 1
+                now = time.perf_counter()
                 if first is None:
-                    first = time.perf_counter()
+                    first = now
                 text = decode(piece_of(token))
                 if leading and text:
                     text = text.lstrip()
@@ -177,11 +189,15 @@ class LlamaEngine:
                     text, hit = scanner.feed(text)
                     if hit:
                         if text:
-                            emit(text)
+                            pending.append(text)
                         reason, hit_stop_string = "stop", True
                         break
                 if text:
-                    emit(text)
+                    pending.append(text)
+                    if now - last_emit >= EMIT_INTERVAL:
+                        emit(pending)
+                        pending = []
+                        last_emit = now
                 if n >= max_new:
                     break
         finally:
@@ -189,35 +205,65 @@ class LlamaEngine:
         if scanner is not None and not hit_stop_string:
             held = scanner.flush()  # an unfinished stop string was plain text after all
             if held:
-                emit(held)
+                pending.append(held)
+        if pending:
+            emit(pending)
         report(stats(reason, n, first))
 
-    def _prefill(self, prompt: list[int], cancelled: threading.Event) -> bool:
-        """Evaluate a long prompt in chunks, looking at the cancel flag between them.
+    def _prefill(self, prompt: list[int], cancelled: threading.Event, canonical: bool) -> bool:
+        """Evaluate most of the prompt in chunks, looking at the cancel flag between them.
 
-        The last chunk is left to ``Llama.generate``, which finds the rest cached (as it finds
-        the history a chat resends each turn), so short prompts cost no extra decode call.
+        ``Llama.generate`` evaluates the rest (it finds the part done here in its cache).
         Returns False if cancelled.
+
+        Default mode reuses as much of the KV cache as raw llama-cpp-python does (a chat
+        resends its history each turn) and leaves the last chunk, final token included, to
+        ``generate``, so it adds no decode call. The numbers llama.cpp computes depend a little
+        on how a prompt was split into batches, so the same prompt after a different history
+        may pick different greedy tokens. ``canonical`` mode (used when a seed is given) makes
+        replies reproducible: the prompt is always split the same way (chunks aligned to
+        multiples of ``PREFILL_CHUNK``, then the rest but the final token, then the final token
+        alone) and only cache entries made that way are reused; the same prompt again reuses
+        everything but its final token.
         """
         if cancelled.is_set():
             return False
         llm = self.llm
-        end = len(prompt) - PREFILL_CHUNK
-        if self._stateful or end <= 0:
+        if self._stateful:
+            if canonical:
+                llm.reset()
             return True
-        limit = min(int(llm.n_tokens), end)
-        cached = llm.input_ids[:limit].tolist() if limit else []
-        keep = 0
-        while keep < limit and cached[keep] == prompt[keep]:
-            keep += 1
-        if keep >= end:
-            return True
+        n = len(prompt)
+        limit = min(int(llm.n_tokens), n - 1)
+        cached = llm.input_ids[:limit].tolist() if limit > 0 else []
+        common = 0
+        while common < limit and cached[common] == prompt[common]:
+            common += 1
+        if canonical:
+            same = prompt == self._canon_prompt and common == n - 1
+            keep = n - 1 if same else min(common, self._aligned) // PREFILL_CHUNK * PREFILL_CHUNK
+            stop_at = n - 1
+        else:
+            keep = common
+            stop_at = n - PREFILL_CHUNK
+        if self._canon_prompt is not None and keep < len(self._canon_prompt) - 1:
+            self._canon_prompt = None
+        self._aligned = min(self._aligned, keep // PREFILL_CHUNK * PREFILL_CHUNK)
+        if not canonical and stop_at <= keep:
+            return True  # a short rest: generate() evaluates it in one go, as raw does
         if keep == 0:
             llm.reset()
         else:
             llm.n_tokens = keep  # eval() drops the KV cache past this point
-        for i in range(keep, end, PREFILL_CHUNK):
+        pos = keep
+        while pos < stop_at:
             if cancelled.is_set():
                 return False
-            llm.eval(prompt[i : min(i + PREFILL_CHUNK, end)])
+            end = min((pos // PREFILL_CHUNK + 1) * PREFILL_CHUNK, stop_at)
+            llm.eval(prompt[pos:end])
+            if canonical and end % PREFILL_CHUNK == 0:
+                self._aligned = end
+            pos = end
+        if canonical:
+            self._canon_prompt = prompt
         return True

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.abc
 import httpx2
 import mcp.types as types
 from mcp import Client, MCPError
@@ -49,6 +50,8 @@ class PoolOptions:
     backoff_max: float = 30.0
     stable_after: float = 30.0
     max_result_chars: int = 100_000
+    protocol: str = "auto"
+    """``auto`` (try 2026-07-28, fall back to the 2025 handshake) or ``legacy`` (handshake only)."""
 
 
 class ServerConnection:
@@ -100,10 +103,8 @@ class ServerConnection:
         self._wake.set()
         if self.status == "starting":  # do not wait out a slow start: unwind it now
             task.cancel()
-        try:
-            async with asyncio.timeout(time_limit):
-                await asyncio.shield(task)
-        except TimeoutError:
+        done, _ = await asyncio.wait({task}, timeout=time_limit)
+        if not done:
             log.warning("server %s did not stop within %.0f s; cancelling", self.name, time_limit)
             task.cancel()
             await asyncio.wait({task}, timeout=5.0)
@@ -177,6 +178,8 @@ class ServerConnection:
             pass
 
     def _describe(self, exc: BaseException) -> str:
+        while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+            exc = exc.exceptions[-1]  # anyio task groups wrap the real cause
         if isinstance(exc, TimeoutError):
             text = f"did not start within {self._options.start_timeout:.0f} s"
         elif isinstance(exc, MCPError):
@@ -197,7 +200,8 @@ class ServerConnection:
             self._tools_dirty = True
             self._wake.set()
         elif isinstance(message, Exception):
-            log.warning("server %s sent something unreadable: %s", self.name, message)
+            text = self._factory.redactor.redact_text(str(message))[:200]
+            log.warning("server %s sent something unreadable: %s", self.name, text)
 
     async def _serve_once(self) -> str | None:
         """Open, serve until stopped or lost, close. Returns why it ended (None: stopped)."""
@@ -207,19 +211,21 @@ class ServerConnection:
         async with AsyncExitStack() as stack:
             async with asyncio.timeout(self._options.start_timeout):
                 client = await self._factory.open(
-                    self.config, stack, self._on_closed, self._on_message
+                    self.config, stack, self._on_closed, self._on_message, self._options.protocol
                 )
                 tools = await self._fetch_tools(client)
-            self._client = client
-            self._ready_at = time.monotonic()
-            self._set_tools(tools)
-            self._set_status("ready")
             try:
                 async with anyio.create_task_group() as tg:
                     caps = client.server_capabilities.tools
                     modern = client.protocol_version in MODERN_PROTOCOL_VERSIONS
                     if modern and caps is not None and caps.list_changed:
-                        tg.start_soon(self._listen, client)
+                        # Subscribed before "ready", so no change after it can be missed.
+                        with anyio.move_on_after(self._options.list_timeout):
+                            await tg.start(self._listen, client)
+                    self._client = client
+                    self._ready_at = time.monotonic()
+                    self._set_tools(tools)
+                    self._set_status("ready")
                     reason = await self._watch(client)
                     tg.cancel_scope.cancel()
             finally:
@@ -248,15 +254,22 @@ class ServerConnection:
         text = f"the server exited ({tail})" if tail else "the server exited"
         return self._factory.redactor.redact_text(text)
 
-    async def _listen(self, client: Client) -> None:
+    async def _listen(
+        self, client: Client, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
         """2026-07-28 servers announce tool changes on a ``subscriptions/listen`` stream."""
+        started = False
         try:
             async with client.listen(tools_list_changed=True) as subscription:
+                task_status.started()
+                started = True
                 async for _event in subscription:
                     self._tools_dirty = True
                     self._wake.set()
         except (ListenNotSupportedError, SubscriptionLost, MCPError) as exc:
             log.info("server %s: no tool-change stream (%s)", self.name, exc)
+            if not started:
+                task_status.started()
 
     async def _fetch_tools(self, client: Client) -> tuple[ToolSpec, ...]:
         tools: list[types.Tool] = []

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 import sys
 
 from keiko_desktop.core.tools.errors import ServerUnavailableError
@@ -74,8 +75,8 @@ class LoginShellPath:
                 out, _ = await proc.communicate()
         except TimeoutError:
             log.info("login shell %s took too long; using the process PATH", self._shell)
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the shell and whatever it started
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(proc.wait(), 1.0)
             return None

@@ -31,6 +31,7 @@ from keiko_desktop.mcp_tools.config import (
     ServerConfig,
     StdioServerConfig,
 )
+from keiko_desktop.mcp_tools.reaper import ProcessReaper
 from keiko_desktop.mcp_tools.secrets import SecretStore
 from keiko_desktop.mcp_tools.shell_env import LoginShellPath, resolve_command
 
@@ -137,8 +138,10 @@ class ClientFactory:
         stack: AsyncExitStack,
         on_closed: Callable[[], None],
         message_handler: MessageHandlerFnT,
+        mode: str = "auto",
     ) -> Client:
         target: Any
+        reaper: ProcessReaper | None = None
         if isinstance(config, BuiltinServerConfig):
             factory = self.builtins.get(config.name)
             if factory is None:
@@ -147,9 +150,13 @@ class ClientFactory:
         elif isinstance(config, HttpServerConfig):
             target = await self._http(config, stack, on_closed)
         else:
-            target = await self._stdio(config, stack, on_closed)
-        client = Client(target, cache=None, message_handler=message_handler)
+            reaper = ProcessReaper()
+            target = await self._stdio(config, stack, on_closed, reaper)
+        client = Client(target, cache=None, message_handler=message_handler, mode=mode)
         await stack.enter_async_context(client)
+        if reaper is not None:
+            reaper.find()
+            stack.callback(reaper.snapshot)
         return client
 
     async def _resolve(self, values: Mapping[str, str]) -> dict[str, str]:
@@ -158,13 +165,21 @@ class ClientFactory:
         return await asyncio.to_thread(self.secrets.resolve_map, values, self.redactor)
 
     async def _stdio(
-        self, config: StdioServerConfig, stack: AsyncExitStack, on_closed: Callable[[], None]
+        self,
+        config: StdioServerConfig,
+        stack: AsyncExitStack,
+        on_closed: Callable[[], None],
+        reaper: ProcessReaper,
     ) -> Any:
         env = await self._resolve(config.env)
         path = await self.shell_path.get()
         env["PATH"] = path
         command = resolve_command(config.command, path)
         errlog = self._open_errlog(config.name, stack)
+        env.update(reaper.env())
+        # LIFO: reap runs after the client has closed; the snapshot (pushed in open(), once
+        # the client is entered) runs just before it closes.
+        stack.push_async_callback(reaper.reap)
         params = StdioServerParameters(
             command=command, args=list(config.args), env=env, cwd=config.cwd
         )

@@ -21,6 +21,7 @@ from keiko_desktop.store.migrations import (
     pending_migrations,
 )
 from keiko_desktop.store.search import fts_query
+from keiko_desktop.store.tools import SqliteToolRepository
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT_MS",
@@ -28,6 +29,7 @@ __all__ = [
     "Database",
     "Migration",
     "SqliteConversationRepository",
+    "SqliteToolRepository",
     "applied_migrations",
     "apply_migrations",
     "create_sqlite_engine",

@@ -108,11 +108,54 @@ def m003_conversation_pinned_deleted(conn: Connection) -> None:
     )
 
 
+def m004_tool_audit_policies_notes(conn: Connection) -> None:
+    """Tool calls audited, per-tool policies, and the notes of the ``notes`` tool."""
+    _run(
+        conn,
+        """
+        CREATE TABLE tool_audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_at DATETIME NOT NULL,
+            server TEXT NOT NULL,
+            tool TEXT NOT NULL,
+            arguments TEXT NOT NULL DEFAULT '{}',
+            decision VARCHAR(16) NOT NULL,
+            is_error BOOLEAN NOT NULL,
+            duration FLOAT,
+            result_size INTEGER NOT NULL DEFAULT 0,
+            conversation_id INTEGER,
+            agent TEXT,
+            error TEXT
+        )
+        """,
+        "CREATE INDEX ix_tool_audit_created_at ON tool_audit (created_at)",
+        "CREATE INDEX ix_tool_audit_server_tool ON tool_audit (server, tool)",
+        """
+        CREATE TABLE tool_policies (
+            tool TEXT PRIMARY KEY NOT NULL,
+            policy VARCHAR(8) NOT NULL,
+            updated_at DATETIME NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE notes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL DEFAULT '',
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL
+        )
+        """,
+        "CREATE INDEX ix_notes_updated_at ON notes (updated_at)",
+    )
+
+
 # Append new migrations at the end; never edit, rename or reorder one that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (
     m001_conversations_messages,
     m002_messages_fts,
     m003_conversation_pinned_deleted,
+    m004_tool_audit_policies_notes,
 )
 
 _CREATE_LEDGER = """

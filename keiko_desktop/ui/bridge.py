@@ -6,7 +6,7 @@ to the bus; presenters connect to these signals.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal, SignalInstance
 
 from keiko_desktop.core.events import (
     ConversationChanged,
@@ -38,7 +38,7 @@ class EventBridge(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._bus: EventBus | None = None
-        self._signals: dict[type[Event], Signal] = {
+        self._signals: dict[type[Event], SignalInstance] = {
             ModelStateChanged: self.model_state_changed,
             MessageCreated: self.message_created,
             MessageCompleted: self.message_completed,

@@ -64,9 +64,7 @@ class ErrorReporter(QObject):
             return
         self.report(exc.with_traceback(tb))
 
-    def _on_loop_exception(
-        self, _loop: asyncio.AbstractEventLoop, context: dict[str, Any]
-    ) -> None:
+    def _on_loop_exception(self, _loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")
         if isinstance(exc, BaseException):
             self.report(exc, context.get("message", ""))

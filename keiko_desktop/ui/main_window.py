@@ -5,9 +5,16 @@ It holds no core state: presenters drive it. It restores and saves its own geome
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QMainWindow, QSplitter, QStackedWidget, QStatusBar, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, SignalInstance
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QStatusBar,
+    QWidget,
+)
 
 from keiko_desktop.ui.icons import app_icon
 from keiko_desktop.ui.panels.chat_panel import ChatPanel
@@ -89,8 +96,6 @@ class MainWindow(QMainWindow):
         self.sidebar.setMinimumWidth(180)
 
         central = QWidget(self)
-        from PySide6.QtWidgets import QHBoxLayout
-
         row = QHBoxLayout(central)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(0)
@@ -119,7 +124,7 @@ class MainWindow(QMainWindow):
         if state is not None:
             state.restore(self, self.splitter)
 
-    def _shortcut(self, keys: str, signal: Signal) -> None:
+    def _shortcut(self, keys: str, signal: SignalInstance) -> None:
         shortcut = QShortcut(QKeySequence(keys), self)
         shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
         shortcut.activated.connect(signal)
@@ -152,13 +157,13 @@ class MainWindow(QMainWindow):
         self.tasks_panel.set_theme(theme)
 
     # ------------------------------------------------------------------ events
-    def showEvent(self, event: QEvent) -> None:  # type: ignore[override]
-        super().showEvent(event)  # type: ignore[arg-type]
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
         handle = self.windowHandle()
         if handle is not None and not self._exposed:
             handle.installEventFilter(self)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         if (
             not self._exposed
             and event.type() == QEvent.Type.Expose
@@ -170,7 +175,7 @@ class MainWindow(QMainWindow):
             self.first_exposed.emit()
         return super().eventFilter(watched, event)
 
-    def closeEvent(self, event: QCloseEvent) -> None:
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if self._state is not None:
             self._state.save(self, self.splitter)
         super().closeEvent(event)

@@ -8,6 +8,7 @@ language and a ``copy:N`` link that ``MessageBody`` turns into a copy to the cli
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -56,12 +57,44 @@ def highlight_code(code: str, language: str, style: str) -> str:
     return highlight(code, _lexer(language.lower()), _formatter(style)).rstrip("\n")
 
 
+_LIST_MARKER = re.compile(r"^([-*+]|\d{1,9}[.)])(\s|$)")
+
+
+def stable_prefix_length(text: str) -> int:
+    """How much of a growing Markdown text is finished blocks that later text cannot change.
+
+    The prefix ends after a blank line that is outside a code fence and followed by a line that
+    starts a new top-level block (not indented, not another list item, so lists stay whole).
+    A streaming view renders that prefix once and re-renders only the rest as it grows.
+    """
+    lines = text.splitlines(keepends=True)
+    in_fence = ""
+    pos = 0
+    stable = 0
+    for i, line in enumerate(lines):
+        pos += len(line)
+        stripped = line.lstrip(" ")
+        if in_fence:
+            if stripped.startswith(in_fence) and not stripped.strip(in_fence[0]).strip():
+                in_fence = ""
+            continue
+        if stripped.startswith(("```", "~~~")):
+            in_fence = stripped[:3]
+            continue
+        if line.strip() or not line.endswith("\n") or i + 1 >= len(lines):
+            continue
+        following = lines[i + 1]
+        if following[:1].strip() and not _LIST_MARKER.match(following):
+            stable = pos
+    return stable
+
+
 def document_css(theme: Theme, mono_family: str) -> str:
     """The default style sheet for message documents (QTextDocument.setDefaultStyleSheet)."""
     return f"""
 p {{ margin-top: 0px; margin-bottom: 8px; }}
-h1 {{ font-size: x-large; font-weight: 600; margin-top: 10px; margin-bottom: 8px; }}
-h2 {{ font-size: large; font-weight: 600; margin-top: 10px; margin-bottom: 6px; }}
+h1 {{ font-size: x-large; font-weight: 600; margin-top: 6px; margin-bottom: 8px; }}
+h2 {{ font-size: large; font-weight: 600; margin-top: 6px; margin-bottom: 6px; }}
 h3, h4, h5, h6 {{ font-size: medium; font-weight: 600; margin-top: 8px; margin-bottom: 4px; }}
 ul, ol {{ margin-top: 0px; margin-bottom: 8px; }}
 li {{ margin-bottom: 3px; }}

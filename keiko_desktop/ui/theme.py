@@ -36,6 +36,7 @@ class Theme:
     code_header: str
     inline_code_bg: str
     link: str
+    mark_bg: str
     error_bg: str
     error_border: str
     error_text: str
@@ -67,6 +68,7 @@ LIGHT = Theme(
     code_header="#eceef2",
     inline_code_bg="#eef0f3",
     link="#2f5fd0",
+    mark_bg="#fde68a",
     error_bg="#fdf1f1",
     error_border="#f3c4c4",
     error_text="#a61b1b",
@@ -94,6 +96,7 @@ DARK = Theme(
     code_header="#23242a",
     inline_code_bg="#2f3137",
     link="#8fb1ff",
+    mark_bg="#6b5310",
     error_bg="#3a2024",
     error_border="#6e2a30",
     error_text="#ffb4b4",
@@ -159,13 +162,14 @@ QToolTip {{ background: {t.surface}; color: {t.text}; border: 1px solid {t.borde
 #NavRail QToolButton {{ border: none; border-radius: 8px; padding: 6px; color: {t.muted}; }}
 #NavRail QToolButton:hover {{ background: {t.hover}; }}
 #NavRail QToolButton:checked {{ background: {t.selected}; color: {t.text}; }}
-#Sidebar {{ background: {t.sidebar}; border-right: 1px solid {t.border}; }}
+#Sidebar {{ background: {t.sidebar}; }}
 #Sidebar QListWidget {{ background: transparent; border: none; outline: none; }}
 #Sidebar QListWidget::item {{ color: {t.text}; padding: 6px 8px; margin: 1px 0;
     border-radius: 6px; }}
 #Sidebar QListWidget::item:hover {{ background: {t.hover}; }}
 #Sidebar QListWidget::item:selected {{ background: {t.selected}; color: {t.text}; }}
-#Sidebar QListWidget::item:disabled {{ color: {t.faint}; background: transparent; }}
+#Sidebar QListWidget::item:disabled {{ color: {t.faint}; background: transparent;
+    padding: 12px 8px 4px 8px; }}
 #SidebarButton {{ text-align: left; border: none; border-radius: 6px; padding: 7px 8px;
     color: {t.text}; background: transparent; }}
 #SidebarButton:hover {{ background: {t.hover}; }}
@@ -177,8 +181,9 @@ QToolTip {{ background: {t.surface}; color: {t.text}; border: 1px solid {t.borde
 #StatusBadge {{ color: {t.warn_text}; }}
 #ErrorBox, #InlineNotice {{ background: {t.error_bg}; border: 1px solid {t.error_border};
     border-radius: 8px; }}
-#ErrorBox QLabel, #InlineNotice QLabel {{ color: {t.error_text}; }}
-#MessageAction, #IconButton {{ border: none; border-radius: 6px; padding: 4px; background: transparent; }}
+#ErrorBox QLabel, #InlineNotice QLabel, #ErrorText {{ color: {t.error_text}; }}
+#MessageAction, #IconButton {{ border: none; border-radius: 6px; padding: 3px;
+    background: transparent; }}
 #MessageAction:hover, #IconButton:hover {{ background: {t.hover}; }}
 #RetryButton {{ border: 1px solid {t.border}; border-radius: 6px; padding: 3px 10px;
     background: {t.surface}; color: {t.text}; }}
@@ -200,6 +205,7 @@ QToolTip {{ background: {t.surface}; color: {t.text}; border: 1px solid {t.borde
     font-weight: 600; padding: 4px 8px; }}
 QStatusBar {{ background: {t.sidebar}; border-top: 1px solid {t.border}; color: {t.muted}; }}
 QStatusBar QLabel {{ color: {t.muted}; }}
+#ModelStatus {{ padding-left: 6px; }}
 QStatusBar::item {{ border: none; }}
 QSplitter::handle {{ background: {t.border}; }}
 QScrollBar:vertical {{ background: transparent; width: 10px; margin: 0; }}
@@ -208,13 +214,21 @@ QScrollBar::handle:vertical {{ background: {t.selected}; border-radius: 4px; min
 QScrollBar::handle:vertical:hover {{ background: {t.faint}; }}
 QScrollBar::add-line:vertical, QScrollBar::sub-line:vertical {{ height: 0; }}
 QScrollBar::add-page:vertical, QScrollBar::sub-page:vertical {{ background: none; }}
-QLineEdit, QPlainTextEdit#SystemPrompt, QSpinBox, QDoubleSpinBox, QComboBox {{
+QLineEdit, QPlainTextEdit#SystemPrompt {{
     background: {t.surface}; color: {t.text}; border: 1px solid {t.border}; border-radius: 6px;
-    padding: 4px 6px; selection-background-color: {t.accent}; }}
-QLineEdit:focus, QSpinBox:focus, QDoubleSpinBox:focus, QComboBox:focus {{
+    padding: 5px 7px; selection-background-color: {t.accent}; }}
+QLineEdit:focus, QPlainTextEdit#SystemPrompt:focus {{ border: 1px solid {t.accent}; }}
+QDialog QPushButton {{ background: {t.surface}; color: {t.text}; border: 1px solid {t.border};
+    border-radius: 6px; padding: 5px 16px; min-width: 64px; }}
+QDialog QPushButton:hover {{ background: {t.hover}; }}
+QDialog QPushButton:default {{ background: {t.accent}; color: {t.accent_text};
     border: 1px solid {t.accent}; }}
+QDialog QPushButton:default:hover {{ background: {t.accent_hover}; }}
+#ComingSoonBadge {{ color: {t.accent}; border: 1px solid {t.accent}; border-radius: 10px;
+    padding: 2px 10px; }}
 #SearchResults {{ background: {t.surface}; border: 1px solid {t.border}; border-radius: 8px; }}
 #SearchResults::item {{ padding: 2px; }}
+#SearchResults::item {{ border-radius: 6px; }}
 #SearchResults::item:selected {{ background: {t.selected}; }}
 #ProgressSpinner {{ border: none; background: {t.border}; border-radius: 2px; }}
 #ProgressSpinner::chunk {{ background: {t.accent}; border-radius: 2px; }}
@@ -237,7 +251,7 @@ class ThemeManager(QObject):
         self._theme = resolve(preference)
         app.setStyle("Fusion")
         self._apply()
-        QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_hints_colorSchemeChanged)
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_hints_color_scheme_changed)
 
     @property
     def theme(self) -> Theme:
@@ -251,7 +265,7 @@ class ThemeManager(QObject):
         self._preference = preference
         self._update()
 
-    def _on_hints_colorSchemeChanged(self, _scheme: Qt.ColorScheme) -> None:
+    def _on_hints_color_scheme_changed(self, _scheme: Qt.ColorScheme) -> None:
         if self._preference == "system":
             self._update()
 

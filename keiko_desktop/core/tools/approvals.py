@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,7 @@ class ApprovalRequest:
         self.tool = tool
         self.arguments = arguments
         self.timeout = timeout
+        self.created = time.monotonic()
         self._future: asyncio.Future[ApprovalAnswer | None] = (
             asyncio.get_running_loop().create_future()
         )
@@ -43,6 +45,10 @@ class ApprovalRequest:
     @property
     def qualified_name(self) -> str:
         return f"{self.server}.{self.tool}"
+
+    def remaining(self) -> float:
+        """Seconds left before no answer becomes a deny."""
+        return max(0.0, self.timeout - (time.monotonic() - self.created))
 
     @property
     def done(self) -> bool:

@@ -61,7 +61,7 @@ def create_clock_server() -> MCPServer:
 
     @server.tool(annotations=READ_ONLY)
     def now(timezone: str = "") -> dict[str, Any]:
-        """The current date and time, in ``timezone`` (IANA name) or the computer's own zone."""
+        """The current date and time, in a time zone (IANA name) or the computer's own zone."""
         return _describe(datetime.now(_zone(timezone)))
 
     @server.tool(annotations=READ_ONLY)
@@ -93,7 +93,7 @@ def create_clock_server() -> MCPServer:
 
     @server.tool(annotations=READ_ONLY)
     def date_difference(start: str, end: str, timezone: str = "") -> dict[str, Any]:
-        """How long from ``start`` to ``end`` (ISO dates or date-times)."""
+        """How long from start to end (ISO dates or date-times)."""
         zone = _zone(timezone)
         delta = _parse(end, zone) - _parse(start, zone)
         seconds = int(delta.total_seconds())

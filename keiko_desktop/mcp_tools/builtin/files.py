@@ -16,7 +16,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 
-DEFAULT_MAX_BYTES = 100_000
+DEFAULT_MAX_BYTES = 50_000
 MAX_LIST_ENTRIES = 500
 MAX_SEARCH_FILES = 5_000
 MAX_SEARCH_FILE_BYTES = 2_000_000
@@ -156,7 +156,7 @@ def create_files_server(
 
     @server.tool(annotations=READ_ONLY)
     async def search_text(query: str, path: str = "", max_results: int = 50) -> str:
-        """Find lines containing ``query`` (case-insensitive) in text files under ``path``
+        """Find lines containing the query (case-insensitive) in text files under path
         (default: every granted folder)."""
         limit = max(1, min(max_results, 500))
         return await anyio.to_thread.run_sync(_search, granted, query, path, limit)

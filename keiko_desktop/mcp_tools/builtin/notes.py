@@ -33,7 +33,7 @@ def create_notes_server(notes: NoteRepository) -> MCPServer:
 
     @server.tool(annotations=READ_ONLY)
     async def search_notes(query: str, limit: int = 10) -> str:
-        """Find notes whose title or text contains the words of ``query``."""
+        """Find notes whose title or text contains every word of the query."""
         found = await notes.search_notes(query, max(1, min(limit, 50)))
         return "\n".join(_line(n) for n in found) if found else f"No notes match {query!r}."
 
@@ -45,7 +45,7 @@ def create_notes_server(notes: NoteRepository) -> MCPServer:
 
     @server.tool(annotations=READ_ONLY)
     async def read_note(note_id: int) -> str:
-        """The full text of note ``note_id``."""
+        """The full text of a note, by its number."""
         note = await notes.get_note(note_id)
         if note is None:
             raise ToolError(f"There is no note #{note_id}.")

@@ -1,4 +1,4 @@
-"""ErrorDialog: an unexpected error, in plain words, with its details one click from the clipboard."""
+"""ErrorDialog: an unexpected error in plain words, its details one click from the clipboard."""
 
 from __future__ import annotations
 

@@ -51,10 +51,10 @@ class ComposerEdit(QPlainTextEdit):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.document().setDocumentMargin(2)
-        self.document().contentsChanged.connect(self._on_document_contentsChanged)
-        self._on_document_contentsChanged()
+        self.document().contentsChanged.connect(self._on_document_contents_changed)
+        self._on_document_contents_changed()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         key = event.key()
         mods = event.modifiers()
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
@@ -73,7 +73,7 @@ class ComposerEdit(QPlainTextEdit):
             return
         super().keyPressEvent(event)
 
-    def _on_document_contentsChanged(self) -> None:
+    def _on_document_contents_changed(self) -> None:
         line = self.fontMetrics().lineSpacing()
         lines = max(1, min(MAX_LINES, self._visual_lines()))
         margins = self.contentsMargins()
@@ -113,7 +113,7 @@ class Composer(QFrame):
         self.edit_banner.setObjectName("EditBanner")
         self.edit_banner.hide()
         self.editor = ComposerEdit(self)
-        self.editor.setPlaceholderText("Message Keiko…  (Enter to send, Shift+Enter for a new line)")
+        self.editor.setPlaceholderText("Message Keiko…")
         self.hint = QLabel(self)
         self.hint.setObjectName("ComposerHint")
         self.send_button = QToolButton(self)
@@ -143,11 +143,11 @@ class Composer(QFrame):
         self.editor.submitted.connect(self._on_editor_submitted)
         self.editor.up_pressed_when_empty.connect(self.edit_last_requested)
         self.editor.escape_pressed.connect(self._on_editor_escape_pressed)
-        self.editor.textChanged.connect(self._on_editor_textChanged)
+        self.editor.textChanged.connect(self._on_editor_text_changed)
         self.send_button.clicked.connect(self._on_editor_submitted)
         self.stop_button.clicked.connect(self.stop_requested)
         self.set_theme(theme)
-        self._on_editor_textChanged()
+        self._on_editor_text_changed()
 
     # ------------------------------------------------------------------ setters
     def set_theme(self, theme: Theme) -> None:
@@ -159,11 +159,11 @@ class Composer(QFrame):
         self._busy = busy
         self.stop_button.setVisible(busy)
         self.send_button.setVisible(not busy)
-        self._on_editor_textChanged()
+        self._on_editor_text_changed()
 
     def set_context_length(self, tokens: int) -> None:
         self._context_length = tokens
-        self._on_editor_textChanged()
+        self._on_editor_text_changed()
 
     def begin_edit(self, message_id: int, text: str) -> None:
         """Load message ``message_id`` into the box; sending replaces it and what follows."""
@@ -228,13 +228,12 @@ class Composer(QFrame):
             self.end_edit()
             self.edit_cancelled.emit()
 
-    def _on_editor_textChanged(self) -> None:
+    def _on_editor_text_changed(self) -> None:
         text = self.editor.toPlainText()
         self.send_button.setEnabled(bool(text.strip()))
         if not text:
-            self.hint.setText(
-                f"Context: {self._context_length:,} tokens" if self._context_length else ""
-            )
+            context = f" · context {self._context_length:,} tokens" if self._context_length else ""
+            self.hint.setText(f"Enter sends · Shift+Enter for a new line{context}")
             return
         tokens = approx_tokens(text)
         hint = f"{len(text):,} characters · ~{tokens:,} tokens"

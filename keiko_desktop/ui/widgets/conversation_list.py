@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from PySide6.QtCore import QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -31,6 +32,26 @@ UNTITLED = "New chat"
 def ordered(conversations: Sequence[Conversation]) -> list[Conversation]:
     """Pinned first; within each group, the most recently updated first."""
     return sorted(conversations, key=lambda c: (not c.pinned, -c.updated_at.timestamp(), -c.id))
+
+
+def group_label(conversation: Conversation, today: date | None = None) -> str:
+    """The sidebar section a conversation belongs to."""
+    if conversation.pinned:
+        return "Pinned"
+    today = today or date.today()
+    updated = conversation.updated_at
+    if updated.tzinfo is not None:
+        updated = updated.astimezone()
+    age = (today - updated.date()).days
+    if age <= 0:
+        return "Today"
+    if age == 1:
+        return "Yesterday"
+    if age < 7:
+        return "Previous 7 days"
+    if age < 30:
+        return "Previous 30 days"
+    return "Older"
 
 
 class ConversationList(QFrame):
@@ -103,9 +124,9 @@ class ConversationList(QFrame):
 
         self.new_button.clicked.connect(self.new_requested)
         self.search_button.clicked.connect(self.search_requested)
-        self.list.currentItemChanged.connect(self._on_list_currentItemChanged)
-        self.list.itemChanged.connect(self._on_list_itemChanged)
-        self.list.customContextMenuRequested.connect(self._on_list_customContextMenuRequested)
+        self.list.currentItemChanged.connect(self._on_list_current_item_changed)
+        self.list.itemChanged.connect(self._on_list_item_changed)
+        self.list.customContextMenuRequested.connect(self._on_list_custom_context_menu_requested)
         self.undo_bar.undo_requested.connect(self.undo_requested)
         self.set_theme(theme)
         self.set_conversations([])
@@ -115,26 +136,24 @@ class ConversationList(QFrame):
         self._theme = theme
         self.new_button.setIcon(icon("new-chat", theme.text))
         self.search_button.setIcon(icon("search", theme.text))
-        pin = icon("pin", theme.faint)
-        for i in range(self.list.count()):
-            item = self.list.item(i)
-            if item.data(PINNED_ROLE):
-                item.setIcon(pin)
 
     def set_conversations(self, conversations: Sequence[Conversation]) -> None:
         """Show ``conversations`` in the given order, keeping the selection."""
         self._updating = True
         try:
             self.list.clear()
-            pin = icon("pin", self._theme.faint)
+            today = date.today()
+            section = ""
             for c in conversations:
+                label = group_label(c, today)
+                if label != section:
+                    section = label
+                    self.list.addItem(self._header(label))
                 item = QListWidgetItem(c.title or UNTITLED)
                 item.setData(ID_ROLE, c.id)
                 item.setData(PINNED_ROLE, c.pinned)
                 item.setToolTip(c.title or UNTITLED)
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
-                if c.pinned:
-                    item.setIcon(pin)
                 self.list.addItem(item)
             self._select_current()
         finally:
@@ -161,13 +180,23 @@ class ConversationList(QFrame):
 
     # ------------------------------------------------------------------ queries
     def conversation_ids(self) -> list[int]:
-        return [int(self.list.item(i).data(ID_ROLE)) for i in range(self.list.count())]
+        items = (self.list.item(i) for i in range(self.list.count()))
+        return [int(item.data(ID_ROLE)) for item in items if item.data(ID_ROLE) is not None]
 
     def title_of(self, conversation_id: int) -> str:
         item = self._item(conversation_id)
         return item.text() if item is not None else ""
 
     # ------------------------------------------------------------------ internals
+    def _header(self, text: str) -> QListWidgetItem:
+        item = QListWidgetItem(text)
+        item.setFlags(Qt.ItemFlag.NoItemFlags)
+        font = QFont(self.list.font())
+        font.setPointSizeF(font.pointSizeF() * 0.85)
+        font.setWeight(QFont.Weight.DemiBold)
+        item.setFont(font)
+        return item
+
     def _item(self, conversation_id: int) -> QListWidgetItem | None:
         for i in range(self.list.count()):
             item = self.list.item(i)
@@ -183,17 +212,17 @@ class ConversationList(QFrame):
         else:
             self.list.setCurrentItem(item)
 
-    def _on_list_currentItemChanged(
+    def _on_list_current_item_changed(
         self, current: QListWidgetItem | None, _previous: QListWidgetItem | None
     ) -> None:
-        if self._updating or current is None:
+        if self._updating or current is None or current.data(ID_ROLE) is None:
             return
         conversation_id = int(current.data(ID_ROLE))
         if conversation_id != self._current:
             self._current = conversation_id
             self.conversation_selected.emit(conversation_id)
 
-    def _on_list_itemChanged(self, item: QListWidgetItem) -> None:
+    def _on_list_item_changed(self, item: QListWidgetItem) -> None:
         if self._updating:
             return
         title = item.text().strip()
@@ -207,9 +236,9 @@ class ConversationList(QFrame):
         if item is not None:
             self.delete_requested.emit(int(item.data(ID_ROLE)))
 
-    def _on_list_customContextMenuRequested(self, pos: QPoint) -> None:
+    def _on_list_custom_context_menu_requested(self, pos: QPoint) -> None:
         item = self.list.itemAt(pos)
-        if item is None:
+        if item is None or item.data(ID_ROLE) is None:
             return
         conversation_id = int(item.data(ID_ROLE))
         pinned = bool(item.data(PINNED_ROLE))

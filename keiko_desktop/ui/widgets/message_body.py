@@ -41,9 +41,9 @@ class MessageBody(QTextBrowser):
         self.document().setDocumentMargin(0)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.document().documentLayout().documentSizeChanged.connect(
-            self._on_layout_documentSizeChanged
+            self._on_layout_document_size_changed
         )
-        self.anchorClicked.connect(self._on_self_anchorClicked)
+        self.anchorClicked.connect(self._on_self_anchor_clicked)
         self.setFixedHeight(self._text_height())
 
     # ------------------------------------------------------------------ setters
@@ -84,26 +84,26 @@ class MessageBody(QTextBrowser):
         if height != self.height():
             self.setFixedHeight(height)
 
-    def _on_layout_documentSizeChanged(self, _size: QSizeF) -> None:
+    def _on_layout_document_size_changed(self, _size: QSizeF) -> None:
         height = self._text_height()
         if height != self.height():
             self.setFixedHeight(height)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(event)
-        self._on_layout_documentSizeChanged(QSizeF())
+        self._on_layout_document_size_changed(QSizeF())
 
-    def sizeHint(self) -> QSize:
+    def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(self.width(), self._text_height())
 
-    def minimumSizeHint(self) -> QSize:
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
         return QSize(40, self._text_height())
 
-    def wheelEvent(self, event: QWheelEvent) -> None:
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         event.ignore()  # the message list scrolls, not the message
 
     # ------------------------------------------------------------------ links
-    def _on_self_anchorClicked(self, url: QUrl) -> None:
+    def _on_self_anchor_clicked(self, url: QUrl) -> None:
         if url.scheme() == COPY_SCHEME:
             try:
                 index = int(url.path())

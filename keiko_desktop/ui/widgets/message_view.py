@@ -61,7 +61,7 @@ class MessageView(QScrollArea):
         row.addStretch(1)
         self._layout = QVBoxLayout(self.column)
         self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.setSpacing(10)
+        self._layout.setSpacing(8)
         self.loading_label = QLabel("Loading earlier messages…", self.column)
         self.loading_label.setObjectName("MessageMeta")
         self.loading_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -79,8 +79,8 @@ class MessageView(QScrollArea):
         self._earlier_timer.timeout.connect(self._maybe_request_earlier)
 
         bar = self.verticalScrollBar()
-        bar.rangeChanged.connect(self._on_vbar_rangeChanged)
-        bar.valueChanged.connect(self._on_vbar_valueChanged)
+        bar.rangeChanged.connect(self._on_vbar_range_changed)
+        bar.valueChanged.connect(self._on_vbar_value_changed)
 
     # ------------------------------------------------------------------ queries
     def message_ids(self) -> list[int]:
@@ -230,8 +230,8 @@ class MessageView(QScrollArea):
             target = bar.maximum() - value
         elif kind == "message":
             widget = self._widgets.get(value)
-            if widget is not None:
-                content = self.widget()
+            content = self.widget()
+            if widget is not None and content is not None:
                 target = widget.mapTo(content, QPoint(0, 0)).y() - 16
         if target is not None and target != bar.value():
             self._programmatic = True
@@ -246,12 +246,12 @@ class MessageView(QScrollArea):
             self._earlier_pending = True
             self.earlier_requested.emit()
 
-    def _on_vbar_rangeChanged(self, _minimum: int, _maximum: int) -> None:
+    def _on_vbar_range_changed(self, _minimum: int, _maximum: int) -> None:
         self._apply_anchor()
         if self._has_more:
             self._earlier_timer.start()  # once the layout has settled
 
-    def _on_vbar_valueChanged(self, value: int) -> None:
+    def _on_vbar_value_changed(self, value: int) -> None:
         if self._programmatic:
             return
         bar = self.verticalScrollBar()

@@ -19,9 +19,11 @@ from PySide6.QtWidgets import (
 
 from keiko_desktop.core.ports import StoredMessage
 from keiko_desktop.ui.icons import icon
-from keiko_desktop.ui.markdown import MarkdownRenderer
+from keiko_desktop.ui.markdown import MarkdownRenderer, stable_prefix_length
 from keiko_desktop.ui.theme import Theme
 from keiko_desktop.ui.widgets.message_body import MessageBody
+
+MERGE_MAX_CHARS = 6000
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,9 @@ class MessageWidget(QFrame):
         self._hovered = False
         self._pending_text = "Thinking…"
         self._rendered: str | None = None
+        self._segments: list[MessageBody] = []  # finished blocks of a streaming reply
+        self._stable_len = 0
+        self._tail_empty = False
         is_user = message.role == "user"
 
         self.body = MessageBody(self, fit_width=is_user)
@@ -94,8 +99,8 @@ class MessageWidget(QFrame):
         self.meta_label = QLabel(self)
         self.meta_label.setObjectName("MessageMeta")
 
-        self.actions = QWidget(self)
-        actions_layout = QHBoxLayout(self.actions)
+        self.action_bar = QWidget(self)
+        actions_layout = QHBoxLayout(self.action_bar)
         actions_layout.setContentsMargins(0, 0, 0, 0)
         actions_layout.setSpacing(2)
         self.copy_button = self._action("copy", "Copy message", self._on_copy_button_clicked)
@@ -103,13 +108,15 @@ class MessageWidget(QFrame):
         self.regenerate_button = self._action(
             "regenerate", "Regenerate reply", self._on_regenerate_button_clicked
         )
-        self.delete_button = self._action("delete", "Delete message", self._on_delete_button_clicked)
+        self.delete_button = self._action(
+            "delete", "Delete message", self._on_delete_button_clicked
+        )
         for button in (self.copy_button, self.edit_button, self.regenerate_button):
             actions_layout.addWidget(button)
         actions_layout.addWidget(self.delete_button)
-        policy = self.actions.sizePolicy()
+        policy = self.action_bar.sizePolicy()
         policy.setRetainSizeWhenHidden(True)
-        self.actions.setSizePolicy(policy)
+        self.action_bar.setSizePolicy(policy)
         self.edit_button.setVisible(is_user)
         self.regenerate_button.setVisible(False)
 
@@ -117,8 +124,8 @@ class MessageWidget(QFrame):
         footer.setContentsMargins(0, 0, 0, 0)
         footer.setSpacing(8)
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 6, 0, 6)
-        outer.setSpacing(4)
+        outer.setContentsMargins(0, 4, 0, 4)
+        outer.setSpacing(2)
         if is_user:
             self.bubble = QFrame(self)
             self.bubble.setObjectName("UserBubble")
@@ -127,31 +134,32 @@ class MessageWidget(QFrame):
             bubble_layout.addWidget(self.body)
             self.bubble.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
             row = QHBoxLayout()
+            row.setSpacing(6)
             row.addStretch(1)
+            row.addWidget(self.action_bar, 0, Qt.AlignmentFlag.AlignBottom)
             row.addWidget(self.bubble)
             outer.addLayout(row)
-            footer.addStretch(1)
-            footer.addWidget(self.actions)
         else:
             outer.addWidget(self.body)
             outer.addWidget(self.pending_label)
             outer.addWidget(self.error_box)
-            footer.addWidget(self.actions)
+            footer.addWidget(self.action_bar)
             footer.addWidget(self.status_badge)
             footer.addWidget(self.retry_button)
             footer.addStretch(1)
             footer.addWidget(self.meta_label)
-        outer.addLayout(footer)
+        if not is_user:
+            outer.addLayout(footer)
         self._apply_icons()
         self.update_message(message)
         self._update_actions_visibility()
 
     def _action(self, name: str, tip: str, slot: object) -> QToolButton:
-        button = QToolButton(self.actions)
+        button = QToolButton(self.action_bar)
         button.setObjectName("MessageAction")
         button.setProperty("icon_name", name)
         button.setToolTip(tip)
-        button.setIconSize(QSize(15, 15))
+        button.setIconSize(QSize(14, 14))
         button.setCursor(Qt.CursorShape.PointingHandCursor)
         button.clicked.connect(slot)
         return button
@@ -169,10 +177,22 @@ class MessageWidget(QFrame):
     def text(self) -> str:
         return self._message.content
 
+    def shown_text(self) -> str:
+        """The plain text on screen (all bodies of a streaming reply, in order)."""
+        bodies = [*self._segments, self.body]
+        return "\n".join(b.toPlainText() for b in bodies if b.isVisibleTo(self))
+
     def update_message(self, message: StoredMessage) -> None:
         """Show a new version of this message (text, status, numbers)."""
         self._message = message
-        if message.content != self._rendered:
+        # A finished reply becomes one body again, so it selects as one text; a very long one
+        # keeps its blocks (one render of it all would freeze the window for a moment).
+        merge = (
+            bool(self._segments)
+            and message.status != "streaming"
+            and len(message.content) <= MERGE_MAX_CHARS
+        )
+        if message.content != self._rendered or merge:
             self._render_text()
         self._update_status()
 
@@ -180,7 +200,10 @@ class MessageWidget(QFrame):
         """Replace the text while the reply streams (the status stays as it is)."""
         if text != self._message.content:
             self._message = replace(self._message, content=text)
-            self._render_text()
+            if self._message.role == "assistant" and self._message.status == "streaming":
+                self._render_streaming(text)
+            else:
+                self._render_text()
             self._update_status()
 
     def set_pending_text(self, text: str) -> None:
@@ -200,8 +223,37 @@ class MessageWidget(QFrame):
         self._apply_icons()
         self._render_text()
 
+    def _render_streaming(self, text: str) -> None:
+        """Render finished blocks once, into their own body, and re-render only the tail."""
+        split = stable_prefix_length(text)
+        if split > self._stable_len:
+            segment = MessageBody(self)
+            segment.document().setDefaultStyleSheet(self._ctx.css)
+            rendered = self._ctx.renderer.render(text[self._stable_len : split])
+            segment.set_content(rendered.html, rendered.code_blocks)
+            layout = self.layout()
+            assert isinstance(layout, QVBoxLayout)
+            layout.insertWidget(layout.indexOf(self.body), segment)
+            self._segments.append(segment)
+            self._stable_len = split
+        tail = text[self._stable_len :]
+        self._tail_empty = not tail.strip()
+        self.body.document().setDefaultStyleSheet(self._ctx.css)
+        rendered = self._ctx.renderer.render(tail)
+        self.body.set_content(rendered.html, rendered.code_blocks)
+        self._rendered = text
+
+    def _clear_segments(self) -> None:
+        for segment in self._segments:
+            segment.hide()
+            segment.deleteLater()
+        self._segments.clear()
+        self._stable_len = 0
+        self._tail_empty = False
+
     def _render_text(self) -> None:
         message = self._message
+        self._clear_segments()
         self._rendered = message.content
         self.body.document().setDefaultStyleSheet(self._ctx.css)
         if message.role == "user":
@@ -214,7 +266,7 @@ class MessageWidget(QFrame):
         m = self._message
         assistant = m.role == "assistant"
         streaming = m.status == "streaming"
-        self.body.setVisible(bool(m.content) or not assistant)
+        self.body.setVisible((bool(m.content) and not self._tail_empty) or not assistant)
         self.pending_label.setVisible(assistant and streaming and not m.content)
         self.pending_label.setText(self._pending_text)
         is_error = m.status == "error"
@@ -238,20 +290,20 @@ class MessageWidget(QFrame):
         self.delete_button.setIcon(icon("delete", color))
 
     def _update_actions_visibility(self) -> None:
-        self.actions.setVisible(self._is_last or self._hovered)
+        self.action_bar.setVisible(self._is_last or self._hovered)
 
     # ------------------------------------------------------------------ events
-    def enterEvent(self, event: QEnterEvent) -> None:
+    def enterEvent(self, event: QEnterEvent) -> None:  # noqa: N802
         self._hovered = True
         self._update_actions_visibility()
         super().enterEvent(event)
 
-    def leaveEvent(self, event: QEvent) -> None:
+    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802
         self._hovered = False
         self._update_actions_visibility()
         super().leaveEvent(event)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(event)
         if self._message.role == "user":
             self.body.set_max_width(max(120, int(self.width() * 0.78) - 28))

@@ -10,6 +10,7 @@ class ModelStatus(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setObjectName("ModelStatus")
         self.label = QLabel("Starting…", self)
         self.progress = QProgressBar(self)
         self.progress.setObjectName("ProgressSpinner")
@@ -17,7 +18,7 @@ class ModelStatus(QWidget):
         self.progress.setTextVisible(False)
         self.progress.setFixedSize(80, 4)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(6, 0, 6, 0)
+        layout.setContentsMargins(10, 0, 6, 0)
         layout.setSpacing(8)
         layout.addWidget(self.progress)
         layout.addWidget(self.label)

@@ -43,7 +43,7 @@ class NavRail(QFrame):
         self.settings_button = self._button("Settings (Ctrl+,)")
         layout.addWidget(self.settings_button)
         self.buttons["chat"].setChecked(True)
-        self._group.buttonClicked.connect(self._on_group_buttonClicked)
+        self._group.buttonClicked.connect(self._on_group_button_clicked)
         self.settings_button.clicked.connect(self.settings_requested)
         self.set_theme(theme)
 
@@ -72,5 +72,5 @@ class NavRail(QFrame):
                 return page
         return "chat"
 
-    def _on_group_buttonClicked(self, button: QToolButton) -> None:
+    def _on_group_button_clicked(self, button: QToolButton) -> None:
         self.page_selected.emit(str(button.property("page")))

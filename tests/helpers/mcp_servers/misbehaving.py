@@ -14,6 +14,7 @@ import sys
 import time
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 server = MCPServer("misbehaving", log_level="WARNING")
 
@@ -81,7 +82,10 @@ async def grow(ctx: Context) -> str:
         return "extra"
 
     server.add_tool(extra, name="extra")
-    await ctx.notify_tools_changed()
+    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        await ctx.notify_tools_changed()  # to subscriptions/listen streams
+    else:
+        await ctx.session.send_tool_list_changed()  # the 2025 notification
     return "grown"
 
 

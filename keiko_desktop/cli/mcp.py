@@ -1,0 +1,291 @@
+"""`keiko mcp`: list servers, show their tools, call a tool, import a config file.
+
+The parser is built without importing the MCP SDK; the SDK is loaded only when a subcommand runs.
+``call`` honours tool policies: Never refuses, Ask asks on a terminal (``--yes`` approves it up
+front) and is denied when stdin is not a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import shlex
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from keiko_desktop.cli.common import error, run_async
+from keiko_desktop.core.config import Paths
+from keiko_desktop.core.errors import KeikoError
+from keiko_desktop.core.events import EventBus
+from keiko_desktop.core.tools.events import ToolApprovalRequested
+from keiko_desktop.core.tools.models import ApprovalAnswer, ToolResult
+
+if TYPE_CHECKING:
+    from keiko_desktop.mcp_tools.config import McpConfig
+    from keiko_desktop.mcp_tools.setup import ToolSystem
+
+SETTLE_SECONDS = 40.0
+
+
+def add_mcp_parser(sub: Any) -> None:
+    """Register ``keiko mcp ...`` on the top-level subparsers."""
+    mcp = sub.add_parser("mcp", help="MCP tool servers: list, tools, call, import")
+    actions = mcp.add_subparsers(dest="mcp_command", metavar="ACTION")
+    listing = actions.add_parser("list", help="configured servers and their status (default)")
+    listing.add_argument("--json", action="store_true")
+    tools = actions.add_parser("tools", help="the tools of one server, or of all")
+    tools.add_argument("server", nargs="?", help="a configured server's name")
+    tools.add_argument("--url", help="an ad-hoc streamable HTTP server")
+    tools.add_argument("--stdio", metavar="CMD", help='an ad-hoc stdio server, e.g. "uvx x"')
+    tools.add_argument("--schema", action="store_true", help="print each tool's input schema")
+    tools.add_argument("--json", action="store_true")
+    call = actions.add_parser("call", help="call SERVER.TOOL with JSON arguments")
+    call.add_argument("tool", metavar="SERVER.TOOL")
+    call.add_argument("--args", default="{}", help="the arguments as a JSON object")
+    call.add_argument("--yes", action="store_true", help="approve a tool whose policy is Ask")
+    call.add_argument("--timeout", type=float, default=None, help="seconds to wait for it")
+    call.add_argument("--json", action="store_true")
+    imp = actions.add_parser("import", help="import servers from a Claude/Cursor/VS Code file")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--replace", action="store_true", help="overwrite servers of the same name")
+    imp.add_argument(
+        "--plain-secrets",
+        action="store_true",
+        help="keep tokens and keys in mcp.json instead of moving them to the keychain",
+    )
+
+
+def run_mcp(args: argparse.Namespace) -> int:
+    action = args.mcp_command or "list"
+    if action == "import":
+        return _import(args)
+    if action == "call":
+        try:
+            arguments = json.loads(args.args)
+        except json.JSONDecodeError as exc:
+            error(
+                f"--args is not valid JSON ({exc.msg}, column {exc.colno}).\n"
+                """  → Quote it for the shell, e.g. --args '{"timezone": "Europe/Paris"}'"""
+            )
+            return 2
+        if not isinstance(arguments, dict):
+            error("--args must be a JSON object, like '{\"a\": 1}'.")
+            return 2
+        return run_async(lambda: _call(args, arguments))
+    if action == "tools":
+        return run_async(lambda: _tools(args))
+    return run_async(lambda: _list(args))
+
+
+@asynccontextmanager
+async def _tool_system(
+    only: list[str] | None, config: McpConfig | None = None
+) -> AsyncIterator[ToolSystem]:
+    """The database and the tool system with the wanted servers; both closed on exit."""
+    from keiko_desktop.mcp_tools.setup import build_tool_system
+    from keiko_desktop.store import SqliteToolRepository, open_database
+
+    paths = Paths.from_env()
+    bus = EventBus(asyncio.get_running_loop())
+    database = await open_database(paths.database)
+    try:
+        repo = SqliteToolRepository(database)
+        system = await build_tool_system(
+            paths, bus, policies=repo, audit=repo, notes=repo, only=only, config=config
+        )
+        try:
+            yield system
+        finally:
+            await system.aclose()
+    finally:
+        await database.aclose()
+
+
+async def _list(args: argparse.Namespace) -> int:
+    async with _tool_system(None) as system:
+        await system.pool.wait_settled(time_limit=SETTLE_SECONDS)
+        states = system.service.servers()
+        if args.json:
+            print(json.dumps([dataclasses.asdict(s) for s in states], indent=2))
+            return 0
+        if not states:
+            print("No MCP servers are configured. Add some with `keiko mcp import FILE`.")
+        for s in states:
+            detail = f"  {s.detail}" if s.detail else ""
+            tools = f"{s.tool_count} tools" if s.status == "ready" else ""
+            print(f"{s.name:<16} {s.kind:<8} {s.status:<9} {tools:<10} {s.target}{detail}")
+        return 0
+
+
+async def _tools(args: argparse.Namespace) -> int:
+    from keiko_desktop.mcp_tools.config import (
+        HttpServerConfig,
+        McpConfig,
+        StdioServerConfig,
+        parse_server,
+    )
+
+    config: McpConfig | None = None
+    only = [args.server] if args.server else None
+    if args.url or args.stdio:
+        adhoc: HttpServerConfig | StdioServerConfig
+        if args.url:
+            adhoc = parse_server("url", {"url": args.url}, "--url")
+        else:
+            words = shlex.split(args.stdio)
+            if not words:
+                error("--stdio needs a command, e.g. --stdio 'uvx mcp-server-time'.")
+                return 2
+            adhoc = StdioServerConfig("stdio", words[0], tuple(words[1:]))
+        config, only = McpConfig(servers={adhoc.name: adhoc}, builtins={}), [adhoc.name]
+    async with _tool_system(only, config) as system:
+        await system.pool.wait_settled(time_limit=SETTLE_SECONDS)
+        failed = [s for s in system.service.servers() if s.status != "ready"]
+        for s in failed:
+            error(f"server '{s.name}' is {s.status}: {s.detail or 'no details'}")
+        if only and not system.service.servers():
+            error(f"there is no server named '{only[0]}'.\n  → See `keiko mcp list`.")
+            return 1
+        tools = system.service.tools(include_disabled=True)
+        if args.json:
+            out = [
+                {
+                    "name": t.qualified_name,
+                    "description": t.description,
+                    "policy": system.service.policy_for(t).value,
+                    "input_schema": t.input_schema,
+                }
+                for t in tools
+            ]
+            print(json.dumps(out, indent=2))
+        for t in [] if args.json else tools:
+            policy = system.service.policy_for(t).value
+            summary = t.description.strip().splitlines()[0] if t.description.strip() else ""
+            print(f"{t.qualified_name:<32} [{policy}]  {summary}")
+            if args.schema:
+                print("    " + json.dumps(t.input_schema))
+        return 1 if failed and not tools else 0
+
+
+class _TerminalApprover:
+    """Answers approval requests for `keiko mcp call`."""
+
+    def __init__(self, assume_yes: bool) -> None:
+        self.assume_yes = assume_yes
+
+    def __call__(self, event: ToolApprovalRequested) -> None:
+        request = event.request
+        if request is None:
+            return
+        if self.assume_yes:
+            request.answer(ApprovalAnswer.ALLOW_ONCE)
+        elif not sys.stdin.isatty():
+            error(
+                f"{request.qualified_name} needs your approval (its policy is Ask), "
+                "and stdin is not a terminal.\n  → Pass --yes to approve it."
+            )
+            request.answer(ApprovalAnswer.DENY)
+        else:
+            asyncio.get_running_loop().create_task(self._prompt(event))
+
+    async def _prompt(self, event: ToolApprovalRequested) -> None:
+        assert event.request is not None
+        shown = json.dumps(event.arguments, ensure_ascii=False)
+        question = (
+            f"Allow {event.request.qualified_name} with {shown}?\n"
+            "  [y] yes, once   [a] always   [N] no: "
+        )
+        reply = (await asyncio.to_thread(input, question)).strip().lower()
+        answer = {"y": ApprovalAnswer.ALLOW_ONCE, "yes": ApprovalAnswer.ALLOW_ONCE}.get(reply)
+        if reply in ("a", "always"):
+            answer = ApprovalAnswer.ALWAYS_ALLOW
+        event.request.answer(answer or ApprovalAnswer.DENY)
+
+
+async def _call(args: argparse.Namespace, arguments: dict[str, Any]) -> int:
+    from keiko_desktop.core.tools.models import split_name
+
+    try:
+        server, _tool = split_name(args.tool)
+    except ValueError:
+        error(f"'{args.tool}' is not SERVER.TOOL.\n  → For example: keiko mcp call clock.now")
+        return 2
+    approver = _TerminalApprover(args.yes)
+    async with _tool_system([server]) as system:
+        system.service.bus.subscribe(ToolApprovalRequested, approver)
+        await system.pool.wait_settled(time_limit=SETTLE_SECONDS)
+        if args.timeout is not None:
+            system.service.call_timeout = args.timeout
+        result = await system.service.call(args.tool, arguments)
+        _print_result(result, args.json)
+        if not result.ran:
+            return 1
+        return 1 if result.is_error else 0
+
+
+def _print_result(result: ToolResult, as_json: bool) -> None:
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "text": result.text,
+                    "is_error": result.is_error,
+                    "decision": result.decision,
+                    "duration": result.duration,
+                    "structured": result.structured,
+                },
+                indent=2,
+                default=str,
+            )
+        )
+    elif result.is_error:
+        error(result.text)
+    else:
+        print(result.text)
+
+
+def _import(args: argparse.Namespace) -> int:
+    from keiko_desktop.mcp_tools.config import import_servers, load_config, save_config
+    from keiko_desktop.mcp_tools.secrets import (
+        SecretStore,
+        move_secrets_to_keychain,
+        plain_secrets,
+    )
+
+    paths = Paths.from_env()
+    try:
+        config = load_config(paths)
+        found = import_servers(args.file)
+        added: list[str] = []
+        skipped: list[str] = []
+        moved: list[str] = []
+        plain: list[str] = []
+        store = SecretStore()
+        for name, server in found.items():
+            if name in config.builtins or (name in config.servers and not args.replace):
+                skipped.append(name)
+                continue
+            if args.plain_secrets:
+                plain.extend(f"{name}.{key}" for key in plain_secrets(server))
+            else:
+                server, names = move_secrets_to_keychain(server, store)
+                moved.extend(names)
+            config = config.with_server(server)
+            added.append(name)
+        path = save_config(paths, config)
+    except KeikoError as exc:
+        error(exc)
+        return 1
+    print(f"Imported {len(added)} server(s) into {path}: {', '.join(added) or 'none'}")
+    if skipped:
+        print(f"Skipped (already configured; use --replace): {', '.join(skipped)}")
+    if moved:
+        print(f"Secrets moved to the system keychain: {', '.join(moved)}")
+    if plain:
+        print(f"Note: these secrets stay in plain text in {path}: {', '.join(plain)}")
+    return 0

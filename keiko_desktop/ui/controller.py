@@ -1,0 +1,154 @@
+"""AppController: wires the window to a Core — the bridge, the presenters, start and shutdown.
+
+The window exists (and is on screen) before the Core: ``start()`` builds the Core after the first
+paint, so the user never waits on the database or the model to see the window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+
+from keiko_desktop.core.config import Paths, Settings
+from keiko_desktop.core.errors import KeikoError
+from keiko_desktop.ui.bridge import EventBridge
+from keiko_desktop.ui.core_handle import CoreHandle
+from keiko_desktop.ui.main_window import MainWindow
+from keiko_desktop.ui.presenters.chat_presenter import ChatPresenter
+from keiko_desktop.ui.presenters.conversations_presenter import ConversationsPresenter
+from keiko_desktop.ui.presenters.model_presenter import ModelPresenter
+from keiko_desktop.ui.presenters.search_presenter import SearchPresenter
+from keiko_desktop.ui.presenters.settings_presenter import SettingsPresenter
+from keiko_desktop.ui.theme import ThemeManager
+from keiko_desktop.ui.window_state import WindowState
+
+if TYPE_CHECKING:
+    from keiko_desktop.app import Core
+
+log = logging.getLogger(__name__)
+
+EXPOSE_TIMEOUT = 2.0
+
+
+class AppController(QObject):
+    """Owns the presenters of one window and the Core they share."""
+
+    def __init__(
+        self,
+        window: MainWindow,
+        themes: ThemeManager,
+        state: WindowState | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.window = window
+        self.themes = themes
+        self.state = state
+        self.handle = CoreHandle()
+        self.bridge = EventBridge(self)
+        self.chat = ChatPresenter(window.chat_panel, self.handle, self.bridge, self)
+        self.conversations = ConversationsPresenter(
+            window.sidebar, self.chat, self.handle, self.bridge, state, self
+        )
+        self.search = SearchPresenter(window, self.chat, self.handle, self)
+        self.settings = SettingsPresenter(window, self.handle, themes, self)
+        self.model = ModelPresenter(window, self.handle, self.bridge, self)
+        self._closed = asyncio.Event()
+        self._shutdown_done = False
+        window.new_chat_requested.connect(self._on_window_new_chat_requested)
+        window.escape_pressed.connect(self._on_window_escape_pressed)
+        window.closed.connect(self._on_window_closed)
+
+    @property
+    def core(self) -> Core | None:
+        return self.handle.current
+
+    async def start(
+        self,
+        core: Core | None = None,
+        *,
+        paths: Paths | None = None,
+        settings: Settings | None = None,
+        start_model: bool = True,
+    ) -> Core:
+        """Attach ``core``, or build one (after the window is painted) and attach it."""
+        if core is None:
+            await self._wait_exposed()
+            from keiko_desktop.app import build_core  # sqlalchemy, llama_cpp: after first paint
+
+            try:
+                core = await build_core(paths, settings, start_model=start_model)
+            except KeikoError as exc:
+                self.handle.fail(exc)
+                self.window.chat_panel.show_error(exc.message, exc.hint)
+                self.window.model_status.set_state("unloaded", "")
+                raise
+        self.bridge.attach(core.bus)
+        self.handle.set(core)
+        self.model.sync()
+        await self.conversations.reload()
+        last = self.state.last_conversation if self.state is not None else None
+        if last is not None and last in self.window.sidebar.conversation_ids():
+            self.chat.open_conversation(last)
+        else:
+            self.chat.new_chat()
+        if core.recovered:
+            log.info("%d replies were interrupted by the last exit", core.recovered)
+        return core
+
+    async def run_until_closed(
+        self, paths: Paths | None = None, settings: Settings | None = None
+    ) -> int:
+        """Build the core, serve the window until it is closed, then shut down cleanly."""
+        try:
+            await self.start(paths=paths, settings=settings)
+        except KeikoError as exc:
+            log.error("could not start: %s", exc)
+        await self._closed.wait()
+        await self.shutdown()
+        return 0
+
+    async def shutdown(self) -> None:
+        """Stop replies, wait for them to be stored, and close the core."""
+        if self._shutdown_done:
+            return
+        self._shutdown_done = True
+        core = self.handle.current
+        self.conversations.close()
+        for runner in (self.search.tasks, self.settings.tasks):
+            runner.close()
+        if core is not None:
+            await core.chat.stop_all()
+        try:
+            async with asyncio.timeout(10):
+                await self.chat.tasks.wait_idle()
+        except TimeoutError:
+            log.warning("replies did not end in time; cancelling them")
+        self.chat.close()
+        self.bridge.detach()
+        if core is not None:
+            await core.aclose()
+
+    async def _wait_exposed(self) -> None:
+        if self.window.isVisible():
+            exposed = asyncio.Event()
+            self.window.first_exposed.connect(exposed.set)
+            handle = self.window.windowHandle()
+            if handle is None or not handle.isExposed():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(exposed.wait(), EXPOSE_TIMEOUT)
+        await asyncio.sleep(0.01)  # let the first frame reach the screen
+
+    def _on_window_new_chat_requested(self) -> None:
+        self.window.show_page("chat")
+        self.chat.new_chat()
+
+    def _on_window_escape_pressed(self) -> None:
+        self.chat.escape()
+
+    def _on_window_closed(self) -> None:
+        self._closed.set()

@@ -1,0 +1,346 @@
+"""ChatPresenter: drives the Chat panel with the ChatService.
+
+It opens conversations (the last ``PAGE`` messages, earlier ones on demand), sends, stops,
+regenerates, edits and resends, deletes messages, and streams replies into the view: pieces are
+gathered as they come and shown at most every ``FRAME_MS`` (slower for long replies whose
+rendering costs more), always into the one streaming message only.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from keiko_desktop.core.chat.service import Reply
+from keiko_desktop.core.errors import KeikoError
+from keiko_desktop.core.events import ConversationChanged, ModelStateChanged
+from keiko_desktop.core.ports import StoredMessage
+from keiko_desktop.ui.bridge import EventBridge
+from keiko_desktop.ui.core_handle import CoreHandle
+from keiko_desktop.ui.panels.chat_panel import ChatPanel
+from keiko_desktop.ui.tasks import TaskRunner
+
+PAGE = 50
+FRAME_MS = 33
+MAX_FRAME_MS = 250
+
+
+@dataclass
+class _Stream:
+    """A reply being shown: the text so far and how much of it is on screen."""
+
+    reply: Reply
+    pieces: list[str] = field(default_factory=list)
+    length: int = 0
+    shown: int = 0
+
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+
+class ChatPresenter(QObject):
+    """Owns the async work behind the Chat panel.
+
+    Signals:
+        conversation_opened(object): the panel now shows this conversation id (None: a new chat).
+        reply_finished(int, str): a reply (message id) ended with this status.
+    """
+
+    conversation_opened = Signal(object)
+    reply_finished = Signal(int, str)
+
+    def __init__(
+        self, panel: ChatPanel, core: CoreHandle, bridge: EventBridge, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._panel = panel
+        self._view = panel.view
+        self._composer = panel.composer
+        self._core = core
+        self._conversation_id: int | None = None
+        self._streams: dict[int, _Stream] = {}
+        self._open_seq = 0
+        self._model_state = "loading"
+        self.tasks = TaskRunner(self._show_error)
+        self._frame = QTimer(self)
+        self._frame.setInterval(FRAME_MS)
+        self._frame.timeout.connect(self._on_frame_timeout)
+
+        self._composer.send_requested.connect(self._on_composer_send_requested)
+        self._composer.edit_submitted.connect(self._on_composer_edit_submitted)
+        self._composer.stop_requested.connect(self._on_composer_stop_requested)
+        self._composer.edit_last_requested.connect(self._on_composer_edit_last_requested)
+        self._view.earlier_requested.connect(self._on_view_earlier_requested)
+        self._view.edit_requested.connect(self._on_view_edit_requested)
+        self._view.regenerate_requested.connect(self._on_view_regenerate_requested)
+        self._view.delete_requested.connect(self._on_view_delete_requested)
+        self._panel.notice.close_button.clicked.connect(self._panel.clear_error)
+        bridge.model_state_changed.connect(self._on_bridge_model_state_changed)
+        bridge.conversation_changed.connect(self._on_bridge_conversation_changed)
+
+    # ------------------------------------------------------------------ public
+    @property
+    def panel(self) -> ChatPanel:
+        return self._panel
+
+    @property
+    def conversation_id(self) -> int | None:
+        return self._conversation_id
+
+    def is_streaming(self, conversation_id: int | None = None) -> bool:
+        cid = self._conversation_id if conversation_id is None else conversation_id
+        return cid in self._streams
+
+    def new_chat(self) -> None:
+        """Show an empty chat; the conversation is created by the first message."""
+        self._open_seq += 1
+        self._conversation_id = None
+        self._view.clear()
+        self._panel.show_empty(True)
+        self._panel.set_title("New chat")
+        self._composer.end_edit()
+        self._update_busy()
+        self._composer.focus_editor()
+        self.conversation_opened.emit(None)
+
+    def open_conversation(self, conversation_id: int, focus_message: int | None = None) -> None:
+        self._open_seq += 1
+        self._conversation_id = conversation_id
+        self._composer.end_edit()
+        self._update_busy()
+        self.tasks.spawn(
+            self._open(conversation_id, self._open_seq, focus_message), "open conversation"
+        )
+
+    def stop(self, conversation_id: int | None = None) -> None:
+        cid = self._conversation_id if conversation_id is None else conversation_id
+        stream = self._streams.get(cid) if cid is not None else None
+        if stream is not None:
+            stream.reply.cancel()
+
+    def escape(self) -> None:
+        """Esc: stop the reply in this chat, or else leave edit mode."""
+        if self.is_streaming():
+            self.stop()
+        elif self._composer.editing_message_id is not None:
+            self._composer.end_edit()
+
+    def close(self) -> None:
+        """Stop all work (shutdown); replies must have been stopped already."""
+        self._frame.stop()
+        self.tasks.close()
+
+    def set_context_length(self, tokens: int) -> None:
+        self._composer.set_context_length(tokens)
+
+    # ------------------------------------------------------------------ slots
+    def _on_composer_send_requested(self, text: str) -> None:
+        self.tasks.spawn(self._send(text), "send")
+
+    def _on_composer_edit_submitted(self, message_id: int, text: str) -> None:
+        self.tasks.spawn(self._edit_and_resend(message_id, text), "edit and resend")
+
+    def _on_composer_stop_requested(self) -> None:
+        self.stop()
+
+    def _on_composer_edit_last_requested(self) -> None:
+        for mid in reversed(self._view.message_ids()):
+            widget = self._view.widget_for(mid)
+            if widget is not None and widget.message.role == "user":
+                self._on_view_edit_requested(mid)
+                return
+
+    def _on_view_edit_requested(self, message_id: int) -> None:
+        widget = self._view.widget_for(message_id)
+        if widget is None or self.is_streaming():
+            return
+        self._composer.begin_edit(message_id, widget.text)
+
+    def _on_view_regenerate_requested(self, _message_id: int) -> None:
+        if self._conversation_id is not None and not self.is_streaming():
+            self.tasks.spawn(self._regenerate(self._conversation_id), "regenerate")
+
+    def _on_view_delete_requested(self, message_id: int) -> None:
+        self.tasks.spawn(self._delete_message(message_id), "delete message")
+
+    def _on_view_earlier_requested(self) -> None:
+        if self._conversation_id is not None:
+            self.tasks.spawn(self._load_earlier(self._conversation_id), "load earlier")
+
+    def _on_bridge_model_state_changed(self, event: ModelStateChanged) -> None:
+        self._model_state = event.state
+        pending = "Loading the model…" if event.state == "loading" else "Thinking…"
+        for stream in self._streams.values():
+            widget = self._view.widget_for(stream.reply.message_id)
+            if widget is not None:
+                widget.set_pending_text(pending)
+
+    def _on_bridge_conversation_changed(self, event: ConversationChanged) -> None:
+        if event.conversation_id == self._conversation_id and event.change == "renamed":
+            self.tasks.spawn(self._refresh_title(event.conversation_id), "title")
+
+    def _on_frame_timeout(self) -> None:
+        started = time.perf_counter()
+        changed = False
+        for stream in self._streams.values():
+            if stream.length != stream.shown and stream.reply.conversation_id == (
+                self._conversation_id
+            ):
+                self._view.set_message_text(stream.reply.message_id, stream.text())
+                stream.shown = stream.length
+                changed = True
+        if not changed:
+            self._frame.stop()
+            self._frame.setInterval(FRAME_MS)
+            return
+        # A long reply costs more to lay out: show it less often, so typing stays smooth.
+        cost_ms = (time.perf_counter() - started) * 1000
+        self._frame.setInterval(int(min(MAX_FRAME_MS, max(FRAME_MS, cost_ms * 4))))
+
+    # ------------------------------------------------------------------ work
+    async def _open(self, conversation_id: int, seq: int, focus: int | None) -> None:
+        core = await self._core.get()
+        repo = core.conversations
+        conversation = await repo.get_conversation(conversation_id)
+        if seq != self._open_seq:
+            return
+        if conversation is None:
+            self.new_chat()
+            raise KeikoError(
+                "That chat no longer exists.", "Pick another one, or start a new chat."
+            )
+        messages = await repo.list_messages(conversation_id, limit=PAGE + 1)
+        has_more = len(messages) > PAGE
+        messages = messages[-PAGE:]
+        while focus is not None and messages and focus < messages[0].id and has_more:
+            earlier = await repo.list_messages(
+                conversation_id, limit=4 * PAGE + 1, before_id=messages[0].id
+            )
+            has_more = len(earlier) > 4 * PAGE
+            messages = earlier[-4 * PAGE :] + messages
+        if seq != self._open_seq:
+            return
+        self._panel.set_title(conversation.title)
+        self._panel.show_empty(not messages)
+        self._view.set_messages(messages, has_more)
+        stream = self._streams.get(conversation_id)
+        if stream is not None:
+            stream.shown = 0
+            self._frame.start()
+        self._update_busy()
+        if focus is not None:
+            self._view.scroll_to_message(focus)
+        self.conversation_opened.emit(conversation_id)
+
+    async def _load_earlier(self, conversation_id: int) -> None:
+        ids = self._view.message_ids()
+        if not ids:
+            return
+        core = await self._core.get()
+        earlier = await core.conversations.list_messages(
+            conversation_id, limit=PAGE + 1, before_id=ids[0]
+        )
+        if conversation_id != self._conversation_id:
+            return
+        self._view.prepend_messages(earlier[-PAGE:], len(earlier) > PAGE)
+
+    async def _send(self, text: str) -> None:
+        core = await self._core.get()
+        self._panel.clear_error()
+        conversation_id = self._conversation_id
+        try:
+            reply = await core.chat.send(conversation_id, text)
+        except KeikoError:
+            if not self._composer.text:
+                self._composer.set_text(text)
+            raise
+        if conversation_id is None and self._conversation_id is None:
+            self._conversation_id = reply.conversation_id
+            self._open_seq += 1
+            self._view.clear()
+            self._panel.set_title("New chat")
+            self.conversation_opened.emit(reply.conversation_id)
+        if reply.conversation_id == self._conversation_id:
+            self._panel.show_empty(False)
+            self._view.append_message(reply.user_message)
+            self._show_placeholder(reply)
+            self._view.scroll_to_bottom()
+        await self._stream(reply)
+
+    async def _regenerate(self, conversation_id: int) -> None:
+        core = await self._core.get()
+        self._panel.clear_error()
+        reply = await core.chat.regenerate(conversation_id)
+        if reply.conversation_id == self._conversation_id:
+            self._view.remove_after(reply.user_message.id)
+            self._show_placeholder(reply)
+            self._view.scroll_to_bottom()
+        await self._stream(reply)
+
+    async def _edit_and_resend(self, message_id: int, text: str) -> None:
+        core = await self._core.get()
+        self._panel.clear_error()
+        reply = await core.chat.edit_and_resend(message_id, text)
+        if reply.conversation_id == self._conversation_id:
+            self._view.remove_after(message_id)
+            self._view.update_message(reply.user_message)
+            self._show_placeholder(reply)
+            self._view.scroll_to_bottom()
+        await self._stream(reply)
+
+    async def _delete_message(self, message_id: int) -> None:
+        core = await self._core.get()
+        await core.conversations.delete_message(message_id)
+        self._view.remove_message(message_id)
+
+    async def _refresh_title(self, conversation_id: int) -> None:
+        core = await self._core.get()
+        conversation = await core.conversations.get_conversation(conversation_id)
+        if conversation is not None and conversation_id == self._conversation_id:
+            self._panel.set_title(conversation.title)
+
+    def _show_placeholder(self, reply: Reply) -> None:
+        placeholder = StoredMessage(
+            id=reply.message_id,
+            conversation_id=reply.conversation_id,
+            role="assistant",
+            content="",
+            status="streaming",
+            created_at=datetime.now(),
+            parent_id=reply.user_message.id,
+        )
+        widget = self._view.append_message(placeholder)
+        if self._model_state != "ready":
+            widget.set_pending_text("Loading the model…")
+
+    async def _stream(self, reply: Reply) -> None:
+        stream = _Stream(reply)
+        self._streams[reply.conversation_id] = stream
+        self._update_busy()
+        try:
+            async for piece in reply:
+                stream.pieces.append(piece)
+                stream.length += len(piece)
+                if not self._frame.isActive():
+                    self._frame.start()
+            result = await reply.result()
+        finally:
+            self._streams.pop(reply.conversation_id, None)
+            self._update_busy()
+        core = await self._core.get()
+        stored = await core.conversations.get_message(result.message_id)
+        if reply.conversation_id == self._conversation_id:
+            if stored is not None:
+                self._view.update_message(stored)
+            else:
+                self._view.remove_message(result.message_id)
+        self.reply_finished.emit(result.message_id, result.status)
+
+    def _update_busy(self) -> None:
+        self._composer.set_busy(self.is_streaming())
+
+    def _show_error(self, error: KeikoError) -> None:
+        self._panel.show_error(error.message, error.hint)

