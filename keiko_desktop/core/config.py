@@ -106,7 +106,11 @@ class Settings:
         return self
 
     def effective_threads(self) -> int:
-        return self.threads or max(1, min(8, os.cpu_count() or 1))
+        """Threads for inference: the setting, or all cores up to 4 and one left free above."""
+        if self.threads:
+            return self.threads
+        cores = os.cpu_count() or 1
+        return cores if cores <= 4 else min(8, cores - 1)
 
     def with_changes(self, **changes: Any) -> Settings:
         return _from_mapping({**_to_mapping(self), **changes}, source="changes")

@@ -1,8 +1,9 @@
 """``LlamaChatModel``: a GGUF model run by llama.cpp on its own worker thread.
 
 Loading, tokenizing and generating all happen on the model's ``ThreadWorker``; the event loop
-only receives text pieces (one ``call_soon_threadsafe`` each). ``llama_cpp`` is imported when the
-first model loads, so importing this module costs nothing.
+only receives text pieces, in small batches through ``call_soon_threadsafe``, and iterates
+them one piece per token. ``llama_cpp`` is imported when the first model loads, so importing
+this module costs nothing.
 
     model = await LlamaChatModel.load(path, "my-model", n_ctx=4096, n_threads=4)
     gen = model.generate(messages, GenerationParams(temperature=0))

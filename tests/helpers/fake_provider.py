@@ -23,7 +23,7 @@ class FakeProvider:
         return self.default
 
     def resolve(self, name_or_path: str) -> ModelInfo:
-        if name_or_path in ("fake-default", self.default.path):
+        if name_or_path in ("", "fake-default", self.default.path):
             return self.default
         raise ModelLoadError(f"Model file {name_or_path} does not exist.", "Pick another.")
 

@@ -56,28 +56,25 @@ class ModelManager:
                 await old.aclose()
             self.last_error = None
             try:
-                info = self.provider.resolve(name_or_path) if name_or_path else None
-                if info is None:
-                    info = self.provider.default_model()
+                info = self.provider.resolve(name_or_path)
                 return await self._load_info(info)
             except ModelLoadError as exc:
                 self.last_error = exc
                 self._publish(name_or_path or "default", "error", str(exc))
                 default = self.provider.default_model()
-                if not name_or_path or default.path == name_or_path or default.name == name_or_path:
+                if not name_or_path or name_or_path in (default.path, default.name):
                     raise
-                log.warning("falling back to %s: %s", default.name, exc.message)
+            log.warning("falling back to %s: %s", default.name, self.last_error.message)
+            try:
                 return await self._load_info(default)
+            except ModelLoadError as exc:
+                self._publish(default.name, "error", str(exc))
+                raise
 
     async def _load_info(self, info: ModelInfo) -> ChatModel:
         self._publish(info.name, "loading")
-        try:
-            model = await self.provider.load(info)
-        except ModelLoadError as exc:
-            self._publish(info.name, "error", str(exc))
-            raise
+        model = await self.provider.load(info)
         self._model, self._info = model, info
-        self.state = "ready"
         self._ready.set()
         self._publish(info.name, "ready", "fallback" if self.last_error else "")
         return model

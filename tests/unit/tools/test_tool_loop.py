@@ -31,8 +31,8 @@ class ScriptedModel:
         return self.replies.pop(0)
 
 
-def fake_grammar(tools: Sequence[ToolSpec]) -> str:
-    return "tools:" + ",".join(t.qualified_name for t in tools)
+def fake_grammar(tools: Sequence[ToolSpec], *, allow_answer: bool = True) -> str:
+    return "tools:" + ",".join(t.qualified_name for t in tools) + ("" if allow_answer else "!")
 
 
 async def test_call_then_answer(service: ToolService, repo: SqliteToolRepository) -> None:
@@ -124,6 +124,9 @@ def test_parse_reply() -> None:
     assert not isinstance(request, str)
     assert (request.name, request.arguments) == ("a.b", {"x": 1})
     assert parse_reply("plain words") == "plain words"
+    assert parse_reply('{ "answer": "It is 5 o\\"clock and') == 'It is 5 o"clock and'
+    assert parse_reply('{"answer": "done"  ') == "done"
+    assert parse_reply('{"tool": "files.read_file", "arguments": {"path": "/ve') == ""
     assert parse_reply('{"tool": "a.b", "arguments": 3}') != "a.b"
 
 
@@ -137,3 +140,21 @@ def test_instructions_list_tools_and_parameters() -> None:
     text = tool_instructions([spec])
     assert "- files.read_file(offset, path): Read a file." in text
     assert '{"answer": "<your reply to the user>"}' in text
+
+
+async def test_a_cut_off_call_asks_for_a_plain_answer(service: ToolService) -> None:
+    model = ScriptedModel('{"tool": "clock.now", "arguments": {"timezone": "Eur', {"answer": "ok"})
+    outcome = await ToolLoop(model, service, fake_grammar).run(
+        [ChatMessage("user", "time?")], service.tools("clock")
+    )
+    assert (outcome.answer, outcome.steps, outcome.stopped) == ("ok", [], "step_limit")
+    assert model.grammars[-1] == "tools:"
+
+
+async def test_first_reply_can_be_forced_to_be_a_call(service: ToolService) -> None:
+    model = ScriptedModel({"tool": "clock.now", "arguments": {}}, {"answer": "done"})
+    await ToolLoop(model, service, fake_grammar, require_tool_first=True).run(
+        [ChatMessage("user", "time?")], service.tools("clock")
+    )
+    assert model.grammars[0].endswith("!")
+    assert not model.grammars[1].endswith("!")
