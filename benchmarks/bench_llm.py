@@ -1,5 +1,8 @@
 """LLM streaming through Keiko's core versus raw llama-cpp-python, interleaved in one run.
 
+Two raw baselines: ``create_chat_completion(stream=True)`` (what most apps call) and the bare
+``Llama.generate`` token loop (the fastest llama-cpp-python can go).
+
 Both sides: the bundled SmolLM2-135M model, the same system prompt and question, greedy sampling
 (temperature 0), the same context size and threads. Keiko's side is the whole ChatService path
 (user message and reply written to a real SQLite file, the reply flushed while it grows). Also:
@@ -58,6 +61,40 @@ def raw_run(llm: Any) -> dict[str, float]:
         "decode_tps": (tokens - 1) / (last - first),
         "chars": len("".join(text)),
     }
+
+
+def raw_prompt_tokens(llm: Any) -> list[int]:
+    """The chat prompt rendered with the GGUF's template, as llama-cpp-python itself does."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    formatter = Jinja2ChatFormatter(
+        template=llm.metadata["tokenizer.chat_template"],
+        eos_token=llm.detokenize([llm.token_eos()]).decode(),
+        bos_token=llm.detokenize([llm.token_bos()]).decode(),
+    )
+    prompt = formatter(
+        messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": QUESTION}]
+    ).prompt
+    return list(llm.tokenize(prompt.encode(), add_bos=False, special=True))
+
+
+def raw_generate_run(llm: Any, prompt: list[int]) -> dict[str, float]:
+    """The lowest-level baseline: llama-cpp-python's token generator, greedy."""
+    start = time.perf_counter()
+    first = last = 0.0
+    tokens = 0
+    for token in llm.generate(prompt, top_k=1, temp=0.0, repeat_penalty=1.0, reset=True):
+        if token == llm.token_eos():
+            break
+        llm.detokenize([token])
+        now = time.perf_counter()
+        if tokens == 0:
+            first = now
+        last = now
+        tokens += 1
+        if tokens >= MAX_TOKENS:
+            break
+    return {"ttft": first - start, "tokens": tokens, "decode_tps": (tokens - 1) / (last - first)}
 
 
 async def core_run(core: Any) -> dict[str, float]:
@@ -129,14 +166,19 @@ async def main() -> None:
         )
         core = await build_core(paths, settings)
         await core.models.get()
-        raw_run(raw)  # warm both sides once
+        prompt = raw_prompt_tokens(raw)
+        raw_run(raw)  # warm every side once
+        raw_generate_run(raw, prompt)
         await core_run(core)
-        raws, cores = [], []
+        raws: list[dict[str, float]] = []
+        gens: list[dict[str, float]] = []
+        cores: list[dict[str, float]] = []
         for i in range(ROUNDS):
-            order = (raw_run, core_run) if i % 2 == 0 else (core_run, raw_run)
-            for fn in order:
-                if fn is raw_run:
+            for side in ("raw", "generate", "core")[:: 1 if i % 2 == 0 else -1]:
+                if side == "raw":
                     raws.append(raw_run(raw))
+                elif side == "generate":
+                    gens.append(raw_generate_run(raw, prompt))
                 else:
                     cores.append(await core_run(core))
         await core.aclose()
@@ -145,6 +187,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cold = [cold_ask(Path(tmp) / f"h{i}") for i in range(3)]
 
+    gen_tps = summary([g["decode_tps"] for g in gens])
     raw_tps = summary([r["decode_tps"] for r in raws])
     core_tps = summary([c["decode_tps"] for c in cores])
     raw_ttft = summary([r["ttft"] * 1000 for r in raws])
@@ -152,7 +195,9 @@ async def main() -> None:
     stall = summary([c["max_loop_stall_ms"] for c in cores])
     headline = {
         "decode_tps_ratio_core_over_raw": core_tps["median"] / raw_tps["median"],
+        "decode_tps_ratio_core_over_raw_generate": core_tps["median"] / gen_tps["median"],
         "raw_decode_tps_median": raw_tps["median"],
+        "raw_generate_decode_tps_median": gen_tps["median"],
         "core_decode_tps_median": core_tps["median"],
         "ttft_added_ms_median": core_ttft["median"] - raw_ttft["median"],
         "raw_ttft_ms_median": raw_ttft["median"],
@@ -167,7 +212,8 @@ async def main() -> None:
         {
             "headline": headline,
             "config": {"max_tokens": MAX_TOKENS, "rounds": ROUNDS, "threads": THREADS},
-            "raw": raws,
+            "raw_chat_completion": raws,
+            "raw_generate": gens,
             "core": cores,
         },
     )

@@ -23,10 +23,19 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--conversation", type=int, default=None, help="continue this conversation")
     ask.add_argument("--temperature", type=float, default=None)
     ask.add_argument("--max-tokens", type=int, default=None)
+    ask.add_argument(
+        "--tools", action="store_true", help="let the model call tools (MCP servers, built-ins)"
+    )
+    ask.add_argument("--yes", action="store_true", help="with --tools: approve Ask tools")
 
     chat = sub.add_parser("chat", help="an interactive chat in the terminal")
     chat.add_argument("--conversation", type=int, default=None, help="continue this conversation")
     chat.add_argument("--model", default=None, help="model name or GGUF path")
+    chat.add_argument(
+        "--tools",
+        action="store_true",
+        help="let the model call tools; tools whose policy is Ask are denied here",
+    )
 
     history = sub.add_parser("history", help="list conversations, show one, or search them")
     history.add_argument("conversation", nargs="?", type=int, help="show this conversation")

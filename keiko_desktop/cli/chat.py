@@ -22,6 +22,10 @@ from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.events import ModelStateChanged
 
 
+TOOLS_SETTLE_SECONDS = 20.0
+_keep_alive: list[object] = []
+
+
 def run_ask(args: argparse.Namespace) -> int:
     return run_async(lambda: _ask(args))
 
@@ -42,9 +46,22 @@ async def _open(args: argparse.Namespace) -> Core:
         changes["temperature"] = args.temperature
     if getattr(args, "max_tokens", None) is not None:
         changes["max_tokens"] = args.max_tokens
+    if getattr(args, "tools", False):
+        changes["tools_in_chat"] = True
     if changes:
         settings = settings.with_changes(**changes)
-    return await build_core(paths, settings)
+    core = await build_core(paths, settings, start_tools=bool(getattr(args, "tools", False)))
+    if getattr(args, "tools", False):
+        if getattr(args, "yes", False) or sys.stdin.isatty():
+            from keiko_desktop.cli.mcp import TerminalApprover
+            from keiko_desktop.core.tools.events import ToolApprovalRequested
+
+            approver = TerminalApprover(getattr(args, "yes", False))
+            core.bus.subscribe(ToolApprovalRequested, approver)
+            _keep_alive.append(approver)  # the bus holds subscribers weakly
+        if await core.wait_tools(settle=TOOLS_SETTLE_SECONDS) is None:
+            error("the tools could not start; see the log. Answering without them.")
+    return core
 
 
 class _ModelNotices:

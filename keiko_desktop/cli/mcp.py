@@ -172,8 +172,8 @@ async def _tools(args: argparse.Namespace) -> int:
         return 1 if failed and not tools else 0
 
 
-class _TerminalApprover:
-    """Answers approval requests for `keiko mcp call`."""
+class TerminalApprover:
+    """Answers approval requests on the terminal (`keiko mcp call`, `keiko ask --tools`)."""
 
     def __init__(self, assume_yes: bool) -> None:
         self.assume_yes = assume_yes
@@ -215,7 +215,7 @@ async def _call(args: argparse.Namespace, arguments: dict[str, Any]) -> int:
     except ValueError:
         error(f"'{args.tool}' is not SERVER.TOOL.\n  → For example: keiko mcp call clock.now")
         return 2
-    approver = _TerminalApprover(args.yes)
+    approver = TerminalApprover(args.yes)
     async with _tool_system([server]) as system:
         system.service.bus.subscribe(ToolApprovalRequested, approver)
         await system.pool.wait_settled(time_limit=SETTLE_SECONDS)

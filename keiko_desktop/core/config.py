@@ -83,6 +83,17 @@ class Settings:
         metadata=_meta("System prompt at the start of every new chat."),
     )
     theme: str = field(default="system", metadata=_meta("system, light or dark."))
+    tools_in_chat: bool = field(
+        default=True,
+        metadata=_meta("Let the model call tools (MCP servers) in chat, when the model can."),
+    )
+    tool_approval_timeout: float = field(
+        default=120.0,
+        metadata=_meta("Seconds to wait for an answer to a tool's approval before denying it."),
+    )
+    tool_max_steps: int = field(
+        default=4, metadata=_meta("Most tool calls the model may make for one reply.")
+    )
 
     def validate(self) -> Settings:
         if not 0.0 <= self.temperature <= 2.0:
@@ -98,6 +109,15 @@ class Settings:
                 )
         if self.threads < 0:
             raise SettingsError("Setting 'threads' must be 0 or more.", "Use 0 for automatic.")
+        if self.tool_approval_timeout <= 0:
+            raise SettingsError(
+                "Setting 'tool_approval_timeout' must be more than 0 seconds.",
+                "Edit the value in settings.toml.",
+            )
+        if self.tool_max_steps < 1:
+            raise SettingsError(
+                "Setting 'tool_max_steps' must be at least 1.", "Edit the value in settings.toml."
+            )
         if self.theme not in ("system", "light", "dark"):
             raise SettingsError(
                 f"Setting 'theme' is {self.theme!r}; use 'system', 'light' or 'dark'.",

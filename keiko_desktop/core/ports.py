@@ -34,6 +34,8 @@ class GenerationParams:
     top_p: float = 0.95
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    grammar: str | None = None
+    """A GBNF grammar the reply must follow (backends that cannot constrain ignore it)."""
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,7 @@ class LlamaChatModel:
     """A loaded GGUF model (implements ``core.ports.ChatModel``)."""
 
     can_stream = True
-    supports_tools = False
+    supports_tools = True
 
     def __init__(self, name: str, path: str, worker: ThreadWorker, engine: LlamaEngine) -> None:
         """Use ``await LlamaChatModel.load(...)``; this only wires up what it made."""
@@ -164,6 +164,16 @@ class LlamaChatModel:
     ) -> LlamaGeneration:
         """Start a reply to ``messages``; nothing runs until it is iterated."""
         return LlamaGeneration(self, messages, params)
+
+    async def complete_with_grammar(
+        self, messages: Sequence[ChatMessage], grammar: str, max_tokens: int
+    ) -> str:
+        """One whole reply that follows the GBNF ``grammar`` (greedy, for tool calls).
+
+        Runs on the model's worker like any reply; cancelling the caller stops it.
+        """
+        params = GenerationParams(temperature=0.0, max_tokens=max_tokens, grammar=grammar)
+        return "".join([piece async for piece in self.generate(messages, params)])
 
     async def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         """Prompt tokens ``messages`` take with this model's chat template."""

@@ -167,6 +167,13 @@ class LlamaEngine:
         leading = True  # strip whitespace before the first visible text
         pending: list[str] = []
         last_emit = 0.0
+        grammar = None
+        if params.grammar is not None:
+            from llama_cpp.llama_grammar import LlamaGrammar
+
+            # A fresh grammar per reply: its state advances with every sampled token. The
+            # sampler chain applies it before top-k/top-p/temperature (or greedy at temp 0).
+            grammar = LlamaGrammar.from_string(params.grammar, verbose=False)
         tokens = llm.generate(
             prompt,
             top_k=_TOP_K,
@@ -174,6 +181,7 @@ class LlamaEngine:
             min_p=_MIN_P,
             temp=params.temperature,
             repeat_penalty=1.0,
+            grammar=grammar,
         )
         try:
             for token in tokens:

@@ -89,7 +89,16 @@ class ChatRenderer:
         """Text that ends a reply besides the model's end-of-generation tokens."""
         return (CHATML_END,) if self._render is None else ()
 
+    @property
+    def knows_tool_role(self) -> bool:
+        """Whether the template has its own way to show tool results."""
+        return self.template is not None and (
+            "'tool'" in self.template or '"tool"' in self.template
+        )
+
     def render(self, messages: Sequence[ChatMessage]) -> str:
+        if not self.knows_tool_role:  # a template without a tool role: results come as user
+            messages = [ChatMessage("user", m.content) if m.role == "tool" else m for m in messages]
         if self._render is None:
             return render_chatml(messages)
         for attempt in (

@@ -113,3 +113,25 @@ def test_models_add_and_list(home: Path, tmp_path: Path) -> None:
     listing = run_keiko(home, "models")
     assert "smollm2-135m-instruct" in listing.stdout
     assert listing.stdout.startswith("*")
+
+
+def test_no_display_falls_back_to_the_terminal_chat(home: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.pop("QT_QPA_PLATFORM", None)
+    env["KEIKO_HOME"] = str(home)
+    result = subprocess.run(
+        [sys.executable, "-m", "keiko_desktop"],
+        env=env,
+        input="/exit\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no display" in result.stderr
+    assert "you> " in result.stdout

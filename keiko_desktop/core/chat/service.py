@@ -3,15 +3,22 @@
 The user message is written before generation starts. The reply is written as ``streaming``,
 updated at least every ``flush_interval`` seconds while it grows, and marked ``complete``,
 ``interrupted`` or ``error`` at the end, so a crash loses at most the last moments of a reply.
+
+With tools (``set_tools``), a model that ``supports_tools`` and the ``tools_in_chat`` setting on,
+a reply runs the ``ToolLoop`` first: each call the model makes is stored as a ``tool`` message
+(JSON, see ``tool_message_content``) between the user's message and the reply, and the loop's
+answer becomes the reply's text.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from keiko_desktop.core.chat.models import ModelManager
 from keiko_desktop.core.chat.titles import make_title
@@ -34,9 +41,15 @@ from keiko_desktop.core.ports import (
     StoredMessage,
 )
 
+if TYPE_CHECKING:
+    from keiko_desktop.core.tools.loop import GrammarBuilder, GrammarModel, ToolStep
+    from keiko_desktop.core.tools.service import ToolService
+
 log = logging.getLogger(__name__)
 
 _END = object()
+TOOL_RESULT_CHARS = 4_000
+"""The most of a tool's result kept in its ``tool`` message (what the window shows)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +108,9 @@ class ChatService:
         bus: EventBus,
         settings: Callable[[], Settings],
         flush_interval: float = 0.5,
+        *,
+        tools: ToolService | None = None,
+        grammar_for: GrammarBuilder | None = None,
     ) -> None:
         self.repo = repo
         self.models = models
@@ -102,6 +118,12 @@ class ChatService:
         self._settings = settings
         self.flush_interval = flush_interval
         self._active: dict[int, Reply] = {}
+        self.tools = tools
+        self.grammar_for = grammar_for
+
+    def set_tools(self, tools: ToolService | None, grammar_for: GrammarBuilder | None) -> None:
+        """Offer ``tools`` to models that can call them (the tool system starts after the core)."""
+        self.tools, self.grammar_for = tools, grammar_for
 
     # ----------------------------------------------------------------- queries
     def active_reply(self, conversation_id: int) -> Reply | None:
@@ -127,7 +149,7 @@ class ChatService:
     async def regenerate(self, conversation_id: int) -> Reply:
         """Replace the last reply (complete, interrupted or failed) with a new one."""
         messages = await self.repo.list_messages(conversation_id)
-        while messages and messages[-1].role == "assistant":
+        while messages and messages[-1].role in ("assistant", "tool"):
             await self.repo.delete_message(messages.pop().id)
         if not messages or messages[-1].role != "user":
             raise KeikoError("There is no message to reply to.", "Send a message first.")
@@ -236,6 +258,8 @@ class ChatService:
         settings = self._settings()
         params = GenerationParams(temperature=settings.temperature, max_tokens=settings.max_tokens)
         history = await self._history(reply.conversation_id, reply.user_message.id)
+        if self._tools_for(model, settings):
+            return await self._generate_with_tools(reply, pieces, model, history, settings)
         generation = model.generate(history, params)
         watcher = asyncio.ensure_future(reply._cancel_requested.wait())
         watcher.add_done_callback(lambda _f: generation.cancel())
@@ -257,6 +281,75 @@ class ChatService:
         status: MessageStatus = "interrupted" if stats.finish_reason == "cancelled" else "complete"
         return status, stats, model.name
 
+    # ----------------------------------------------------------------- tools
+    def _tools_for(self, model: ChatModel, settings: Settings) -> bool:
+        """Whether this reply may use tools: allowed, possible, and some are ready."""
+        return (
+            settings.tools_in_chat
+            and self.tools is not None
+            and self.grammar_for is not None
+            and bool(getattr(model, "supports_tools", False))
+            and hasattr(model, "complete_with_grammar")
+            and bool(self.tools.tools())
+        )
+
+    async def _generate_with_tools(
+        self,
+        reply: Reply,
+        pieces: list[str],
+        model: ChatModel,
+        history: list[ChatMessage],
+        settings: Settings,
+    ) -> tuple[MessageStatus, GenerationStats, str]:
+        """Run the tool loop (each call stored as a ``tool`` message), then show its answer."""
+        from keiko_desktop.core.tools.loop import ToolLoop
+
+        tools, grammar_for = self.tools, self.grammar_for
+        assert tools is not None
+        assert grammar_for is not None
+        started = time.perf_counter()
+        loop = ToolLoop(
+            cast("GrammarModel", model),
+            tools,
+            grammar_for,
+            max_steps=settings.tool_max_steps,
+            max_tokens=settings.max_tokens,
+        )
+
+        async def store_step(step: ToolStep) -> None:
+            content = tool_message_content(step, tools.redactor.redact(step.arguments))
+            stored = await self.repo.add_message(
+                reply.conversation_id, "tool", content, parent_id=reply.user_message.id
+            )
+            self._bus.publish(MessageCreated(reply.conversation_id, stored.id, "tool"))
+
+        run = asyncio.ensure_future(
+            loop.run(
+                history,
+                tools.tools(),
+                conversation_id=reply.conversation_id,
+                on_step=store_step,
+            )
+        )
+        stopper = asyncio.ensure_future(reply._cancel_requested.wait())
+        try:
+            await asyncio.wait({run, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            if not run.done():  # stopped: end the model's reply or the approval wait first
+                run.cancel()
+                await asyncio.wait({run})
+        elapsed = time.perf_counter() - started
+        if run.cancelled():
+            stats = GenerationStats(finish_reason="cancelled", total_time=elapsed)
+            return "interrupted", stats, model.name
+        outcome = run.result()
+        if outcome.answer:
+            pieces.append(outcome.answer)
+            reply._queue.put_nowait(outcome.answer)
+        stats = GenerationStats(time_to_first_token=elapsed, total_time=elapsed)
+        return "complete", stats, model.name
+
     async def _wait_for_model(self, reply: Reply) -> ChatModel | None:
         """The model, or None if the user stopped the reply while it was still loading."""
         getter = asyncio.ensure_future(self.models.get())
@@ -273,3 +366,23 @@ class ChatService:
         if conversation is not None and not conversation.title:
             await self.repo.rename_conversation(conversation_id, make_title(user_text, reply_text))
             self._bus.publish(ConversationChanged(conversation_id, "renamed"))
+
+
+def tool_message_content(step: ToolStep, redacted_arguments: dict[str, Any]) -> str:
+    """A ``tool`` message's content: one call and its result, as JSON (secrets hidden)."""
+    result = step.result
+    text = result.text
+    if len(text) > TOOL_RESULT_CHARS:
+        text = text[:TOOL_RESULT_CHARS] + f"\n[{len(text) - TOOL_RESULT_CHARS} more characters]"
+    return json.dumps(
+        {
+            "tool": step.name,
+            "arguments": redacted_arguments,
+            "result": text,
+            "duration": result.duration,
+            "is_error": result.is_error,
+            "decision": result.decision,
+        },
+        ensure_ascii=False,
+        default=str,
+    )
