@@ -21,7 +21,6 @@ from keiko_desktop.core.config import load_settings
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.events import ModelStateChanged
 
-
 TOOLS_SETTLE_SECONDS = 20.0
 _keep_alive: list[object] = []
 
@@ -52,7 +51,7 @@ async def _open(args: argparse.Namespace) -> Core:
         settings = settings.with_changes(**changes)
     core = await build_core(paths, settings, start_tools=bool(getattr(args, "tools", False)))
     if getattr(args, "tools", False):
-        if getattr(args, "yes", False) or sys.stdin.isatty():
+        if getattr(args, "command", None) == "ask":  # `chat` reads stdin itself: Ask is denied
             from keiko_desktop.cli.mcp import TerminalApprover
             from keiko_desktop.core.tools.events import ToolApprovalRequested
 

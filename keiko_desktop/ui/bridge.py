@@ -16,6 +16,11 @@ from keiko_desktop.core.events import (
     MessageCreated,
     ModelStateChanged,
 )
+from keiko_desktop.core.tools.events import (
+    McpServerStatusChanged,
+    ToolApprovalRequested,
+    ToolExecuted,
+)
 
 
 class EventBridge(QObject):
@@ -27,12 +32,19 @@ class EventBridge(QObject):
         message_completed(MessageCompleted): a reply ended (complete, interrupted or error).
         conversation_changed(ConversationChanged): a chat was created, renamed, pinned, deleted
             or restored.
+        tool_approval_requested(ToolApprovalRequested): a tool with policy Ask wants to run.
+        tool_executed(ToolExecuted): a tool call finished (or was refused).
+        mcp_server_status_changed(McpServerStatusChanged): a tool server started, failed or
+            stopped.
     """
 
     model_state_changed = Signal(object)
     message_created = Signal(object)
     message_completed = Signal(object)
     conversation_changed = Signal(object)
+    tool_approval_requested = Signal(object)
+    tool_executed = Signal(object)
+    mcp_server_status_changed = Signal(object)
     _relayed = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -43,6 +55,9 @@ class EventBridge(QObject):
             MessageCreated: self.message_created,
             MessageCompleted: self.message_completed,
             ConversationChanged: self.conversation_changed,
+            ToolApprovalRequested: self.tool_approval_requested,
+            ToolExecuted: self.tool_executed,
+            McpServerStatusChanged: self.mcp_server_status_changed,
         }
         self._relayed.connect(self._on_self_relayed)
 

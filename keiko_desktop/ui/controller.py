@@ -17,6 +17,7 @@ from keiko_desktop.core.config import Paths, Settings
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.ui.bridge import EventBridge
 from keiko_desktop.ui.core_handle import CoreHandle
+from keiko_desktop.ui.dialogs.approval_dialog import ApprovalPrompter
 from keiko_desktop.ui.main_window import MainWindow
 from keiko_desktop.ui.presenters.chat_presenter import ChatPresenter
 from keiko_desktop.ui.presenters.conversations_presenter import ConversationsPresenter
@@ -55,7 +56,9 @@ class AppController(QObject):
             window.sidebar, self.chat, self.handle, self.bridge, state, self
         )
         self.search = SearchPresenter(window, self.chat, self.handle, self)
-        self.settings = SettingsPresenter(window, self.handle, themes, self)
+        self.settings = SettingsPresenter(window, self.handle, themes, self, bridge=self.bridge)
+        self.approvals = ApprovalPrompter(window)
+        self.bridge.tool_approval_requested.connect(self.approvals.show_request)
         self.model = ModelPresenter(window, self.handle, self.bridge, self)
         self._closed = asyncio.Event()
         self._shutdown_done = False
@@ -74,8 +77,13 @@ class AppController(QObject):
         paths: Paths | None = None,
         settings: Settings | None = None,
         start_model: bool = True,
+        start_tools: bool = True,
     ) -> Core:
-        """Attach ``core``, or build one (after the window is painted) and attach it."""
+        """Attach ``core``, or build one (after the window is painted) and attach it.
+
+        A built core starts its tool servers in the background (Settings > Tools, tool use in
+        chat); the bridge is attached first so no server status or approval request is missed.
+        """
         if core is None:
             await self._wait_exposed()
             from keiko_desktop.app import build_core  # sqlalchemy, llama_cpp: after first paint
@@ -87,6 +95,9 @@ class AppController(QObject):
                 self.window.chat_panel.show_error(exc.message, exc.hint)
                 self.window.model_status.set_state("unloaded", "")
                 raise
+            self.bridge.attach(core.bus)
+            if start_tools:
+                core.start_tools()
         self.bridge.attach(core.bus)
         self.handle.set(core)
         self.model.sync()

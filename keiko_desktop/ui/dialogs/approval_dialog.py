@@ -13,7 +13,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QFont, QFontDatabase
+from PySide6.QtGui import QCloseEvent, QFontDatabase
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from keiko_desktop.core.tools.approvals import ApprovalRequest
 from keiko_desktop.core.tools.events import ToolApprovalRequested
 from keiko_desktop.core.tools.models import ApprovalAnswer
+from keiko_desktop.ui.widgets.heading import heading_label
 
 
 class ApprovalDialog(QDialog):
@@ -45,12 +46,7 @@ class ApprovalDialog(QDialog):
         self._finished = False
         self.setWindowTitle("Keiko — allow a tool?")
         self.setMinimumWidth(480)
-        self.title = QLabel(self)
-        font = QFont(self.title.font())
-        font.setWeight(QFont.Weight.DemiBold)
-        font.setPointSizeF(font.pointSizeF() * 1.1)
-        self.title.setFont(font)
-        self.title.setWordWrap(True)
+        self.title = heading_label(self, 1.1)
         self.title.setText(f"Allow {request.tool} from {request.server}?")
         self.subtitle = QLabel(self)
         self.subtitle.setWordWrap(True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication
+from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -12,6 +12,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from keiko_desktop.ui.widgets.heading import heading_label
 
 
 class ErrorDialog(QDialog):
@@ -25,12 +27,7 @@ class ErrorDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Keiko — something went wrong")
         self.setMinimumWidth(520)
-        self.title = QLabel(self)
-        font = QFont(self.title.font())
-        font.setWeight(QFont.Weight.DemiBold)
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        self.title.setFont(font)
-        self.title.setWordWrap(True)
+        self.title = heading_label(self, 1.15)
         self.text = QLabel(self)
         self.text.setWordWrap(True)
         self.details = QPlainTextEdit(self)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -44,10 +45,12 @@ class SettingsDialog(QDialog):
     Signals:
         applied(Settings): OK was pressed with these (validated) settings.
         add_model_requested(str): the user picked a GGUF file to add.
+        tools_requested(): the user wants Settings > Tools (servers, policies, audit log).
     """
 
     applied = Signal(object)
     add_model_requested = Signal(str)
+    tools_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -81,6 +84,12 @@ class SettingsDialog(QDialog):
         self.theme = QComboBox(self)
         for key, label in THEMES:
             self.theme.addItem(label, key)
+        self.tools_in_chat = QCheckBox("Let the model use tools in chat", self)
+        self.tools_button = QPushButton("Tools…", self)
+        self.tools_button.setToolTip("Tool servers, what each tool may do, and the audit log")
+        tools_row = QHBoxLayout()
+        tools_row.addWidget(self.tools_in_chat, 1)
+        tools_row.addWidget(self.tools_button)
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -92,6 +101,7 @@ class SettingsDialog(QDialog):
         form.addRow("CPU threads", self.threads)
         form.addRow("System prompt", self.system_prompt)
         form.addRow("Theme", self.theme)
+        form.addRow("Tools", tools_row)
         for key, widget in (
             ("model", self.model),
             ("temperature", self.temperature),
@@ -100,6 +110,7 @@ class SettingsDialog(QDialog):
             ("threads", self.threads),
             ("system_prompt", self.system_prompt),
             ("theme", self.theme),
+            ("tools_in_chat", self.tools_in_chat),
         ):
             widget.setToolTip(help_text.get(key, ""))
 
@@ -124,6 +135,7 @@ class SettingsDialog(QDialog):
         self.buttons.accepted.connect(self._on_buttons_accepted)
         self.buttons.rejected.connect(self.reject)
         self.add_model_button.clicked.connect(self._on_add_model_button_clicked)
+        self.tools_button.clicked.connect(self.tools_requested)
 
     # ------------------------------------------------------------------ setters
     def set_values(self, settings: Settings, models: Sequence[ModelInfo]) -> None:
@@ -142,6 +154,7 @@ class SettingsDialog(QDialog):
         self.threads.setValue(settings.threads)
         self.system_prompt.setPlainText(settings.system_prompt)
         self.theme.setCurrentIndex(max(0, self.theme.findData(settings.theme)))
+        self.tools_in_chat.setChecked(settings.tools_in_chat)
         self.error.hide()
 
     def add_model(self, info: ModelInfo) -> None:
@@ -171,6 +184,7 @@ class SettingsDialog(QDialog):
             threads=self.threads.value(),
             system_prompt=self.system_prompt.toPlainText(),
             theme=str(self.theme.currentData()),
+            tools_in_chat=self.tools_in_chat.isChecked(),
         )
 
     # ------------------------------------------------------------------ internals

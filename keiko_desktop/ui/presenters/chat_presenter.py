@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from keiko_desktop.core.chat.service import Reply
 from keiko_desktop.core.errors import KeikoError
-from keiko_desktop.core.events import ConversationChanged, ModelStateChanged
+from keiko_desktop.core.events import ConversationChanged, MessageCreated, ModelStateChanged
 from keiko_desktop.core.ports import StoredMessage
 from keiko_desktop.ui.bridge import EventBridge
 from keiko_desktop.ui.core_handle import CoreHandle
@@ -80,6 +80,7 @@ class ChatPresenter(QObject):
         self._panel.notice.close_button.clicked.connect(self._panel.clear_error)
         bridge.model_state_changed.connect(self._on_bridge_model_state_changed)
         bridge.conversation_changed.connect(self._on_bridge_conversation_changed)
+        bridge.message_created.connect(self._on_bridge_message_created)
 
     # ------------------------------------------------------------------ public
     @property
@@ -182,6 +183,10 @@ class ChatPresenter(QObject):
         if event.conversation_id == self._conversation_id and event.change == "renamed":
             self.tasks.spawn(self._refresh_title(event.conversation_id), "title")
 
+    def _on_bridge_message_created(self, event: MessageCreated) -> None:
+        if event.role == "tool" and event.conversation_id == self._conversation_id:
+            self.tasks.spawn(self._show_tool_message(event), "show tool call")
+
     def _on_frame_timeout(self) -> None:
         started = time.perf_counter()
         changed = False
@@ -234,6 +239,18 @@ class ChatPresenter(QObject):
         if focus is not None:
             self._view.scroll_to_message(focus)
         self.conversation_opened.emit(conversation_id)
+
+    async def _show_tool_message(self, event: MessageCreated) -> None:
+        """A tool call the model just made: its card goes above the reply being written."""
+        core = await self._core.get()
+        message = await core.conversations.get_message(event.message_id)
+        if message is None or event.conversation_id != self._conversation_id:
+            return
+        stream = self._streams.get(event.conversation_id)
+        if stream is not None:
+            self._view.insert_before(message, stream.reply.message_id)
+        elif message.id not in self._view.message_ids():
+            self._view.append_message(message)
 
     async def _load_earlier(self, conversation_id: int) -> None:
         ids = self._view.message_ids()

@@ -1,7 +1,8 @@
 """SettingsPresenter: opens the Settings dialog, applies and saves what the user chose.
 
 The theme applies at once; a different model, context size or thread count reloads the model in
-the background (a message sent meanwhile waits for it).
+the background (a message sent meanwhile waits for it). Its Tools… button opens Settings > Tools
+(``ToolsDialog`` with its ``ToolsPresenter``) once the tool servers have started.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from PySide6.QtCore import QObject, Signal
 
 from keiko_desktop.core.config import Settings
 from keiko_desktop.core.errors import KeikoError
+from keiko_desktop.ui.bridge import EventBridge
 from keiko_desktop.ui.core_handle import CoreHandle
 from keiko_desktop.ui.dialogs.settings_dialog import SettingsDialog
+from keiko_desktop.ui.dialogs.tools_dialog import ToolsDialog, ToolsPresenter
 from keiko_desktop.ui.main_window import MainWindow
 from keiko_desktop.ui.tasks import TaskRunner
 from keiko_desktop.ui.theme import ThemeManager
@@ -38,12 +41,17 @@ class SettingsPresenter(QObject):
         core: CoreHandle,
         themes: ThemeManager,
         parent: QObject | None = None,
+        *,
+        bridge: EventBridge | None = None,
     ) -> None:
         super().__init__(parent)
         self._window = window
         self._core = core
         self._themes = themes
+        self._bridge = bridge
         self.dialog: SettingsDialog | None = None
+        self.tools_dialog: ToolsDialog | None = None
+        self.tools_presenter: ToolsPresenter | None = None
         self.tasks = TaskRunner(self._show_error)
         window.settings_requested.connect(self._on_window_settings_requested)
 
@@ -56,6 +64,7 @@ class SettingsPresenter(QObject):
             self.dialog = SettingsDialog(self._window)
             self.dialog.applied.connect(self._on_dialog_applied)
             self.dialog.add_model_requested.connect(self._on_dialog_add_model_requested)
+            self.dialog.tools_requested.connect(self._on_dialog_tools_requested)
         self.dialog.set_values(core.settings, core.registry.list_models())
         self.dialog.open()
         return self.dialog
@@ -73,6 +82,32 @@ class SettingsPresenter(QObject):
             self.dialog.show_error(exc)
             return
         self.dialog.add_model(info)
+
+    def open_tools(self) -> ToolsDialog | None:
+        """Settings > Tools; None (and a note in the dialog) while the tools are starting."""
+        core = self._core.current
+        if core is None or core.tools is None:
+            error = KeikoError(
+                "The tools are still starting.", "Try again in a moment, or see the log."
+            )
+            if self.dialog is not None and self.dialog.isVisible():
+                self.dialog.show_error(error)
+            else:
+                self._show_error(error)
+            return None
+        if self.tools_presenter is None or self.tools_presenter.service is not core.tools:
+            parent = self.dialog if self.dialog is not None else self._window
+            self.tools_dialog = ToolsDialog(parent)
+            self.tools_presenter = ToolsPresenter(self.tools_dialog, core.tools)
+            if self._bridge is not None:
+                self._bridge.mcp_server_status_changed.connect(self.tools_presenter.request_refresh)
+        assert self.tools_dialog is not None
+        self.tools_presenter.request_refresh()
+        self.tools_dialog.open()
+        return self.tools_dialog
+
+    def _on_dialog_tools_requested(self) -> None:
+        self.open_tools()
 
     def _on_dialog_applied(self, settings: Settings) -> None:
         self.tasks.spawn(self._apply(settings), "apply settings")

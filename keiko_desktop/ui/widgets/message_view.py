@@ -21,6 +21,27 @@ COLUMN_MAX_WIDTH = 800
 EARLIER_THRESHOLD_PX = 400
 
 
+def display_order(messages: Sequence[StoredMessage]) -> list[StoredMessage]:
+    """Messages in the order shown: the tool calls of a reply come before the reply itself.
+
+    A reply is stored (as a placeholder) before the model makes its calls, so by id its ``tool``
+    messages come after it; they share its ``parent_id`` (the user's message).
+    """
+    out: list[StoredMessage] = []
+    for message in messages:
+        index = len(out)
+        if message.role == "tool" and message.parent_id is not None:
+            for i in range(len(out) - 1, -1, -1):
+                other = out[i]
+                if other.role == "assistant" and other.parent_id == message.parent_id:
+                    index = i
+                    break
+                if other.role == "user":
+                    break
+        out.insert(index, message)
+    return out
+
+
 class MessageView(QScrollArea):
     """The messages of one conversation.
 
@@ -107,7 +128,7 @@ class MessageView(QScrollArea):
         self.column.setUpdatesEnabled(False)
         try:
             self.clear()
-            for message in messages:
+            for message in display_order(messages):
                 self._widgets[message.id] = self._insert(len(self._widgets), message)
         finally:
             self.column.setUpdatesEnabled(True)
@@ -123,7 +144,7 @@ class MessageView(QScrollArea):
             self._anchor = ("from_bottom", bar.maximum() - bar.value())
         self.column.setUpdatesEnabled(False)
         try:
-            new = [m for m in messages if m.id not in self._widgets]
+            new = [m for m in display_order(messages) if m.id not in self._widgets]
             earlier = {m.id: self._insert(i, m) for i, m in enumerate(new)}
             self._widgets = {**earlier, **self._widgets}
         finally:
@@ -139,6 +160,20 @@ class MessageView(QScrollArea):
             return widget
         widget = self._insert(len(self._widgets), message)
         self._widgets[message.id] = widget
+        self._refresh_last()
+        return widget
+
+    def insert_before(self, message: StoredMessage, before_id: int) -> MessageWidget:
+        """Show ``message`` just above message ``before_id`` (a tool call above its reply);
+        at the end when that message is not shown."""
+        if message.id in self._widgets or before_id not in self._widgets:
+            return self.append_message(message)
+        order = list(self._widgets)
+        index = order.index(before_id)
+        widget = self._insert(index, message)
+        order.insert(index, message.id)
+        widgets = {**self._widgets, message.id: widget}
+        self._widgets = {mid: widgets[mid] for mid in order}
         self._refresh_last()
         return widget
 

@@ -1,8 +1,14 @@
-"""MessageWidget: one message, its status, its numbers and its actions."""
+"""MessageWidget: one message, its status, its numbers and its actions.
+
+A ``tool`` message (one tool call the model made, stored as JSON by the ChatService) is shown as
+a collapsed ``ToolCard`` instead of text.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
+from typing import Any
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QEnterEvent, QGuiApplication, QResizeEvent
@@ -22,6 +28,7 @@ from keiko_desktop.ui.icons import icon
 from keiko_desktop.ui.markdown import MarkdownRenderer, stable_prefix_length
 from keiko_desktop.ui.theme import Theme
 from keiko_desktop.ui.widgets.message_body import MessageBody
+from keiko_desktop.ui.widgets.tool_card import ToolCard
 
 MERGE_MAX_CHARS = 6000
 
@@ -77,6 +84,7 @@ class MessageWidget(QFrame):
         self._stable_len = 0
         self._tail_empty = False
         is_user = message.role == "user"
+        self.tool_card: ToolCard | None = ToolCard(self) if message.role == "tool" else None
 
         self.body = MessageBody(self, fit_width=is_user)
         self.pending_label = QLabel(self)
@@ -140,6 +148,8 @@ class MessageWidget(QFrame):
             row.addWidget(self.bubble)
             outer.addLayout(row)
         else:
+            if self.tool_card is not None:
+                outer.addWidget(self.tool_card)
             outer.addWidget(self.body)
             outer.addWidget(self.pending_label)
             outer.addWidget(self.error_box)
@@ -255,6 +265,9 @@ class MessageWidget(QFrame):
         message = self._message
         self._clear_segments()
         self._rendered = message.content
+        if self.tool_card is not None:
+            show_tool_call(self.tool_card, message.content)
+            return
         self.body.document().setDefaultStyleSheet(self._ctx.css)
         if message.role == "user":
             self.body.set_plain(message.content)
@@ -266,7 +279,9 @@ class MessageWidget(QFrame):
         m = self._message
         assistant = m.role == "assistant"
         streaming = m.status == "streaming"
-        self.body.setVisible((bool(m.content) and not self._tail_empty) or not assistant)
+        self.body.setVisible(
+            self.tool_card is None and ((bool(m.content) and not self._tail_empty) or not assistant)
+        )
         self.pending_label.setVisible(assistant and streaming and not m.content)
         self.pending_label.setText(self._pending_text)
         is_error = m.status == "error"
@@ -323,6 +338,27 @@ class MessageWidget(QFrame):
 
     def _on_delete_button_clicked(self) -> None:
         self.delete_requested.emit(self._message.id)
+
+
+def show_tool_call(card: ToolCard, content: str) -> None:
+    """Fill ``card`` from a stored ``tool`` message (JSON); unreadable content shows as text."""
+    try:
+        data: Any = json.loads(content)
+    except json.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        card.set_call("tool", {})
+        card.set_result(content, is_error=False, duration=None, decision="")
+        return
+    arguments = data.get("arguments")
+    card.set_call(str(data.get("tool") or "tool"), arguments if isinstance(arguments, dict) else {})
+    duration = data.get("duration")
+    card.set_result(
+        str(data.get("result") or ""),
+        is_error=bool(data.get("is_error")),
+        duration=float(duration) if isinstance(duration, int | float) else None,
+        decision=str(data.get("decision") or "auto"),
+    )
 
 
 def _error_text(error: str | None) -> str:

@@ -6,10 +6,9 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import keyring
 import psutil
 import pytest
 
@@ -20,7 +19,6 @@ from keiko_desktop.mcp_tools.connection import PoolOptions
 from keiko_desktop.mcp_tools.pool import ServerPool
 from keiko_desktop.mcp_tools.transport import ClientFactory
 from tests.helpers.mcp_servers import MISBEHAVING
-from tests.helpers.memory_keyring import MemoryKeyring
 
 FAST = PoolOptions(
     call_timeout=10.0,
@@ -32,15 +30,6 @@ FAST = PoolOptions(
     stable_after=30.0,
     max_result_chars=20_000,
 )
-
-
-@pytest.fixture(autouse=True)
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 @pytest.fixture

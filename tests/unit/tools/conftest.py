@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-import keyring
 import pytest
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
@@ -22,16 +21,6 @@ from keiko_desktop.mcp_tools.connection import PoolOptions
 from keiko_desktop.mcp_tools.pool import ServerPool
 from keiko_desktop.mcp_tools.transport import ClientFactory
 from keiko_desktop.store import Database, SqliteToolRepository, open_database
-from tests.helpers.memory_keyring import MemoryKeyring
-
-
-@pytest.fixture(autouse=True)
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 @dataclass
