@@ -135,3 +135,18 @@ def test_no_display_falls_back_to_the_terminal_chat(home: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "no display" in result.stderr
     assert "you> " in result.stdout
+
+
+def test_ask_with_tools_offers_the_built_in_tools(home: Path) -> None:
+    write_settings(home, max_tokens=96, temperature=0.0, threads=1)
+    result = run_keiko(home, "ask", "--json", "--tools", "What is the date today? Use the clock.")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["status"] == "complete"
+    assert not out["text"].lstrip().startswith("{")  # the loop's answer, never raw JSON
+    shown = json.loads(run_keiko(home, "history", str(out["conversation_id"]), "--json").stdout)
+    roles = [m["role"] for m in shown]
+    assert roles[:2] == ["user", "assistant"]
+    for message in shown[2:]:  # the calls the model chose to make, if any
+        assert message["role"] == "tool"
+        assert json.loads(message["content"])["tool"].split(".")[0] in ("clock", "files", "notes")

@@ -76,3 +76,25 @@ class FakeChatModel:
 
     async def aclose(self) -> None:
         return None
+
+
+class FakeToolModel(FakeChatModel):
+    """The scripted model, able to call tools: grammar-constrained replies come, in order, from
+    ``tool_replies`` (``{"answer": "done"}`` once they run out). ``gate``, when set, is awaited
+    before each one (to hold the model mid-loop)."""
+
+    supports_tools = True
+
+    def __init__(self, delay: float = 0.0) -> None:
+        super().__init__(delay)
+        self.tool_replies: list[str] = []
+        self.grammar_calls: list[list[ChatMessage]] = []
+        self.gate: asyncio.Event | None = None
+
+    async def complete_with_grammar(
+        self, messages: Sequence[ChatMessage], grammar: str, max_tokens: int
+    ) -> str:
+        self.grammar_calls.append(list(messages))
+        if self.gate is not None:
+            await self.gate.wait()
+        return self.tool_replies.pop(0) if self.tool_replies else '{"answer": "done"}'

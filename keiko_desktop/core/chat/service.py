@@ -260,6 +260,17 @@ class ChatService:
         history = await self._history(reply.conversation_id, reply.user_message.id)
         if self._tools_for(model, settings):
             return await self._generate_with_tools(reply, pieces, model, history, settings)
+        return await self._stream(reply, pieces, model, history, params)
+
+    async def _stream(
+        self,
+        reply: Reply,
+        pieces: list[str],
+        model: ChatModel,
+        history: list[ChatMessage],
+        params: GenerationParams,
+    ) -> tuple[MessageStatus, GenerationStats, str]:
+        """Stream the model's reply to ``history`` into ``pieces`` (and the store, now and then)."""
         generation = model.generate(history, params)
         watcher = asyncio.ensure_future(reply._cancel_requested.wait())
         watcher.add_done_callback(lambda _f: generation.cancel())
@@ -308,6 +319,10 @@ class ChatService:
         assert tools is not None
         assert grammar_for is not None
         started = time.perf_counter()
+        offered = tools.tools()
+        # Building a grammar from many schemas takes a moment the first time (it is cached):
+        # do it off the loop, so the window stays responsive.
+        await asyncio.to_thread(grammar_for, offered)
         loop = ToolLoop(
             cast("GrammarModel", model),
             tools,
@@ -326,7 +341,7 @@ class ChatService:
         run = asyncio.ensure_future(
             loop.run(
                 history,
-                tools.tools(),
+                offered,
                 conversation_id=reply.conversation_id,
                 on_step=store_step,
             )
@@ -344,9 +359,17 @@ class ChatService:
             stats = GenerationStats(finish_reason="cancelled", total_time=elapsed)
             return "interrupted", stats, model.name
         outcome = run.result()
-        if outcome.answer:
-            pieces.append(outcome.answer)
-            reply._queue.put_nowait(outcome.answer)
+        if not outcome.answer:  # no usable answer (cut off, or empty): write one freely
+            results = [
+                ChatMessage("tool", f"Result of {step.name}:\n{step.shown}")
+                for step in outcome.steps
+            ]
+            params = GenerationParams(
+                temperature=settings.temperature, max_tokens=settings.max_tokens
+            )
+            return await self._stream(reply, pieces, model, [*history, *results], params)
+        pieces.append(outcome.answer)
+        reply._queue.put_nowait(outcome.answer)
         stats = GenerationStats(time_to_first_token=elapsed, total_time=elapsed)
         return "complete", stats, model.name
 

@@ -30,7 +30,7 @@ async def collect(gen: LlamaGeneration) -> list[str]:
 async def test_is_a_chat_model_with_the_files_own_template(smol: LlamaChatModel) -> None:
     assert isinstance(smol, ChatModel)
     assert smol.can_stream is True
-    assert smol.supports_tools is False
+    assert smol.supports_tools is True  # tool calls through complete_with_grammar
     assert smol.context_length == SMALL_CTX
     assert smol.uses_chatml_fallback is False
     # The template in this GGUF adds its own default system prompt when there is none, so the

@@ -122,3 +122,16 @@ def test_stop_scanner_holds_back_only_possible_starts() -> None:
 
 def test_stop_scanner_picks_the_earliest_stop() -> None:
     assert StopScanner(["b", "a"]).feed("xxaxxb") == ("xx", True)
+
+
+def test_tool_results_are_user_turns_for_templates_without_a_tool_role() -> None:
+    simple = ChatRenderer(SIMPLE)
+    assert not simple.knows_tool_role
+    assert simple.render([ChatMessage("user", "Hi"), ChatMessage("tool", "42")]) == (
+        "[user]Hi[user]42[assistant]"
+    )
+    assert "<|im_start|>user\n42" in ChatRenderer(None).render([ChatMessage("tool", "42")])
+    with_tools = SIMPLE.replace("{% for", "{% if false %}{{ 'tool' }}{% endif %}{% for", 1)
+    renderer = ChatRenderer(with_tools)
+    assert renderer.knows_tool_role
+    assert renderer.render([ChatMessage("tool", "42")]) == "[tool]42[assistant]"
