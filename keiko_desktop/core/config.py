@@ -84,8 +84,11 @@ class Settings:
     )
     theme: str = field(default="system", metadata=_meta("system, light or dark."))
     tools_in_chat: bool = field(
-        default=True,
-        metadata=_meta("Let the model call tools (MCP servers) in chat, when the model can."),
+        default=False,
+        metadata=_meta(
+            "Let the model call tools (MCP servers) in chat, when the model can. Off by default:"
+            " tool steps are grammar-constrained and slow on small CPUs, and do not stream."
+        ),
     )
     tool_approval_timeout: float = field(
         default=120.0,

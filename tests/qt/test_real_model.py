@@ -77,7 +77,9 @@ def test_regenerate_and_edit_and_resend_with_the_real_model(real: Harness) -> No
     first = stored(real)[-1]
     last_widget(real).regenerate_button.click()
     real.wait(lambda: stored(real)[-1].id != first.id, timeout=30)
-    real.wait(finished(real), timeout=90)
+    new_id = stored(real)[-1].id
+    # the old widget is "complete" too: wait for the new reply's own widget to finish
+    real.wait(lambda: last_widget(real).message_id == new_id and finished(real)(), timeout=90)
     messages = stored(real)
     assert [m.role for m in messages] == ["user", "assistant"]
     assert messages[-1].status == "complete"

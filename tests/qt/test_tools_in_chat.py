@@ -70,7 +70,7 @@ def tools_harness(
     holder: dict[str, ServerPool] = {}
 
     async def core_with_tools() -> object:
-        core = await make_fake_core(paths, tool_model)
+        core = await make_fake_core(paths, tool_model, Settings(max_tokens=48, tools_in_chat=True))
         factory = ClientFactory(
             builtins={"shredder": shredder.server, "clock": lambda _c: create_clock_server()}
         )

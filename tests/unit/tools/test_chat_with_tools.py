@@ -104,7 +104,9 @@ async def test_a_chat_reply_calls_a_tool_on_the_real_model(
     smol: LlamaChatModel,
 ) -> None:
     service, _pool = clock_tools
-    settings = Settings(temperature=0.0, max_tokens=160, tool_max_steps=1, system_prompt="")
+    settings = Settings(
+        temperature=0.0, max_tokens=160, tool_max_steps=1, system_prompt="", tools_in_chat=True
+    )
     created: list[MessageCreated] = []
 
     def on_created(event: MessageCreated) -> None:
@@ -175,7 +177,7 @@ async def vault_tools(
 def scripted_chat(
     database: Database, bus: EventBus, model: FakeToolModel, tools: ToolService, **settings: Any
 ) -> ChatService:
-    chosen = Settings(system_prompt="Be brief.", **settings)
+    chosen = Settings(system_prompt="Be brief.", **{"tools_in_chat": True, **settings})
     chat = ChatService(
         database.conversations,
         ModelManager(OneModel(model), bus),
