@@ -325,11 +325,12 @@ async def child_main(mode: str) -> dict[str, Any]:
 
 
 def child(mode: str) -> int:
-    import qasync
     from PySide6.QtWidgets import QApplication
 
+    from keiko_desktop.ui.event_loop import create_event_loop
+
     app = QApplication(sys.argv[:1])
-    loop = qasync.QEventLoop(app)
+    loop = create_event_loop(app)
     asyncio.set_event_loop(loop)
     result = loop.run_until_complete(child_main(mode))
     print(json.dumps(result), flush=True)

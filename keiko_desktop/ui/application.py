@@ -79,12 +79,11 @@ def run(argv: list[str]) -> int:
 
     import asyncio
 
-    import qasync
-
     from keiko_desktop.ui.controller import AppController
     from keiko_desktop.ui.error_reporter import ErrorReporter
+    from keiko_desktop.ui.event_loop import create_event_loop
 
-    loop = qasync.QEventLoop(app)
+    loop = create_event_loop(app)
     asyncio.set_event_loop(loop)
     reporter = ErrorReporter(window, paths.log_dir)
     reporter.install(loop)

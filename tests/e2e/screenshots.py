@@ -204,11 +204,12 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     home = tempfile.mkdtemp(prefix="keiko-shots-")
     os.environ["KEIKO_HOME"] = home
-    import qasync
     from PySide6.QtWidgets import QApplication
 
+    from keiko_desktop.ui.event_loop import create_event_loop
+
     app = QApplication(sys.argv[:1])
-    loop = qasync.QEventLoop(app)
+    loop = create_event_loop(app)
     asyncio.set_event_loop(loop)
     try:
         loop.run_until_complete(shoot(args.out.resolve(), not args.no_model))

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-import qasync
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -28,6 +27,7 @@ from keiko_desktop.core.events import EventBus
 from keiko_desktop.core.ports import ChatModel, ModelInfo
 from keiko_desktop.store import open_database
 from keiko_desktop.ui.controller import AppController
+from keiko_desktop.ui.event_loop import create_event_loop
 from keiko_desktop.ui.main_window import MainWindow
 from keiko_desktop.ui.theme import ThemeManager
 from keiko_desktop.ui.window_state import WindowState
@@ -109,7 +109,7 @@ def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     time. Tests wait by spinning Qt (``run``, ``Harness.wait``). Unexpected task errors fail the
     test.
     """
-    event_loop = qasync.QEventLoop(qapp, already_running=True)
+    event_loop = create_event_loop(qapp, already_running=True)
     asyncio.set_event_loop(event_loop)
     errors: list[dict[str, Any]] = []
     event_loop.set_exception_handler(lambda _loop, context: errors.append(context))

@@ -202,8 +202,13 @@ class MessageWidget(QFrame):
             and message.status != "streaming"
             and len(message.content) <= MERGE_MAX_CHARS
         )
-        if message.content != self._rendered or merge:
+        if merge:
             self._render_text()
+        elif message.content != self._rendered:
+            if self._segments:  # the last pieces of a long reply: render only the new tail
+                self._render_streaming(message.content)
+            else:
+                self._render_text()
         self._update_status()
 
     def set_text(self, text: str) -> None:
