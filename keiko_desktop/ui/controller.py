@@ -81,8 +81,9 @@ class AppController(QObject):
     ) -> Core:
         """Attach ``core``, or build one (after the window is painted) and attach it.
 
-        A built core starts its tool servers in the background (Settings > Tools, tool use in
-        chat); the bridge is attached first so no server status or approval request is missed.
+        A built core starts its tool servers in the background when tool use in chat is on
+        (otherwise Settings > Tools starts them); the bridge is attached first so no server
+        status or approval request is missed.
         """
         if core is None:
             await self._wait_exposed()
@@ -96,8 +97,8 @@ class AppController(QObject):
                 self.window.model_status.set_state("unloaded", "")
                 raise
             self.bridge.attach(core.bus)
-            if start_tools:
-                core.start_tools()
+            if start_tools and core.settings.tools_in_chat:
+                core.start_tools()  # else on first use: Settings > Tools, or tools turned on
         self.bridge.attach(core.bus)
         self.handle.set(core)
         self.model.sync()

@@ -18,6 +18,7 @@ SCRIPT = textwrap.dedent(
     """
     import asyncio
     from PySide6.QtWidgets import QApplication
+    from keiko_desktop.core.config import Settings
     from keiko_desktop.ui.controller import AppController
     from keiko_desktop.ui.event_loop import create_event_loop
     from keiko_desktop.ui.main_window import MainWindow
@@ -32,7 +33,8 @@ SCRIPT = textwrap.dedent(
     controller = AppController(window, themes)
 
     async def main():
-        await controller.start(start_model=False)  # starts the tool system on a thread
+        # tool use on: the tool system starts on a thread of the loop's default executor
+        await controller.start(settings=Settings(tools_in_chat=True), start_model=False)
         await controller.shutdown()
         window.close()
 

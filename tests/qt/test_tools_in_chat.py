@@ -222,7 +222,7 @@ def test_settings_tools_button_opens_the_tools_page(
     presenter.dialog.reject()
 
 
-def test_the_window_builds_its_core_with_the_tools_and_closes_them(
+def test_the_window_starts_the_tools_on_first_use_and_closes_them(
     qtbot: Any, run: Any, paths: Paths, themes: ThemeManager
 ) -> None:
     window = MainWindow(themes, WindowState(paths.config_dir))
@@ -231,12 +231,17 @@ def test_the_window_builds_its_core_with_the_tools_and_closes_them(
     controller = AppController(window, themes, WindowState(paths.config_dir))
     try:
         core = run(controller.start(paths=paths, settings=Settings(), start_model=False))
+        assert core.tools is None  # tool use in chat is off: no server runs yet
+        opened: list[Any] = []
+        controller.settings.tools_opened.connect(opened.append)
+        assert controller.settings.open_tools() is None  # starts them, opens when they are up
+        wait_until(lambda: bool(opened))
         tools = run(core.wait_tools(settle=20))
         assert tools is not None
         assert core.chat.tools is tools
         assert "clock.now" in {t.qualified_name for t in tools.tools()}
-        dialog = controller.settings.open_tools()
-        assert dialog is not None
+        dialog = opened[0]
+        assert dialog.isVisible()
         wait_until(lambda: dialog.servers.rowCount() == 3)  # files, notes, clock
         dialog.reject()
     finally:

@@ -31,9 +31,11 @@ class SettingsPresenter(QObject):
 
     Signals:
         settings_applied(Settings): new settings were saved (and applied).
+        tools_opened(ToolsDialog): Settings > Tools is on screen.
     """
 
     settings_applied = Signal(object)
+    tools_opened = Signal(object)
 
     def __init__(
         self,
@@ -84,16 +86,14 @@ class SettingsPresenter(QObject):
         self.dialog.add_model(info)
 
     def open_tools(self) -> ToolsDialog | None:
-        """Settings > Tools; None (and a note in the dialog) while the tools are starting."""
+        """Settings > Tools. The tool servers start on first use: until they are up this
+        returns None and the dialog opens by itself once they are (``tools_opened``)."""
         core = self._core.current
-        if core is None or core.tools is None:
-            error = KeikoError(
-                "The tools are still starting.", "Try again in a moment, or see the log."
-            )
-            if self.dialog is not None and self.dialog.isVisible():
-                self.dialog.show_error(error)
-            else:
-                self._show_error(error)
+        if core is None:
+            return None
+        if core.tools is None:
+            core.start_tools()
+            self.tasks.spawn(self._open_tools_when_started(), "start the tools")
             return None
         if self.tools_presenter is None or self.tools_presenter.service is not core.tools:
             parent = self.dialog if self.dialog is not None else self._window
@@ -104,7 +104,17 @@ class SettingsPresenter(QObject):
         assert self.tools_dialog is not None
         self.tools_presenter.request_refresh()
         self.tools_dialog.open()
+        self.tools_opened.emit(self.tools_dialog)
         return self.tools_dialog
+
+    async def _open_tools_when_started(self) -> None:
+        core = await self._core.get()
+        if await core.wait_tools() is None:
+            self._show_error(
+                KeikoError("The tools could not start.", "See the log file for the reason.")
+            )
+            return
+        self.open_tools()
 
     def _on_dialog_tools_requested(self) -> None:
         self.open_tools()
@@ -123,6 +133,8 @@ class SettingsPresenter(QObject):
             self.dialog.show_error(exc)
             return
         self._themes.set_preference(core.settings.theme)
+        if core.settings.tools_in_chat:
+            core.start_tools()  # once; a no-op when they run already
         if needs_reload(old, core.settings):
             core.models.start_loading(core.settings.model)
         self.dialog.accept()
