@@ -24,6 +24,7 @@ from typing import Any
 from benchmarks.common import summary, write_results
 from keiko_desktop.app import build_core
 from keiko_desktop.core.config import Paths, Settings
+from keiko_desktop.llm.cpu_backends import CpuPlanner, activate
 from keiko_desktop.llm.registry import locate_bundled_model
 
 SYSTEM = "You are a helpful assistant."
@@ -154,6 +155,8 @@ async def main() -> None:
     from llama_cpp import Llama
 
     model_path = str(locate_bundled_model())
+    # Raw llama-cpp-python on this build must load a CPU variant first: the one Keiko chose.
+    activate(CpuPlanner.default().choose(model_path, THREADS).config)
     raw = Llama(model_path=model_path, n_ctx=N_CTX, n_threads=THREADS, verbose=False)
     with tempfile.TemporaryDirectory() as tmp:
         paths = Paths(Path(tmp) / "c", Path(tmp) / "d", Path(tmp) / "x")

@@ -155,7 +155,6 @@ class ScriptedGeneration:
 
 class ScriptedModel:
     name = "scripted"
-    can_stream = True
     supports_tools = False
     context_length = 8192
 

@@ -9,59 +9,123 @@ import asyncio
 import contextlib
 import importlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from keiko_desktop.core.chat.models import ModelManager
 from keiko_desktop.core.chat.service import ChatService
-from keiko_desktop.core.config import Paths, Settings, load_settings, save_settings
-from keiko_desktop.core.events import EventBus
-from keiko_desktop.core.ports import ConversationRepository
-from keiko_desktop.llm.registry import ModelRegistry
-from keiko_desktop.store import Database, open_database
+from keiko_desktop.core.config import (
+    Paths,
+    Settings,
+    changed_keys,
+    load_settings,
+    needs_model_reload,
+    save_settings,
+)
+from keiko_desktop.core.errors import ModelLoadError
+from keiko_desktop.core.events import EventBus, SettingsChanged
+from keiko_desktop.core.ports import ConversationRepository, CpuBackends, ModelProvider, Store
+from keiko_desktop.llm.cpu_backends import CpuPlanner, default_cache_file
+from keiko_desktop.llm.llama_backend import LlamaCppBackend
+from keiko_desktop.llm.registry import ModelRegistry, locate_bundled_model
 
 if TYPE_CHECKING:
-    from keiko_desktop.core.tools.models import ToolSpec
+    from keiko_desktop.core.tools.approvals import Approver
+    from keiko_desktop.core.tools.ports import ToolStore
     from keiko_desktop.core.tools.service import ToolService
     from keiko_desktop.mcp_tools.setup import ToolSystem
 
 log = logging.getLogger(__name__)
 
-
-def tool_grammar(tools: Sequence[ToolSpec], *, allow_answer: bool = True) -> str:
-    """``llm.tool_grammar.tool_call_gbnf``, imported on first use (the core cannot import llm)."""
-    from keiko_desktop.llm.tool_grammar import tool_call_gbnf
-
-    return tool_call_gbnf(tools, allow_answer=allow_answer)
+DAY = 86400.0
 
 
 @dataclass
 class Core:
-    """Everything the window and the CLI use, wired once."""
+    """Everything the window and the CLI use, wired once. Typed with ports (``core.ports``,
+    ``core.tools.ports``): whoever is handed a Core never needs an adapter class."""
 
     paths: Paths
     settings: Settings
     bus: EventBus
-    database: Database
+    database: Store
     conversations: ConversationRepository
-    registry: ModelRegistry
+    registry: ModelProvider
     models: ModelManager
     chat: ChatService
     recovered: int = 0
+    cpu: CpuBackends | None = None
+    """llama.cpp's CPU configurations and the one in use (Settings, ``keiko doctor``)."""
     tools: ToolService | None = None
     """Tools (MCP servers), once started (``build_core(start_tools=True)``); else None."""
     tool_system: ToolSystem | None = field(default=None, repr=False)
+    tool_store: ToolStore | None = field(default=None, repr=False)
+    """Where the tools keep policies, the audit log and notes (None: nowhere, in memory)."""
+    approver: Approver | None = field(default=None, repr=False)
+    """Who answers Ask tools (``set_approver``): the window's dialogs, the terminal, or nobody."""
     _tools_task: asyncio.Task[None] | None = field(default=None, repr=False)
+    trash_purge: asyncio.Task[int] | None = field(default=None, repr=False)
+    """The start-up purge of chats deleted longer ago than ``deleted_retention_days``."""
     _closed: bool = field(default=False, repr=False)
 
-    def update_settings(self, settings: Settings) -> None:
-        """Apply and persist new settings. Model and context changes take effect on reload."""
-        self.settings = settings.validate()
-        self.registry.settings = self.settings
+    def __post_init__(self) -> None:
+        self.bus.subscribe(SettingsChanged, self._on_bus_settings_changed)
+
+    def update_settings(self, settings: Settings) -> SettingsChanged | None:
+        """Validate, save and apply new settings, and publish ``SettingsChanged`` (None when
+        nothing changed). Whoever depends on a setting follows the event (the model registry,
+        the tool approvals); a setting declared ``Effect.RELOAD_MODEL`` reloads the model."""
+        new = settings.validate()
+        save_settings(self.paths, new)  # first: if it cannot be saved, nothing changes
+        old, self.settings = self.settings, new
+        changed = changed_keys(old, new)
+        if not changed:
+            return None
+        event = SettingsChanged(old, new, changed)
+        self.bus.publish(event)
+        return event
+
+    def _on_bus_settings_changed(self, event: SettingsChanged) -> None:
+        if needs_model_reload(event.changed):
+            self.models.start_loading(event.new.model)
+        if "tools_in_chat" in event.changed and event.new.tools_in_chat:
+            self.start_tools()  # once; a no-op when they run already
+
+    def start_trash_purge(self) -> asyncio.Task[int]:
+        """Purge old deleted chats in the background (``trash_purge``); never raises."""
+        if self.trash_purge is None:
+            loop = asyncio.get_running_loop()
+            self.trash_purge = loop.create_task(self._purge_old_deleted())
+        return self.trash_purge
+
+    async def _purge_old_deleted(self) -> int:
+        days = self.settings.deleted_retention_days
+        if days <= 0:
+            return 0  # kept until the trash is emptied by hand
+        try:
+            purged = await self.conversations.purge_deleted(days * DAY)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("could not purge chats deleted over %d days ago", days)
+            return 0
+        if purged:
+            log.info("purged %d chats deleted over %d days ago", purged, days)
+        return purged
+
+    async def empty_trash(self) -> int:
+        """Delete every deleted chat for good (Settings > Empty trash now); how many went."""
+        purged = await self.conversations.purge_deleted(0.0)
+        log.info("emptied the trash: %d chats", purged)
+        return purged
+
+    def set_approver(self, approver: Approver | None) -> None:
+        """Register who answers Ask tools, now and for tools started later (None: nobody, so
+        every Ask is denied, saying why)."""
+        self.approver = approver
         if self.tools is not None:
-            self.tools.approvals.timeout = self.settings.tool_approval_timeout
-        save_settings(self.paths, self.settings)
+            self.tools.approvals.set_approver(approver)
 
     def start_tools(self) -> None:
         """Start the MCP servers in the background (once); ``core.tools`` is set when ready."""
@@ -83,9 +147,12 @@ class Core:
             setup = await asyncio.to_thread(
                 importlib.import_module, "keiko_desktop.mcp_tools.setup"
             )
-            from keiko_desktop.store import SqliteToolRepository
-
-            repo = SqliteToolRepository(self.database)
+            if self.tool_store is None:
+                tables = await asyncio.to_thread(
+                    importlib.import_module, "keiko_desktop.store.tools"
+                )
+                self.tool_store = tables.SqliteToolRepository(self.database)
+            repo = self.tool_store
             system: ToolSystem = await setup.build_tool_system(
                 self.paths,
                 self.bus,
@@ -93,6 +160,7 @@ class Core:
                 audit=repo,
                 notes=repo,
                 approval_timeout=self.settings.tool_approval_timeout,
+                approver=self.approver,
             )
         except asyncio.CancelledError:
             raise
@@ -104,23 +172,45 @@ class Core:
             return
         self.tool_system = system
         self.tools = system.service
-        self.chat.set_tools(system.service, tool_grammar)
+        system.service.approvals.set_approver(self.approver)  # the one registered meanwhile
+        self.chat.set_tools(system.service)
 
     async def aclose(self) -> None:
         if self._closed:
             return
         self._closed = True
         await self.chat.stop_all()
+        if self.trash_purge is not None and not self.trash_purge.done():
+            self.trash_purge.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.trash_purge
         if self._tools_task is not None and not self._tools_task.done():
             self._tools_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._tools_task
-        self.chat.set_tools(None, None)
+        self.chat.set_tools(None)
         if self.tool_system is not None:
             system, self.tool_system, self.tools = self.tool_system, None, None
             await system.aclose()  # stops every server: no child process is left
         await self.models.aclose()
         await self.database.aclose()
+
+
+def llama_cpu(paths: Paths, settings: Callable[[], Settings]) -> CpuPlanner:
+    """The llama.cpp CPU planner: its cache in the cache dir, ``cpu_backend`` as override, and
+    the bundled model to probe with (small, so a probe takes a second, whatever is chosen)."""
+
+    def bundled() -> str | None:
+        try:
+            return str(locate_bundled_model())
+        except ModelLoadError:
+            return None
+
+    return CpuPlanner(
+        default_cache_file(paths.cache_dir),
+        override=lambda: settings().cpu_backend,
+        probe_model=bundled,
+    )
 
 
 async def build_core(
@@ -130,7 +220,8 @@ async def build_core(
     start_model: bool = True,
     start_tools: bool = False,
 ) -> Core:
-    """Open the database, recover from a crash, and (optionally) start the model and the tools.
+    """Open the database, recover from a crash, purge old deleted chats (in the background),
+    and (optionally) start the model and the tools.
 
     The model loads in the background: callers get the Core at once and ``core.models.get()``
     waits for it. With ``start_tools`` the MCP servers start in the background too
@@ -141,17 +232,35 @@ async def build_core(
     paths.ensure()
     settings = settings or load_settings(paths)
     bus = EventBus(asyncio.get_running_loop())
-    database = await open_database(paths.database)
-    repo = database.conversations
-    registry = ModelRegistry(settings)
+    built: list[Core] = []
+
+    def current() -> Settings:
+        return built[0].settings if built else settings
+
+    cpu = llama_cpu(paths, current)
+    llama = LlamaCppBackend(cpu)
+    registry = ModelRegistry(settings, bus=bus, backends=[llama])
     models = ModelManager(registry, bus)
-    chat = ChatService(repo, models, bus, lambda: core.settings)
-    core = Core(paths, settings, bus, database, repo, registry, models, chat)
+    if start_model:
+        # First, so the model loads on its worker while the store opens. Both start with
+        # Python imports that would fight over the GIL; so the store's wait for llama_cpp's
+        # import, and then overlap llama.cpp's native model load (which releases the GIL).
+        models.start_loading(settings.model)
+        await asyncio.to_thread(llama.prepare)
+    try:
+        store = await asyncio.to_thread(importlib.import_module, "keiko_desktop.store")
+        database = await store.open_database(paths.database)
+    except BaseException:
+        await models.aclose()
+        raise
+    repo = database.conversations
+    chat = ChatService(repo, models, bus, current)
+    core = Core(paths, settings, bus, database, repo, registry, models, chat, cpu=cpu)
+    built.append(core)
     core.recovered = await chat.recover()
     if core.recovered:
         log.info("marked %d unfinished replies as interrupted", core.recovered)
-    if start_model:
-        models.start_loading(settings.model)
+    core.start_trash_purge()
     if start_tools:
         core.start_tools()
     return core

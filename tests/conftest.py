@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,22 @@ import pytest
 
 from keiko_desktop.core.config import Paths
 from tests.helpers.memory_keyring import MemoryKeyring
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cpu_probe_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One llama.cpp CPU probe per test session, not one per KEIKO_HOME: every test (and every
+    subprocess it starts) shares this cache file, so only the first model load probes."""
+    from keiko_desktop.llm.cpu_backends import CACHE_ENV
+
+    path = tmp_path_factory.mktemp("cpu-probe") / "llama-cpu.json"
+    previous = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = previous
 
 
 @pytest.fixture(autouse=True)

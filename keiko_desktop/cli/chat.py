@@ -22,7 +22,6 @@ from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.events import ModelStateChanged
 
 TOOLS_SETTLE_SECONDS = 20.0
-_keep_alive: list[object] = []
 
 
 def run_ask(args: argparse.Namespace) -> int:
@@ -51,13 +50,10 @@ async def _open(args: argparse.Namespace) -> Core:
         settings = settings.with_changes(**changes)
     core = await build_core(paths, settings, start_tools=bool(getattr(args, "tools", False)))
     if getattr(args, "tools", False):
-        if getattr(args, "command", None) == "ask":  # `chat` reads stdin itself: Ask is denied
-            from keiko_desktop.cli.mcp import TerminalApprover
-            from keiko_desktop.core.tools.events import ToolApprovalRequested
+        if getattr(args, "command", None) == "ask":  # `chat` reads stdin itself: no approver,
+            from keiko_desktop.cli.approvals import TerminalApprover  # so Ask is denied
 
-            approver = TerminalApprover(getattr(args, "yes", False))
-            core.bus.subscribe(ToolApprovalRequested, approver)
-            _keep_alive.append(approver)  # the bus holds subscribers weakly
+            core.set_approver(TerminalApprover(getattr(args, "yes", False)))
         if await core.wait_tools(settle=TOOLS_SETTLE_SECONDS) is None:
             error("the tools could not start; see the log. Answering without them.")
     return core
@@ -68,6 +64,8 @@ class _ModelNotices:
 
     def __init__(self, core: Core) -> None:
         core.bus.subscribe(ModelStateChanged, self._on_bus_model_state_changed)
+        if core.models.last_error is not None:  # failed while the store was opening
+            error(core.models.last_error)
 
     def _on_bus_model_state_changed(self, event: ModelStateChanged) -> None:
         if event.state == "error":

@@ -89,6 +89,42 @@ def check_models(paths: Paths) -> list[Check]:
     return checks
 
 
+def check_llama_cpu(paths: Paths, reprobe: bool = False) -> Check:
+    """The llama.cpp CPU configuration: the probe's choice (probing now if none is cached)."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        return Check(
+            "llama.cpp CPU", "fail", "llama-cpp-python is not installed", "Run `make run`."
+        )
+    from keiko_desktop.core.config import Settings
+    from keiko_desktop.llm.cpu_backends import CpuPlanner, activate, default_cache_file
+    from keiko_desktop.llm.registry import locate_bundled_model
+
+    try:
+        settings = load_settings(paths)
+        model = str(locate_bundled_model())
+    except KeikoError as exc:
+        return Check("llama.cpp CPU", "warn", f"cannot probe: {exc.message}", exc.hint)
+    planner = CpuPlanner(default_cache_file(paths.cache_dir), override=lambda: settings.cpu_backend)
+    choice = planner.choose(model, Settings.effective_threads(settings), reprobe=reprobe)
+    tried = "; ".join(f"{o.config}: {o.detail}" for o in choice.outcomes)
+    detail = choice.describe() + (f"; probe tried {tried}" if tried else "")
+    try:
+        from keiko_desktop.llm.llama_logging import quiet_llama
+
+        quiet_llama()  # llama.cpp's own lines go to the log, not between the checks
+        activate(choice.config)
+    except OSError as exc:
+        return Check("llama.cpp CPU", "fail", f"{detail}; {exc}", "Run `keiko doctor --probe`.")
+    if choice.source == "fallback" or choice.note:
+        return Check(
+            "llama.cpp CPU",
+            "warn",
+            detail,
+            "Run `keiko doctor --probe`; set Settings > Model > CPU backend to override.",
+        )
+    return Check("llama.cpp CPU", "ok", detail)
+
+
 def check_llama() -> Check:
     if importlib.util.find_spec("llama_cpp") is None:
         return Check("llama.cpp", "fail", "llama-cpp-python is not installed", "Run `make run`.")
@@ -176,7 +212,7 @@ def check_tray(display: Check) -> Check:
     )
 
 
-def run_checks() -> list[Check]:
+def run_checks(reprobe: bool = False) -> list[Check]:
     paths = Paths.from_env()
     display = check_display()
     return [
@@ -184,6 +220,7 @@ def run_checks() -> list[Check]:
         check_settings(paths),
         check_database(paths),
         *check_models(paths),
+        check_llama_cpu(paths, reprobe),
         check_llama(),
         check_keyring(),
         display,
@@ -193,7 +230,7 @@ def run_checks() -> list[Check]:
 
 
 def run_doctor(args: argparse.Namespace) -> int:
-    checks = run_checks()
+    checks = run_checks(reprobe=getattr(args, "probe", False))
     if args.json:
         print(json.dumps([asdict(c) for c in checks]))
     else:

@@ -12,52 +12,21 @@ import asyncio
 import dataclasses
 import json
 import shlex
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keiko_desktop.cli.common import error, run_async
 from keiko_desktop.core.config import Paths
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.events import EventBus
-from keiko_desktop.core.tools.events import ToolApprovalRequested
-from keiko_desktop.core.tools.models import ApprovalAnswer, ToolResult
+from keiko_desktop.core.tools.models import ToolResult
 
 if TYPE_CHECKING:
     from keiko_desktop.mcp_tools.config import McpConfig
     from keiko_desktop.mcp_tools.setup import ToolSystem
 
 SETTLE_SECONDS = 40.0
-
-
-def add_mcp_parser(sub: Any) -> None:
-    """Register ``keiko mcp ...`` on the top-level subparsers."""
-    mcp = sub.add_parser("mcp", help="MCP tool servers: list, tools, call, import")
-    actions = mcp.add_subparsers(dest="mcp_command", metavar="ACTION")
-    listing = actions.add_parser("list", help="configured servers and their status (default)")
-    listing.add_argument("--json", action="store_true")
-    tools = actions.add_parser("tools", help="the tools of one server, or of all")
-    tools.add_argument("server", nargs="?", help="a configured server's name")
-    tools.add_argument("--url", help="an ad-hoc streamable HTTP server")
-    tools.add_argument("--stdio", metavar="CMD", help='an ad-hoc stdio server, e.g. "uvx x"')
-    tools.add_argument("--schema", action="store_true", help="print each tool's input schema")
-    tools.add_argument("--json", action="store_true")
-    call = actions.add_parser("call", help="call SERVER.TOOL with JSON arguments")
-    call.add_argument("tool", metavar="SERVER.TOOL")
-    call.add_argument("--args", default="{}", help="the arguments as a JSON object")
-    call.add_argument("--yes", action="store_true", help="approve a tool whose policy is Ask")
-    call.add_argument("--timeout", type=float, default=None, help="seconds to wait for it")
-    call.add_argument("--json", action="store_true")
-    imp = actions.add_parser("import", help="import servers from a Claude/Cursor/VS Code file")
-    imp.add_argument("file", type=Path)
-    imp.add_argument("--replace", action="store_true", help="overwrite servers of the same name")
-    imp.add_argument(
-        "--plain-secrets",
-        action="store_true",
-        help="keep tokens and keys in mcp.json instead of moving them to the keychain",
-    )
 
 
 def run_mcp(args: argparse.Namespace) -> int:
@@ -172,41 +141,6 @@ async def _tools(args: argparse.Namespace) -> int:
         return 1 if failed and not tools else 0
 
 
-class TerminalApprover:
-    """Answers approval requests on the terminal (`keiko mcp call`, `keiko ask --tools`)."""
-
-    def __init__(self, assume_yes: bool) -> None:
-        self.assume_yes = assume_yes
-
-    def __call__(self, event: ToolApprovalRequested) -> None:
-        request = event.request
-        if request is None:
-            return
-        if self.assume_yes:
-            request.answer(ApprovalAnswer.ALLOW_ONCE)
-        elif not sys.stdin.isatty():
-            error(
-                f"{request.qualified_name} needs your approval (its policy is Ask), "
-                "and stdin is not a terminal.\n  → Pass --yes to approve it."
-            )
-            request.answer(ApprovalAnswer.DENY)
-        else:
-            asyncio.get_running_loop().create_task(self._prompt(event))
-
-    async def _prompt(self, event: ToolApprovalRequested) -> None:
-        assert event.request is not None
-        shown = json.dumps(event.arguments, ensure_ascii=False)
-        question = (
-            f"Allow {event.request.qualified_name} with {shown}?\n"
-            "  [y] yes, once   [a] always   [N] no: "
-        )
-        reply = (await asyncio.to_thread(input, question)).strip().lower()
-        answer = {"y": ApprovalAnswer.ALLOW_ONCE, "yes": ApprovalAnswer.ALLOW_ONCE}.get(reply)
-        if reply in ("a", "always"):
-            answer = ApprovalAnswer.ALWAYS_ALLOW
-        event.request.answer(answer or ApprovalAnswer.DENY)
-
-
 async def _call(args: argparse.Namespace, arguments: dict[str, Any]) -> int:
     from keiko_desktop.core.tools.models import split_name
 
@@ -215,9 +149,10 @@ async def _call(args: argparse.Namespace, arguments: dict[str, Any]) -> int:
     except ValueError:
         error(f"'{args.tool}' is not SERVER.TOOL.\n  → For example: keiko mcp call clock.now")
         return 2
-    approver = TerminalApprover(args.yes)
+    from keiko_desktop.cli.approvals import TerminalApprover
+
     async with _tool_system([server]) as system:
-        system.service.bus.subscribe(ToolApprovalRequested, approver)
+        system.service.approvals.set_approver(TerminalApprover(args.yes))
         await system.pool.wait_settled(time_limit=SETTLE_SECONDS)
         if args.timeout is not None:
             system.service.call_timeout = args.timeout

@@ -18,7 +18,7 @@ def run_models(args: argparse.Namespace) -> int:
         registry = ModelRegistry(settings)
         action = args.models_command or "list"
         if action == "add":
-            info = registry.add(args.path)
+            info = registry.add_model(args.path)
             if info.path not in settings.extra_models:
                 settings = settings.with_changes(extra_models=(*settings.extra_models, info.path))
                 save_settings(paths, settings)

@@ -1,21 +1,29 @@
 """Settings and Paths.
 
-Every setting is declared once, in ``SETTINGS``, with its type, default and description. The file
-is TOML in the user config dir (``settings.toml``). ``KEIKO_HOME`` moves config, data and cache
-under one folder. An unknown key or a value of the wrong type is a ``SettingsError`` that names
-the key.
+Every setting is declared once, as a field of ``Settings`` made with ``setting()``: its type (the
+annotation), default, section, label, description, ``Effect`` (applies at once, reloads the
+model, applies at the next start) and bounds (numbers: ``minimum``..``maximum``; text:
+``choices`` or a length). ``SETTINGS`` is that declaration by key. ``Settings.validate``, the
+Settings dialog (ranges, choices, labels, help) and what reloads the model are read from it.
+
+The file is ``settings.toml`` in the user config dir: a top-level ``schema_version`` and one table
+per section (``[chat]``, ``[model]``, ...; ``SECTIONS``), each key under its own section.
+``settings_file.py`` reads, migrates and writes it. ``KEIKO_HOME`` moves config, data and cache
+under one folder. An unknown key, or a value of the wrong type or out of bounds, is a
+``SettingsError`` that names the key and its section.
 """
 
 from __future__ import annotations
 
+import enum
 import os
-import tomllib
+import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import platformdirs
-import tomli_w
 
 from keiko_desktop.core.errors import SettingsError
 
@@ -60,72 +68,252 @@ class Paths:
             d.mkdir(parents=True, exist_ok=True)
 
 
-def _meta(description: str) -> dict[str, str]:
-    return {"description": description}
+# ---------------------------------------------------------------------- the declaration
+
+
+@dataclass(frozen=True)
+class Section:
+    """A table of settings.toml, and a page of the Settings dialog."""
+
+    name: str
+    title: str
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("chat", "Chat"),
+    Section("model", "Model"),
+    Section("tools", "Tools"),
+    Section("appearance", "Appearance"),
+    Section("voice", "Voice"),
+    Section("agents", "Agents"),
+    Section("tasks", "Tasks"),
+    Section("endpoints", "Endpoints"),
+)
+SECTION_NAMES: tuple[str, ...] = tuple(s.name for s in SECTIONS)
+
+
+class Effect(enum.Enum):
+    """When a changed setting takes effect."""
+
+    LIVE = "applies at once"
+    RELOAD_MODEL = "reloads the model"
+    RESTART = "applies at the next start"
+
+
+_KINDS: dict[type, str] = {
+    str: "text",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    tuple: "a list of text",
+}
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting's declaration. For numbers ``minimum``/``maximum`` bound the value, for text
+    they bound its length; ``choices`` (text) lists every allowed value."""
+
+    key: str
+    section: str
+    kind: type
+    default: Any
+    label: str
+    description: str
+    effect: Effect = Effect.LIVE
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in (int, float)
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """(minimum, maximum) of a number (every number setting declares both)."""
+        if self.minimum is None or self.maximum is None:
+            raise TypeError(f"setting {self.key!r} has no range")
+        return self.minimum, self.maximum
+
+    def coerce(self, value: Any, source: str = "") -> Any:
+        """``value`` as this setting's type (an int for a float, a list for a tuple) and checked;
+        SettingsError naming the key otherwise."""
+        if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        elif self.kind is tuple and isinstance(value, list):
+            value = tuple(value)
+        self.check(value, source)
+        return value
+
+    def check(self, value: Any, source: str = "") -> None:
+        """Raise SettingsError (naming key and section) unless ``value`` is allowed."""
+        where = f"Setting '{self.key}' in [{self.section}]" + (f" of {source}" if source else "")
+        hint = f"Fix '{self.key}' under [{self.section}] in settings.toml, or remove it."
+        if not self._has_kind(value):
+            raise SettingsError(
+                f"{where} must be {_KINDS[self.kind]}, not {type(value).__name__} ({value!r}).",
+                hint,
+            )
+        if self.choices and value not in self.choices:
+            allowed = ", ".join(repr(c) for c in self.choices)
+            raise SettingsError(f"{where} is {value!r}; use one of {allowed}.", hint)
+        if self.kind is str:
+            size = len(value)
+            if self.minimum is not None and size < self.minimum:
+                least = f"at least {_num(self.minimum)} characters long"
+                raise SettingsError(
+                    f"{where} must {'not be empty' if self.minimum == 1 else 'be ' + least}.", hint
+                )
+            if self.maximum is not None and size > self.maximum:
+                raise SettingsError(
+                    f"{where} is {size} characters long; at most {_num(self.maximum)} fit.", hint
+                )
+        elif self.numeric and not self.bounds[0] <= value <= self.bounds[1]:
+            low, high = self.bounds
+            raise SettingsError(
+                f"{where} is {_num(value)}; it must be between {_num(low)} and {_num(high)}.",
+                hint,
+            )
+
+    def _has_kind(self, value: Any) -> bool:
+        if self.kind is tuple:
+            return isinstance(value, tuple) and all(isinstance(v, str) for v in value)
+        if isinstance(value, bool):
+            return self.kind is bool
+        if self.kind is float:
+            return isinstance(value, int | float)
+        return isinstance(value, self.kind)
+
+
+def setting(
+    section: str,
+    default: Any,
+    label: str,
+    description: str,
+    *,
+    effect: Effect = Effect.LIVE,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    choices: tuple[str, ...] = (),
+) -> Any:
+    """Declare a ``Settings`` field (its name is the key, its annotation the type)."""
+    spec = {
+        "section": section,
+        "label": label,
+        "description": description,
+        "effect": effect,
+        "minimum": minimum,
+        "maximum": maximum,
+        "choices": choices,
+    }
+    return field(default=default, metadata={"setting": spec})
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The user's settings. Field metadata holds each setting's description."""
+    """The user's settings: flat attributes, each declared (with its section) by ``setting()``."""
 
-    model: str = field(
-        default="", metadata=_meta("Model name or GGUF path; empty means the bundled default.")
+    model: str = setting(
+        "model",
+        "",
+        "Model",
+        "Model name or GGUF path; empty means the bundled default.",
+        effect=Effect.RELOAD_MODEL,
+        maximum=4096,
     )
-    extra_models: tuple[str, ...] = field(
-        default=(), metadata=_meta("GGUF files the user added by path.")
+    extra_models: tuple[str, ...] = setting(
+        "model", (), "Added models", "GGUF files the user added by path."
     )
-    temperature: float = field(default=0.7, metadata=_meta("Sampling temperature, 0 to 2."))
-    max_tokens: int = field(default=512, metadata=_meta("Longest reply, in tokens."))
-    context_size: int = field(default=4096, metadata=_meta("Model context window, in tokens."))
-    threads: int = field(default=0, metadata=_meta("CPU threads for inference; 0 picks one."))
-    system_prompt: str = field(
-        default="You are Keiko, a helpful, concise assistant running on the user's computer.",
-        metadata=_meta("System prompt at the start of every new chat."),
+    temperature: float = setting(
+        "chat", 0.7, "Temperature", "Sampling temperature, 0 to 2.", minimum=0.0, maximum=2.0
     )
-    theme: str = field(default="system", metadata=_meta("system, light or dark."))
-    tools_in_chat: bool = field(
-        default=False,
-        metadata=_meta(
-            "Let the model call tools (MCP servers) in chat, when the model can. Off by default:"
-            " tool steps are grammar-constrained and slow on small CPUs, and do not stream."
-        ),
+    max_tokens: int = setting(
+        "chat", 512, "Max reply length", "Longest reply, in tokens.", minimum=16, maximum=32768
     )
-    tool_approval_timeout: float = field(
-        default=120.0,
-        metadata=_meta("Seconds to wait for an answer to a tool's approval before denying it."),
+    context_size: int = setting(
+        "model",
+        4096,
+        "Context size",
+        "Model context window, in tokens.",
+        effect=Effect.RELOAD_MODEL,
+        minimum=16,
+        maximum=262144,
     )
-    tool_max_steps: int = field(
-        default=4, metadata=_meta("Most tool calls the model may make for one reply.")
+    threads: int = setting(
+        "model",
+        0,
+        "CPU threads",
+        "CPU threads for inference; 0 picks one.",
+        effect=Effect.RELOAD_MODEL,
+        minimum=0,
+        maximum=256,
+    )
+    system_prompt: str = setting(
+        "chat",
+        "You are Keiko, a helpful, concise assistant running on the user's computer.",
+        "System prompt",
+        "System prompt at the start of every new chat.",
+        maximum=20000,
+    )
+    theme: str = setting(
+        "appearance",
+        "system",
+        "Theme",
+        "system, light or dark.",
+        choices=("system", "light", "dark"),
+    )
+    tools_in_chat: bool = setting(
+        "tools",
+        False,
+        "Tools in chat",
+        "Let the model call tools (MCP servers) in chat, when the model can. Off by default:"
+        " tool steps are grammar-constrained and slow on small CPUs, and do not stream.",
+    )
+    tool_approval_timeout: float = setting(
+        "tools",
+        120.0,
+        "Approval timeout",
+        "Seconds to wait for an answer to a tool's approval before denying it.",
+        minimum=1.0,
+        maximum=3600.0,
+    )
+    tool_max_steps: int = setting(
+        "tools",
+        4,
+        "Most tool calls",
+        "Most tool calls the model may make for one reply.",
+        minimum=1,
+        maximum=32,
+    )
+    deleted_retention_days: int = setting(
+        "chat",
+        30,
+        "Keep deleted chats",
+        "Deleted chats are purged after this many days (0: keep them until the trash is"
+        " emptied by hand).",
+        effect=Effect.RESTART,
+        minimum=0,
+        maximum=3650,
+    )
+    cpu_backend: str = setting(
+        "model",
+        "auto",
+        "CPU backend",
+        "llama.cpp CPU variant: auto (probed) or a variant name shown by keiko doctor.",
+        effect=Effect.RELOAD_MODEL,
+        minimum=1,
+        maximum=64,
     )
 
     def validate(self) -> Settings:
-        if not 0.0 <= self.temperature <= 2.0:
-            raise SettingsError(
-                f"Setting 'temperature' is {self.temperature}; it must be between 0 and 2.",
-                "Edit the value in settings.toml.",
-            )
-        for key in ("max_tokens", "context_size"):
-            if getattr(self, key) < 16:
-                raise SettingsError(
-                    f"Setting '{key}' is {getattr(self, key)}; it must be at least 16.",
-                    "Edit the value in settings.toml.",
-                )
-        if self.threads < 0:
-            raise SettingsError("Setting 'threads' must be 0 or more.", "Use 0 for automatic.")
-        if self.tool_approval_timeout <= 0:
-            raise SettingsError(
-                "Setting 'tool_approval_timeout' must be more than 0 seconds.",
-                "Edit the value in settings.toml.",
-            )
-        if self.tool_max_steps < 1:
-            raise SettingsError(
-                "Setting 'tool_max_steps' must be at least 1.", "Edit the value in settings.toml."
-            )
-        if self.theme not in ("system", "light", "dark"):
-            raise SettingsError(
-                f"Setting 'theme' is {self.theme!r}; use 'system', 'light' or 'dark'.",
-                "Edit the value in settings.toml.",
-            )
+        """Check every value against its declaration; SettingsError naming the first bad key."""
+        for spec in SETTINGS.values():
+            spec.check(getattr(self, spec.key))
         return self
 
     def effective_threads(self) -> int:
@@ -136,85 +324,76 @@ class Settings:
         return cores if cores <= 4 else min(8, cores - 1)
 
     def with_changes(self, **changes: Any) -> Settings:
-        return _from_mapping({**_to_mapping(self), **changes}, source="changes")
+        """A copy with ``changes`` (coerced like the file's values) and validated."""
+        values = {}
+        for key, value in changes.items():
+            spec = SETTINGS.get(key)
+            if spec is None:
+                raise SettingsError(
+                    f"Unknown setting '{key}'.", f"Use one of: {', '.join(sorted(SETTINGS))}."
+                )
+            values[key] = spec.coerce(value)
+        return replace(self, **values).validate()
 
 
-_TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool}
-
-
-def _coerce(key: str, declared: str, value: Any, source: str) -> Any:
-    if declared.startswith("tuple"):
-        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            raise SettingsError(
-                f"Setting '{key}' in {source} must be a list of strings, not {value!r}.",
-                f"Fix or remove '{key}' in {source}.",
-            )
-        return tuple(value)
-    want = _TYPES[declared]
-    if want is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, want) or (want is int and isinstance(value, bool)):
-        raise SettingsError(
-            f"Setting '{key}' in {source} must be {declared}, not {type(value).__name__} "
-            f"({value!r}).",
-            f"Fix or remove '{key}' in {source}.",
-        )
-    return value
-
-
-def _from_mapping(data: dict[str, Any], source: str) -> Settings:
-    declared = {f.name: str(f.type) for f in fields(Settings)}
-    values = {}
-    for key, value in data.items():
-        if key not in declared:
-            known = ", ".join(sorted(declared))
-            raise SettingsError(
-                f"Unknown setting '{key}' in {source}.",
-                f"Remove it or use one of: {known}.",
-            )
-        values[key] = _coerce(key, declared[key], value, source)
-    return replace(Settings(), **values).validate()
-
-
-def _to_mapping(settings: Settings) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for f in fields(settings):
-        value = getattr(settings, f.name)
-        out[f.name] = list(value) if isinstance(value, tuple) else value
+def _declare() -> dict[str, Setting]:
+    hints = typing.get_type_hints(Settings)
+    out: dict[str, Setting] = {}
+    for f in fields(Settings):
+        kind = typing.get_origin(hints[f.name]) or hints[f.name]
+        spec = Setting(key=f.name, kind=kind, default=f.default, **f.metadata["setting"])
+        if spec.section not in SECTION_NAMES or kind not in _KINDS:
+            raise TypeError(f"setting {f.name!r}: unknown section or type")
+        if spec.numeric:
+            spec.bounds  # noqa: B018 (raises without a minimum and a maximum)
+        spec.check(spec.default)
+        out[f.name] = spec
     return out
+
+
+SETTINGS: dict[str, Setting] = _declare()
+"""Every setting's declaration, by key, in declaration order."""
+
+
+def settings_in(section: str) -> list[Setting]:
+    """The declarations of one section (none yet for the sections kept for later issues)."""
+    return [spec for spec in SETTINGS.values() if spec.section == section]
+
+
+def default_of(key: str) -> Any:
+    """The declared default of ``key``."""
+    return SETTINGS[key].default
+
+
+def changed_keys(old: Settings, new: Settings) -> frozenset[str]:
+    """The keys whose value differs between ``old`` and ``new``."""
+    return frozenset(key for key in SETTINGS if getattr(old, key) != getattr(new, key))
+
+
+def keys_with_effect(effect: Effect) -> tuple[str, ...]:
+    return tuple(key for key, spec in SETTINGS.items() if spec.effect is effect)
+
+
+def needs_model_reload(changed: Iterable[str]) -> bool:
+    """True when one of ``changed`` is declared to reload the model."""
+    return any(SETTINGS[key].effect is Effect.RELOAD_MODEL for key in changed if key in SETTINGS)
 
 
 def describe() -> list[tuple[str, str, Any]]:
     """(key, description, default) for every setting, for help texts and dialogs."""
-    defaults = Settings()
-    return [
-        (f.name, f.metadata["description"], getattr(defaults, f.name)) for f in fields(Settings)
-    ]
+    return [(spec.key, spec.description, spec.default) for spec in SETTINGS.values()]
 
 
 def load_settings(paths: Paths) -> Settings:
-    """Read settings.toml; a missing file gives the defaults."""
-    path = paths.settings_file
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return Settings()
-    except OSError as exc:
-        raise SettingsError(
-            f"Cannot read {path}: {exc.strerror}.", "Check its permissions."
-        ) from exc
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SettingsError(
-            f"{path} is not valid TOML: {exc}.", "Fix the file, or delete it to use the defaults."
-        ) from exc
-    return _from_mapping(data, source=str(path))
+    """Read settings.toml (a missing file gives the defaults; an older file is migrated and
+    rewritten, with a backup). See ``settings_file``."""
+    from keiko_desktop.core import settings_file
+
+    return settings_file.load_settings(paths)
 
 
 def save_settings(paths: Paths, settings: Settings) -> None:
-    """Write settings.toml atomically, so a crash never leaves half a file."""
-    paths.config_dir.mkdir(parents=True, exist_ok=True)
-    tmp = paths.settings_file.with_suffix(".toml.tmp")
-    tmp.write_text(tomli_w.dumps(_to_mapping(settings)), encoding="utf-8")
-    os.replace(tmp, paths.settings_file)
+    """Write settings.toml atomically, in sections. See ``settings_file``."""
+    from keiko_desktop.core import settings_file
+
+    settings_file.save_settings(paths, settings)

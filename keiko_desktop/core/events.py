@@ -1,8 +1,9 @@
 """The EventBus and the events it carries.
 
-Events are facts, named as nouns, and frozen. Subscribers are held weakly: a bound method
-vanishes with its object, so a closed widget never leaks through the bus. Plain functions and
-lambdas are held weakly too; keep a reference to them for as long as they should be called.
+Events are facts, named as nouns, and frozen. A bound method is held weakly: it vanishes with
+its object, so a closed widget never leaks through the bus. Anything else (a plain function, a
+lambda, a closure, a callable object) is held strongly, so ``bus.subscribe(E, lambda e: ...)``
+keeps working; ``unsubscribe`` it when it should stop.
 
 ``publish`` calls subscribers synchronously on the calling thread (the loop thread, by
 convention). Worker threads use ``publish_threadsafe``, which hops to the loop first.
@@ -15,7 +16,10 @@ import logging
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+if TYPE_CHECKING:
+    from keiko_desktop.core.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -57,28 +61,55 @@ class ModelStateChanged(Event):
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class SettingsChanged(Event):
+    """New settings were applied (and saved). ``changed`` are the keys whose value differs;
+    what each change does (applies at once, reloads the model...) is its declared ``Effect``
+    (``config.SETTINGS[key].effect``)."""
+
+    old: Settings
+    new: Settings
+    changed: frozenset[str]
+
+
 E = TypeVar("E", bound=Event)
 Handler = Callable[[E], object]
 
 
+_Ref = Callable[[], Callable[..., object] | None]
+"""What the bus keeps per subscriber: called, it gives the handler (None once it is gone)."""
+
+
+class _StrongRef:
+    """Holds a plain function or lambda for as long as it is subscribed."""
+
+    __slots__ = ("_handler",)
+
+    def __init__(self, handler: Callable[..., object]) -> None:
+        self._handler = handler
+
+    def __call__(self) -> Callable[..., object]:
+        return self._handler
+
+
 class EventBus:
-    """Delivers events to weakly held subscribers, by event type (and its base types)."""
+    """Delivers events by event type (and its base types). Bound methods are held weakly, other
+    callables strongly (see the module docstring)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        self._subs: dict[type[Event], list[weakref.ref[Callable[..., object]]]] = {}
-        self._loop = loop
-
-    def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Name the loop that ``publish_threadsafe`` hops to."""
+        self._subs: dict[type[Event], list[_Ref]] = {}
         self._loop = loop
 
     def subscribe(self, event_type: type[E], handler: Callable[[E], object]) -> None:
-        """Call ``handler`` for every event of ``event_type`` (or a subclass), held weakly."""
-        ref: weakref.ref[Callable[..., object]]
+        """Call ``handler`` for every event of ``event_type`` (or a subclass).
+
+        A bound method is held weakly (it goes with its object); any other callable strongly.
+        """
+        ref: _Ref
         if hasattr(handler, "__self__") and hasattr(handler, "__func__"):
             ref = weakref.WeakMethod(handler)
         else:
-            ref = weakref.ref(handler)
+            ref = _StrongRef(handler)
         self._subs.setdefault(event_type, []).append(ref)
 
     def unsubscribe(self, event_type: type[E], handler: Callable[[E], object]) -> None:
@@ -110,5 +141,5 @@ class EventBus:
     def publish_threadsafe(self, event: Event) -> None:
         """Deliver ``event`` on the bound loop's thread; safe to call from any thread."""
         if self._loop is None:
-            raise RuntimeError("EventBus has no loop bound; call bind_loop() first")
+            raise RuntimeError("EventBus has no loop; pass it as EventBus(loop)")
         self._loop.call_soon_threadsafe(self.publish, event)

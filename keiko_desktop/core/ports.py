@@ -1,16 +1,21 @@
 """Protocols the adapters implement. The core depends only on these.
 
-A ``ChatModel`` declares what it can do as attributes (``can_stream``, ``supports_tools``,
-``context_length``) and produces a ``Generation``: an async iterator of text pieces that can be
-cancelled and reports its ``stats`` once it has ended.
+A ``ChatModel`` produces a ``Generation``: an async iterator of text pieces (one per token where
+the backend streams; a backend that cannot yields its reply as one piece) that can be cancelled
+and reports its ``stats`` once it has ended. Capabilities beyond that are ports of their own: a
+model that can call tools is a ``ToolCallingModel`` (and says ``supports_tools``); use
+``tool_calling(model)`` rather than probing for methods.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from keiko_desktop.core.tools.models import ToolSpec
 
 Role = Literal["system", "user", "assistant", "tool"]
 MessageStatus = Literal["streaming", "complete", "interrupted", "error"]
@@ -76,8 +81,9 @@ class ChatModel(Protocol):
     """A loaded language model."""
 
     name: str
-    can_stream: bool
     supports_tools: bool
+    """True when this model can call tools: it is a ``ToolCallingModel`` and the backend (or the
+    endpoint behind it) can do it now."""
     context_length: int
 
     def generate(self, messages: Sequence[ChatMessage], params: GenerationParams) -> Generation: ...
@@ -86,28 +92,97 @@ class ChatModel(Protocol):
 
 
 @dataclass(frozen=True)
+class ToolCallRequest:
+    """A call a model asked for: ``server.tool`` and its arguments (not yet checked)."""
+
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ToolTurn:
+    """What a model did with tools offered: the calls it asked for, or none (it answers).
+
+    ``text`` is the model's turn as the next turn should see it (llama.cpp: its JSON call).
+    ``answer``, when the model chose to answer, is that answer already streaming, to iterate
+    (or cancel) like any ``Generation``; None means the caller asks for it with ``generate()``.
+    """
+
+    calls: tuple[ToolCallRequest, ...] = ()
+    text: str = ""
+    answer: Generation | None = None
+
+
+@runtime_checkable
+class ToolCallingModel(ChatModel, Protocol):
+    """A model that can call tools (llama.cpp: a reply constrained by a grammar built from the
+    tools' schemas; a remote OpenAI-compatible model: native function calling)."""
+
+    async def call_tools(
+        self,
+        messages: Sequence[ChatMessage],
+        tools: Sequence[ToolSpec],
+        params: GenerationParams,
+        *,
+        require: bool = False,
+    ) -> ToolTurn:
+        """One turn with ``tools`` offered. ``require``: the model must call one. Tool results
+        come back in ``messages`` as ``tool`` messages (``Result of server.tool: ...``)."""
+        ...
+
+
+def tool_calling(model: ChatModel) -> ToolCallingModel | None:
+    """``model`` as a ``ToolCallingModel`` when it can call tools now, else None."""
+    if isinstance(model, ToolCallingModel) and model.supports_tools:
+        return model
+    return None
+
+
+DEFAULT_BACKEND = "llama.cpp"
+
+
+@dataclass(frozen=True)
 class ModelInfo:
-    """A model the registry knows: the bundled default, or a file the user added."""
+    """A model a provider knows: the bundled default, a file the user added, or a model a
+    backend offers by id (``ollama/llama3``). ``backend`` names what loads it."""
 
     name: str
     path: str
+    """The GGUF file (llama.cpp), or the backend's own id for the model."""
     size_bytes: int
     bundled: bool = False
     description: str = ""
+    backend: str = DEFAULT_BACKEND
 
 
 class ModelProvider(Protocol):
-    """Finds and loads models."""
+    """Finds, adds and loads models."""
 
     def list_models(self) -> list[ModelInfo]: ...
 
     def default_model(self) -> ModelInfo: ...
 
     def resolve(self, name_or_path: str) -> ModelInfo:
-        """A model by name or path; empty means the default. ModelLoadError if unknown."""
+        """A model by name, id (``ollama/llama3``) or file path; empty means the default.
+        ModelLoadError if unknown."""
+        ...
+
+    def add_model(self, path: str) -> ModelInfo:
+        """Check the model file at ``path`` and remember it (for this run; the caller saves
+        ``Settings.extra_models``). Adding a known file returns its entry. ModelLoadError if
+        it is not a usable model."""
         ...
 
     async def load(self, info: ModelInfo) -> ChatModel: ...
+
+
+class Store(Protocol):
+    """The open database the repositories live in; the Core closes it last."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -195,9 +270,13 @@ class ConversationRepository(Protocol):
         status: MessageStatus = "complete",
         model: str | None = None,
         parent_id: int | None = None,
-    ) -> StoredMessage: ...
+    ) -> StoredMessage:
+        """Store a message; a ``streaming`` one is owned by this writer until its status changes."""
+        ...
 
-    async def update_message(self, message_id: int, update: MessageUpdate) -> None: ...
+    async def update_message(self, message_id: int, update: MessageUpdate) -> None:
+        """Change the fields that are not None; a status other than ``streaming`` ends ownership."""
+        ...
 
     async def get_message(self, message_id: int) -> StoredMessage | None: ...
 
@@ -209,6 +288,23 @@ class ConversationRepository(Protocol):
 
     async def count_messages(self, conversation_id: int) -> int: ...
 
-    async def mark_streaming_interrupted(self) -> int: ...
+    async def mark_streaming_interrupted(self) -> int:
+        """Mark ``streaming`` replies whose writer is gone as ``interrupted``; return how many.
+
+        Replies a live writer (this process or another) is still streaming are left alone.
+        """
+        ...
 
     async def search(self, text: str, limit: int = 50) -> list[SearchHit]: ...
+
+
+class CpuBackends(Protocol):
+    """llama.cpp's CPU configurations: what this build offers and which one is in use."""
+
+    def choices(self) -> tuple[str, ...]:
+        """Every configuration id this build offers (``zen4``, ``zen4:no-repack``, …)."""
+        ...
+
+    def describe(self) -> str:
+        """The configuration in use and how it was chosen, for a person."""
+        ...

@@ -1,4 +1,6 @@
-"""The catalog of recommended models (``models/catalog.toml``), loaded and checked.
+"""The catalog of recommended models (``catalog.toml`` beside this module), loaded and checked.
+
+The catalog is package data, read with ``importlib.resources``, so it ships in the wheel.
 
 ``load_catalog()`` returns frozen ``CatalogEntry`` objects; a malformed file is a
 ``CatalogError`` naming the file, the entry and the field.
@@ -9,12 +11,14 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from keiko_desktop.core.errors import KeikoError
 
-DEFAULT_CATALOG = Path(__file__).resolve().parents[2] / "models" / "catalog.toml"
+DEFAULT_CATALOG: Traversable = files("keiko_desktop.llm").joinpath("catalog.toml")
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -64,7 +68,7 @@ _FIELDS: dict[str, tuple[type, bool]] = {
 
 def load_catalog(path: Path | None = None) -> list[CatalogEntry]:
     """Read and check the catalog; entries in file order."""
-    source = path or DEFAULT_CATALOG
+    source: Path | Traversable = path or DEFAULT_CATALOG
     try:
         data = tomllib.loads(source.read_text(encoding="utf-8"))
     except OSError as exc:

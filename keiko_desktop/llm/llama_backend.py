@@ -15,6 +15,9 @@ this module costs nothing.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import importlib
 import os
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -24,14 +27,30 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from keiko_desktop.core.errors import GenerationError, KeikoError, ModelLoadError
-from keiko_desktop.core.ports import ChatMessage, GenerationParams, GenerationStats
+from keiko_desktop.core.ports import (
+    ChatMessage,
+    GenerationParams,
+    GenerationStats,
+    ModelInfo,
+    ToolTurn,
+)
 from keiko_desktop.llm.gguf import load_failure, validate_gguf
 from keiko_desktop.workers.thread_worker import StreamHandle, ThreadWorker
 
 if TYPE_CHECKING:
+    from keiko_desktop.core.config import Settings
+    from keiko_desktop.core.tools.models import ToolSpec
+    from keiko_desktop.llm.cpu_backends import CpuPlanner
     from keiko_desktop.llm.llama_engine import LlamaEngine
 
 _RETRY_HINT = "Try again; if it keeps failing, pick another model in Settings."
+
+
+def _open_engine(path: str, n_ctx: int, n_threads: int, cpu: CpuPlanner | None) -> LlamaEngine:
+    """On the model's worker: importing llama_cpp takes a third of a second, off the loop."""
+    from keiko_desktop.llm.llama_engine import LlamaEngine
+
+    return LlamaEngine.open(path, n_ctx, n_threads, cpu)
 
 
 class LlamaGeneration:
@@ -111,9 +130,8 @@ class LlamaGeneration:
 
 
 class LlamaChatModel:
-    """A loaded GGUF model (implements ``core.ports.ChatModel``)."""
+    """A loaded GGUF model (implements ``core.ports.ToolCallingModel``)."""
 
-    can_stream = True
     supports_tools = True
 
     def __init__(self, name: str, path: str, worker: ThreadWorker, engine: LlamaEngine) -> None:
@@ -132,8 +150,11 @@ class LlamaChatModel:
         name: str | None = None,
         n_ctx: int = 4096,
         n_threads: int | None = None,
+        cpu: CpuPlanner | None = None,
     ) -> LlamaChatModel:
         """Check and load a GGUF file on a new worker thread.
+
+        ``cpu`` chooses llama.cpp's CPU configuration (default: ``CpuPlanner.default()``).
 
         Raises ``ModelLoadError`` naming the file when it is missing, not GGUF, truncated or
         otherwise refused by llama.cpp.
@@ -143,9 +164,7 @@ class LlamaChatModel:
         threads = n_threads or max(1, min(8, os.cpu_count() or 1))
         worker = ThreadWorker(f"llm-{name or Path(shown).stem}")
         try:
-            from keiko_desktop.llm.llama_engine import LlamaEngine
-
-            engine = await worker.run(LlamaEngine.open, shown, n_ctx, threads)
+            engine = await worker.run(_open_engine, shown, n_ctx, threads, cpu)
         except ModelLoadError:
             worker.shutdown(wait=False)
             raise
@@ -165,15 +184,33 @@ class LlamaChatModel:
         """Start a reply to ``messages``; nothing runs until it is iterated."""
         return LlamaGeneration(self, messages, params)
 
-    async def complete_with_grammar(
-        self, messages: Sequence[ChatMessage], grammar: str, max_tokens: int
-    ) -> str:
-        """One whole reply that follows the GBNF ``grammar`` (greedy, for tool calls).
+    async def call_tools(
+        self,
+        messages: Sequence[ChatMessage],
+        tools: Sequence[ToolSpec],
+        params: GenerationParams,
+        *,
+        require: bool = False,
+    ) -> ToolTurn:
+        """One turn with ``tools`` offered: a greedy reply constrained by a GBNF grammar built
+        from their schemas (``llm.tool_grammar``) to one JSON object, a call or the answer.
 
-        Runs on the model's worker like any reply; cancelling the caller stops it.
+        The model is told the format (``tool_instructions``); ``require`` leaves the answer out
+        of the grammar. A call is read whole. An answer is handed over as soon as it begins and
+        streams on from this same generation (``ToolTurn.answer``), decoded from its JSON
+        string. Runs on the model's worker like any reply; cancelling the caller stops it.
         """
-        params = GenerationParams(temperature=0.0, max_tokens=max_tokens, grammar=grammar)
-        return "".join([piece async for piece in self.generate(messages, params)])
+        from keiko_desktop.core.tools.reply_format import read_json_turn, with_tool_instructions
+        from keiko_desktop.llm.tool_grammar import tool_call_gbnf
+
+        # Building a grammar from many schemas takes a moment the first time (then it is
+        # cached): off the loop, so the window stays responsive.
+        grammar = await asyncio.to_thread(tool_call_gbnf, tools, allow_answer=not require)
+        constrained = GenerationParams(
+            temperature=0.0, max_tokens=params.max_tokens, top_p=params.top_p, grammar=grammar
+        )
+        generation = self.generate(with_tool_instructions(messages, tools), constrained)
+        return await read_json_turn(generation)
 
     async def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         """Prompt tokens ``messages`` take with this model's chat template."""
@@ -205,4 +242,37 @@ class LlamaChatModel:
     def __repr__(self) -> str:
         return (
             f"LlamaChatModel(name={self.name!r}, path={self.path!r}, n_ctx={self.context_length})"
+        )
+
+
+class LlamaCppBackend:
+    """The ``llama.cpp`` model backend: loads GGUF files (``ModelInfo.path``) in-process."""
+
+    name = "llama.cpp"
+
+    def __init__(self, cpu: CpuPlanner | None = None) -> None:
+        self.cpu = cpu
+        """Chooses llama.cpp's CPU configuration (None: ``CpuPlanner.default()``)."""
+
+    @staticmethod
+    def prepare() -> None:
+        """Import llama_cpp now (blocking; a third of a second). A no-op once imported, and
+        when it is not installed (loading then says so)."""
+        with contextlib.suppress(ImportError):
+            importlib.import_module("llama_cpp")
+
+    def list_models(self) -> list[ModelInfo]:
+        return []  # its models are the files the registry knows (bundled, added by path)
+
+    def resolve(self, model_id: str) -> ModelInfo | None:
+        return None  # GGUF files are found by path, not by id
+
+    async def load(self, info: ModelInfo, settings: Settings) -> LlamaChatModel:
+        """Load ``info`` with the context size and threads from ``settings``."""
+        return await LlamaChatModel.load(
+            info.path,
+            info.name,
+            n_ctx=settings.context_size,
+            n_threads=settings.effective_threads(),
+            cpu=self.cpu,
         )

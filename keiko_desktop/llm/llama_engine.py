@@ -24,6 +24,7 @@ import llama_cpp
 
 from keiko_desktop.core.chat.context import fit_messages
 from keiko_desktop.core.ports import ChatMessage, FinishReason, GenerationParams, GenerationStats
+from keiko_desktop.llm.cpu_backends import CpuPlanner, activate
 from keiko_desktop.llm.gguf import load_failure
 from keiko_desktop.llm.llama_logging import quiet_llama
 from keiko_desktop.llm.prompting import ChatRenderer, StopScanner
@@ -68,9 +69,17 @@ class LlamaEngine:
         self._canon_prompt: list[int] | None = None
 
     @classmethod
-    def open(cls, path: str, n_ctx: int, n_threads: int) -> LlamaEngine:
-        """Load ``path``; llama.cpp's refusal becomes a ModelLoadError naming the file."""
+    def open(
+        cls, path: str, n_ctx: int, n_threads: int, cpu: CpuPlanner | None = None
+    ) -> LlamaEngine:
+        """Load ``path``; llama.cpp's refusal becomes a ModelLoadError naming the file.
+
+        First the CPU configuration ``cpu`` chooses (probing in child processes when its cache
+        is stale) is loaded into the process; see ``llm.cpu_backends``.
+        """
         quiet_llama()
+        planner = cpu or CpuPlanner.default()
+        activate(planner.choose(path, n_threads).config)
         try:
             llm = llama_cpp.Llama(
                 model_path=path,

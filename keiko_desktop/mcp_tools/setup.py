@@ -14,7 +14,7 @@ from mcp.server.mcpserver import MCPServer
 
 from keiko_desktop.core.config import Paths
 from keiko_desktop.core.events import EventBus
-from keiko_desktop.core.tools.approvals import DEFAULT_APPROVAL_TIMEOUT
+from keiko_desktop.core.tools.approvals import DEFAULT_APPROVAL_TIMEOUT, Approver
 from keiko_desktop.core.tools.ports import NoteRepository, ToolAuditRepository, ToolPolicyRepository
 from keiko_desktop.core.tools.redaction import Redactor
 from keiko_desktop.core.tools.service import ToolService
@@ -88,11 +88,15 @@ async def build_tool_system(
     notes: NoteRepository | None = None,
     options: PoolOptions | None = None,
     approval_timeout: float = DEFAULT_APPROVAL_TIMEOUT,
+    approver: Approver | None = None,
     config: McpConfig | None = None,
     only: Iterable[str] | None = None,
     secrets: SecretStore | None = None,
 ) -> ToolSystem:
-    """Read mcp.json, start the servers (all, or ``only`` these) and return the tool system."""
+    """Read mcp.json, start the servers (all, or ``only`` these) and return the tool system.
+
+    ``approver`` answers Ask tools (``ToolService.approvals.set_approver`` changes it later);
+    without one every Ask is denied."""
     config = config if config is not None else load_config(paths)
     redactor = Redactor()
     factories = builtin_factories(notes)
@@ -111,6 +115,7 @@ async def build_tool_system(
         audit=audit,
         redactor=redactor,
         approval_timeout=approval_timeout,
+        approver=approver,
     )
     await service.load()
     wanted = set(only) if only is not None else None

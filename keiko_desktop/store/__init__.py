@@ -4,13 +4,14 @@
 ``ConversationRepository``. All SQL runs on one worker thread; every failure is a ``StoreError``.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from keiko_desktop.store.conversations import SqliteConversationRepository
 from keiko_desktop.store.database import (
     DEFAULT_BUSY_TIMEOUT_MS,
     Database,
     create_sqlite_engine,
     open_database,
-    open_store,
 )
 from keiko_desktop.store.migrations import (
     MIGRATIONS,
@@ -21,7 +22,20 @@ from keiko_desktop.store.migrations import (
     pending_migrations,
 )
 from keiko_desktop.store.search import fts_query
-from keiko_desktop.store.tools import SqliteToolRepository
+
+if TYPE_CHECKING:
+    from keiko_desktop.store.tools import SqliteToolRepository
+
+
+def __getattr__(name: str) -> Any:
+    # The tool tables pull in the tool models (jsonschema): only for those who use tools, so
+    # `keiko ask` without --tools never imports them.
+    if name == "SqliteToolRepository":
+        from keiko_desktop.store.tools import SqliteToolRepository
+
+        return SqliteToolRepository
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT_MS",
@@ -36,6 +50,5 @@ __all__ = [
     "fts_query",
     "migration_name",
     "open_database",
-    "open_store",
     "pending_migrations",
 ]

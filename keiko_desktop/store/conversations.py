@@ -22,6 +22,7 @@ from keiko_desktop.core.ports import (
     SearchHit,
     StoredMessage,
 )
+from keiko_desktop.store.owners import Owner, owner_alive
 from keiko_desktop.store.search import search_messages
 from keiko_desktop.store.tables import conversations, messages, utcnow
 
@@ -88,6 +89,14 @@ def _message(row: Row[*tuple[Any, ...]]) -> StoredMessage:
         parent_id=row.parent_id,
         error=row.error,
     )
+
+
+_NO_OWNER: dict[str, object] = {"owner_pid": None, "owner_started": None, "owner_token": None}
+_IN_CHUNK = 500  # ids per ``IN (...)``, well under SQLite's limit on bound parameters
+
+
+def _owner_values(owner: Owner) -> dict[str, object]:
+    return {"owner_pid": owner.pid, "owner_started": owner.started, "owner_token": owner.token}
 
 
 def _check_status(status: str) -> None:
@@ -221,7 +230,11 @@ class SqliteConversationRepository:
         model: str | None = None,
         parent_id: int | None = None,
     ) -> StoredMessage:
-        """Store a message and mark its conversation as active now."""
+        """Store a message and mark its conversation as active now.
+
+        A ``streaming`` message is owned by this process and this Database until its status
+        changes: ``mark_streaming_interrupted`` in any process leaves it alone meanwhile.
+        """
         if role not in _ROLES:
             raise ValueError(f"message role must be one of {sorted(_ROLES)}, not {role!r}")
         _check_status(status)
@@ -246,6 +259,7 @@ class SqliteConversationRepository:
                         f"conversation {conversation_id}.",
                         "Reload the conversation and try again.",
                     )
+            owner = _owner_values(self._db.owner()) if status == "streaming" else _NO_OWNER
             new_id = session.execute(
                 insert(messages)
                 .values(
@@ -257,6 +271,7 @@ class SqliteConversationRepository:
                     model=model,
                     created_at=now,
                     updated_at=now,
+                    **owner,
                 )
                 .returning(messages.c.id)
             ).scalar_one()
@@ -267,7 +282,11 @@ class SqliteConversationRepository:
         return await self._db.write(run)
 
     async def update_message(self, message_id: int, update: MessageUpdate) -> None:
-        """Change the fields of ``update`` that are not None; a no-op for an unknown id."""
+        """Change the fields of ``update`` that are not None; a no-op for an unknown id.
+
+        A new status also sets the owner: ``streaming`` makes this process and Database the
+        owner, any other status clears it (an owner means something only while streaming).
+        """
         values: dict[str, object] = {
             name: getattr(update, name) for name in _UPDATABLE if getattr(update, name) is not None
         }
@@ -278,7 +297,14 @@ class SqliteConversationRepository:
         values["updated_at"] = utcnow()
 
         def run(session: Session) -> None:
-            session.execute(sql_update(messages).where(messages.c.id == message_id).values(values))
+            owner: dict[str, object] = {}
+            if update.status == "streaming":
+                owner = _owner_values(self._db.owner())
+            elif update.status is not None:
+                owner = _NO_OWNER
+            session.execute(
+                sql_update(messages).where(messages.c.id == message_id).values({**values, **owner})
+            )
 
         await self._db.write(run)
 
@@ -329,15 +355,43 @@ class SqliteConversationRepository:
         return await self._db.read(run)
 
     async def mark_streaming_interrupted(self) -> int:
-        """Mark replies left ``streaming`` by a crash as ``interrupted``; return how many."""
+        """Mark ``streaming`` replies whose writer is gone as ``interrupted``; return how many.
+
+        A reply whose owner (``owners.owner_alive``) may still be writing it, in this process
+        or another, is left alone; one with no owner (from before m005) counts as orphaned.
+        Checked and marked in one write transaction, so no writer can change them in between.
+        """
 
         def run(session: Session) -> int:
-            result = session.execute(
-                sql_update(messages)
-                .where(messages.c.status == "streaming")
-                .values(status="interrupted", updated_at=utcnow())
+            rows = session.execute(
+                select(
+                    messages.c.id,
+                    messages.c.owner_pid,
+                    messages.c.owner_started,
+                    messages.c.owner_token,
+                ).where(messages.c.status == "streaming")
             )
-            return _rowcount(result)
+            alive: dict[tuple[Any, ...], bool] = {}
+            orphans: list[int] = []
+            for row in rows:
+                owner = (row.owner_pid, row.owner_started, row.owner_token)
+                if owner not in alive:
+                    alive[owner] = owner_alive(*owner)
+                if not alive[owner]:
+                    orphans.append(row.id)
+            now = utcnow()
+            marked = 0
+            for start in range(0, len(orphans), _IN_CHUNK):
+                result = session.execute(
+                    sql_update(messages)
+                    .where(
+                        messages.c.id.in_(orphans[start : start + _IN_CHUNK]),
+                        messages.c.status == "streaming",
+                    )
+                    .values(status="interrupted", updated_at=now, **_NO_OWNER)
+                )
+                marked += _rowcount(result)
+            return marked
 
         return await self._db.write(run)
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
 from keiko_desktop.core.errors import StoreError
-from keiko_desktop.store import failures
+from keiko_desktop.store import failures, owners
 from keiko_desktop.store.conversations import SqliteConversationRepository
 from keiko_desktop.store.migrations import (
     MIGRATIONS,
@@ -116,6 +116,9 @@ class Database:
         )
         self._write_engine = _writer(self._engine)
         self._closed = False
+        # Names this Database as the owner of the replies it writes (see owners.py); once it
+        # is closed, replies it left streaming count as orphans even within this process.
+        self.owner_token = owners.open_token()
         self.conversations: SqliteConversationRepository = SqliteConversationRepository(self)
 
     def __repr__(self) -> str:
@@ -208,6 +211,7 @@ class Database:
         if self._closed:
             return
         self._closed = True
+        owners.close_token(self.owner_token)
         try:
             await self._worker.run(self._dispose)
         finally:
@@ -218,8 +222,13 @@ class Database:
         if self._closed:
             return
         self._closed = True
+        owners.close_token(self.owner_token)
         self._worker.shutdown(wait=True)  # lets a running query finish first
         self._dispose()
+
+    def owner(self) -> owners.Owner:
+        """This process and this Database, as the owner of a reply being written now."""
+        return owners.current_owner(self.owner_token)
 
 
 async def open_database(
@@ -243,11 +252,3 @@ async def open_database(
         await database.aclose()
         raise
     return database
-
-
-async def open_store(
-    path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
-) -> SqliteConversationRepository:
-    """Open the database and return its conversation repository (``repo.database.aclose()``)."""
-    database = await open_database(path, busy_timeout_ms=busy_timeout_ms)
-    return database.conversations

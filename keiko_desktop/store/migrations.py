@@ -150,12 +150,26 @@ def m004_tool_audit_policies_notes(conn: Connection) -> None:
     )
 
 
+def m005_message_stream_owner(conn: Connection) -> None:
+    """The owner of a ``streaming`` reply, so recovery interrupts only replies whose writer died.
+
+    Rows already ``streaming`` get no owner: recovery treats them as orphaned.
+    """
+    _run(
+        conn,
+        "ALTER TABLE messages ADD COLUMN owner_pid INTEGER",
+        "ALTER TABLE messages ADD COLUMN owner_started FLOAT",
+        "ALTER TABLE messages ADD COLUMN owner_token TEXT",
+    )
+
+
 # Append new migrations at the end; never edit, rename or reorder one that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (
     m001_conversations_messages,
     m002_messages_fts,
     m003_conversation_pinned_deleted,
     m004_tool_audit_policies_notes,
+    m005_message_stream_owner,
 )
 
 _CREATE_LEDGER = """

@@ -88,6 +88,10 @@ messages = Table(
     Column("error", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # m005: who writes a streaming reply (see owners.py); NULL when not streaming
+    Column("owner_pid", Integer, nullable=True),
+    Column("owner_started", Float, nullable=True),  # the writer's start time, epoch seconds
+    Column("owner_token", Text, nullable=True),  # names the writer's open Database
     Index("ix_messages_conversation_id_id", "conversation_id", "id"),
     Index("ix_messages_parent_id", "parent_id"),
     Index("ix_messages_status", "status"),

@@ -17,8 +17,8 @@ from keiko_desktop.core.config import Paths, Settings
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.ui.bridge import EventBridge
 from keiko_desktop.ui.core_handle import CoreHandle
-from keiko_desktop.ui.dialogs.approval_dialog import ApprovalPrompter
 from keiko_desktop.ui.main_window import MainWindow
+from keiko_desktop.ui.presenters.approval_presenter import ApprovalPresenter
 from keiko_desktop.ui.presenters.chat_presenter import ChatPresenter
 from keiko_desktop.ui.presenters.conversations_presenter import ConversationsPresenter
 from keiko_desktop.ui.presenters.model_presenter import ModelPresenter
@@ -57,8 +57,7 @@ class AppController(QObject):
         )
         self.search = SearchPresenter(window, self.chat, self.handle, self)
         self.settings = SettingsPresenter(window, self.handle, themes, self, bridge=self.bridge)
-        self.approvals = ApprovalPrompter(window)
-        self.bridge.tool_approval_requested.connect(self.approvals.show_request)
+        self.approvals = ApprovalPresenter(window)  # the Core's approver once attached
         self.model = ModelPresenter(window, self.handle, self.bridge, self)
         self._closed = asyncio.Event()
         self._shutdown_done = False
@@ -100,6 +99,7 @@ class AppController(QObject):
             if start_tools and core.settings.tools_in_chat:
                 core.start_tools()  # else on first use: Settings > Tools, or tools turned on
         self.bridge.attach(core.bus)
+        core.set_approver(self.approvals)  # Ask tools ask here, in a dialog
         self.handle.set(core)
         self.model.sync()
         await self.conversations.reload()
@@ -143,6 +143,7 @@ class AppController(QObject):
         self.chat.close()
         self.bridge.detach()
         if core is not None:
+            core.set_approver(None)
             await core.aclose()
 
     async def _wait_exposed(self) -> None:

@@ -1,27 +1,34 @@
-"""SVG icons from ``resources/icons``, tinted to the theme and drawn sharp at any scale."""
+"""SVG icons, tinted to the theme and drawn sharp at any scale.
+
+They are package data (``keiko_desktop/resources/icons``), read with ``importlib.resources``, so
+an installed wheel or a bundle finds them wherever the package lives.
+"""
 
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
 
 from PySide6.QtCore import QByteArray, QPoint, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QIcon, QIconEngine, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
-ICON_DIR = RESOURCES / "icons"
+ICON_DIR = files("keiko_desktop").joinpath("resources", "icons")
+APP_ICON = "keiko"
 
 
 @cache
 def _svg_text(name: str) -> str:
-    return (ICON_DIR / f"{name}.svg").read_text(encoding="utf-8")
+    return ICON_DIR.joinpath(f"{name}.svg").read_text(encoding="utf-8")
 
 
 class SvgIconEngine(QIconEngine):
-    """Renders one SVG in one colour; a lighter colour for the disabled mode."""
+    """Renders one SVG in one colour; a lighter colour for the disabled mode.
 
-    def __init__(self, name: str, color: str, disabled_color: str) -> None:
+    A ``color`` of ``None`` keeps the SVG's own colours (the app icon).
+    """
+
+    def __init__(self, name: str, color: str | None, disabled_color: str | None) -> None:
         super().__init__()
         self._name = name
         self._color = color
@@ -30,11 +37,14 @@ class SvgIconEngine(QIconEngine):
 
     def _renderer(self, mode: QIcon.Mode) -> QSvgRenderer:
         color = self._disabled_color if mode == QIcon.Mode.Disabled else self._color
-        renderer = self._renderers.get(color)
+        key = color or ""
+        renderer = self._renderers.get(key)
         if renderer is None:
-            data = _svg_text(self._name).replace("currentColor", color)
+            data = _svg_text(self._name)
+            if color is not None:
+                data = data.replace("currentColor", color)
             renderer = QSvgRenderer(QByteArray(data.encode("utf-8")))
-            self._renderers[color] = renderer
+            self._renderers[key] = renderer
         return renderer
 
     def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode, state: QIcon.State) -> None:
@@ -56,10 +66,10 @@ class SvgIconEngine(QIconEngine):
 
 
 def icon(name: str, color: str, disabled_color: str | None = None) -> QIcon:
-    """The icon ``name`` (a file in resources/icons) in ``color``."""
+    """The icon ``name`` (``resources/icons/<name>.svg`` in the package) in ``color``."""
     return QIcon(SvgIconEngine(name, color, disabled_color or color))
 
 
 def app_icon() -> QIcon:
     """The application icon, in its own colours."""
-    return QIcon(str(ICON_DIR / "keiko.svg"))
+    return QIcon(SvgIconEngine(APP_ICON, None, None))

@@ -6,7 +6,7 @@ It holds no core state: presenters drive it. It restores and saves its own geome
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, SignalInstance
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtGui import QCloseEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QMainWindow,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from keiko_desktop.ui.icons import app_icon
 from keiko_desktop.ui.panels.chat_panel import ChatPanel
 from keiko_desktop.ui.panels.placeholder_panel import ComingSoonPanel
+from keiko_desktop.ui.shortcuts import WINDOW_SHORTCUTS, ShortcutRouter, WindowShortcut
 from keiko_desktop.ui.theme import Theme, ThemeManager
 from keiko_desktop.ui.widgets.conversation_list import ConversationList
 from keiko_desktop.ui.widgets.message_widget import render_context
@@ -31,6 +32,8 @@ DEFAULT_SIZE = (1180, 760)
 
 class MainWindow(QMainWindow):
     """The one main window.
+
+    Its keys are ``ui.shortcuts.WINDOW_SHORTCUTS``; they work from every widget of the window.
 
     Signals:
         new_chat_requested(): Ctrl+N or the sidebar's New chat.
@@ -109,10 +112,10 @@ class MainWindow(QMainWindow):
         status.addWidget(self.model_status)
         self.setStatusBar(status)
 
-        self._shortcut("Ctrl+N", self.new_chat_requested)
-        self._shortcut("Ctrl+K", self.search_requested)
-        self._shortcut("Ctrl+,", self.settings_requested)
-        self._shortcut("Esc", self.escape_pressed)
+        for shortcut in WINDOW_SHORTCUTS:
+            self._add_shortcut(shortcut)
+        # Delivers them too when Qt does not count the window as active (see ui/shortcuts.py).
+        self._shortcut_router = ShortcutRouter(self, self._on_shortcut_router_triggered)
 
         self.rail.page_selected.connect(self._on_rail_page_selected)
         self.rail.settings_requested.connect(self.settings_requested)
@@ -123,11 +126,22 @@ class MainWindow(QMainWindow):
         self.resize(*DEFAULT_SIZE)
         if state is not None:
             state.restore(self, self.splitter)
+        # The message box has the keys from the first frame (what is typed before the core is
+        # ready is kept, and sent when the model is).
+        self.chat_panel.composer.focus_editor()
 
-    def _shortcut(self, keys: str, signal: SignalInstance) -> None:
-        shortcut = QShortcut(QKeySequence(keys), self)
-        shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
-        shortcut.activated.connect(signal)
+    def _shortcut_signal(self, shortcut: WindowShortcut) -> SignalInstance:
+        signal = getattr(self, shortcut.signal)
+        assert isinstance(signal, SignalInstance), shortcut
+        return signal
+
+    def _add_shortcut(self, shortcut: WindowShortcut) -> None:
+        qshortcut = QShortcut(shortcut.sequence, self)
+        qshortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        qshortcut.activated.connect(self._shortcut_signal(shortcut))
+
+    def _on_shortcut_router_triggered(self, shortcut: WindowShortcut) -> None:
+        self._shortcut_signal(shortcut).emit()
 
     # ------------------------------------------------------------------ pages
     def show_page(self, page: str) -> None:
@@ -160,8 +174,11 @@ class MainWindow(QMainWindow):
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
         handle = self.windowHandle()
-        if handle is not None and not self._exposed:
-            handle.installEventFilter(self)
+        if handle is not None:
+            # The router sees every key this window gets (idempotent: Qt keeps one copy).
+            handle.installEventFilter(self._shortcut_router)
+            if not self._exposed:
+                handle.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         if (

@@ -28,7 +28,6 @@ class StreamHandle(Generic[T]):
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._cancelled = cancelled
         self._error: BaseException | None = None
-        self.finished = asyncio.Event()
 
     def cancel(self) -> None:
         """Ask the producer to stop at its next check."""
@@ -50,16 +49,13 @@ class StreamHandle(Generic[T]):
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[T]:
-        try:
-            while True:
-                item = await self._queue.get()
-                if item is _DONE:
-                    if self._error is not None:
-                        raise self._error
-                    return
-                yield item  # type: ignore[misc]
-        finally:
-            self.finished.set()
+        while True:
+            item = await self._queue.get()
+            if item is _DONE:
+                if self._error is not None:
+                    raise self._error
+                return
+            yield item  # type: ignore[misc]
 
 
 class ThreadWorker:
@@ -68,7 +64,6 @@ class ThreadWorker:
     def __init__(self, name: str) -> None:
         self.name = name
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
-        self._thread_ident: int | None = None
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn`` on the worker thread and await its result."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.cli import run_keiko, write_settings
+from tests.helpers.cli import keiko_env, run_keiko, write_settings
 
 pytestmark = pytest.mark.model
 
@@ -102,6 +104,45 @@ def test_doctor_reports_each_part(home: Path) -> None:
     for check in checks.values():
         if check["level"] != "ok":
             assert check["fix"], check
+
+
+def test_a_cpu_variant_that_dies_of_sigill_is_skipped_at_first_start(
+    home: Path, tmp_path: Path
+) -> None:
+    """A fresh probe where the fastest variant crashes: `keiko ask` still answers, on the next."""
+    from keiko_desktop.llm import cpu_backends as cb
+
+    scores = cb.probe_scores()
+    order = cb.candidates(scores) or [cb.CpuConfig(cb.BUILTIN)]
+    doomed = order[0].id
+    cache = tmp_path / "fresh-probe.json"
+    env = keiko_env(home, **{cb.CACHE_ENV: str(cache), "KEIKO_CPU_PROBE_CRASH": doomed})
+    done = subprocess.run(
+        [sys.executable, "-m", "keiko_desktop", "ask", "--max-tokens", "16", "Say hi."],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
+    saved = json.loads(cache.read_text(encoding="utf-8"))
+    assert saved["outcomes"][0]["config"] == doomed
+    assert saved["outcomes"][0]["detail"] == "crashed: SIGILL (illegal instruction)"
+    assert saved["config"] != doomed
+    doctor = subprocess.run(
+        [sys.executable, "-m", "keiko_desktop", "doctor", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    cpu = {c["name"]: c for c in json.loads(doctor.stdout)}["llama.cpp CPU"]
+    assert cpu["level"] == "ok"
+    assert saved["config"] in cpu["detail"]
+    assert "SIGILL" in cpu["detail"]
 
 
 def test_models_add_and_list(home: Path, tmp_path: Path) -> None:

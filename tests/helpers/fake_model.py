@@ -8,8 +8,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING
 
-from keiko_desktop.core.ports import ChatMessage, GenerationParams, GenerationStats
+from keiko_desktop.core.ports import ChatMessage, GenerationParams, GenerationStats, ToolTurn
+
+if TYPE_CHECKING:
+    from keiko_desktop.core.tools.models import ToolSpec
 
 
 class FakeGeneration:
@@ -57,7 +61,6 @@ class FakeGeneration:
 
 class FakeChatModel:
     name = "fake"
-    can_stream = True
     supports_tools = False
     context_length = 2048
 
@@ -79,22 +82,35 @@ class FakeChatModel:
 
 
 class FakeToolModel(FakeChatModel):
-    """The scripted model, able to call tools: grammar-constrained replies come, in order, from
-    ``tool_replies`` (``{"answer": "done"}`` once they run out). ``gate``, when set, is awaited
-    before each one (to hold the model mid-loop)."""
+    """The scripted model, able to call tools (a ``ToolCallingModel``) the way llama.cpp does:
+    each ``call_tools`` turn is read from a scripted JSON reply (``tool_replies``: a string, or
+    a list of pieces) by the same ``read_json_turn``, so an answer streams on, decoded, from the
+    turn that began it. ``{"answer": "done"}`` once they run out. ``gate``, when set, is awaited
+    before each turn (to hold the model mid-loop)."""
 
     supports_tools = True
 
     def __init__(self, delay: float = 0.0) -> None:
         super().__init__(delay)
-        self.tool_replies: list[str] = []
-        self.grammar_calls: list[list[ChatMessage]] = []
+        self.tool_replies: list[str | list[str]] = []
+        self.tool_turns: list[list[ChatMessage]] = []
+        self.required: list[bool] = []
         self.gate: asyncio.Event | None = None
 
-    async def complete_with_grammar(
-        self, messages: Sequence[ChatMessage], grammar: str, max_tokens: int
-    ) -> str:
-        self.grammar_calls.append(list(messages))
+    async def call_tools(
+        self,
+        messages: Sequence[ChatMessage],
+        tools: Sequence[ToolSpec],
+        params: GenerationParams,
+        *,
+        require: bool = False,
+    ) -> ToolTurn:
+        from keiko_desktop.core.tools.reply_format import read_json_turn
+
+        self.tool_turns.append(list(messages))
+        self.required.append(require)
         if self.gate is not None:
             await self.gate.wait()
-        return self.tool_replies.pop(0) if self.tool_replies else '{"answer": "done"}'
+        reply = self.tool_replies.pop(0) if self.tool_replies else '{"answer": "done"}'
+        pieces = [reply] if isinstance(reply, str) else list(reply)
+        return await read_json_turn(FakeGeneration(pieces, self.delay, None))

@@ -78,7 +78,7 @@ class FakeProvider:
     def resolve(self, name_or_path: str) -> ModelInfo:
         return self.info
 
-    def add(self, path: str) -> ModelInfo:
+    def add_model(self, path: str) -> ModelInfo:
         return ModelInfo(Path(path).stem.lower(), path, 0)
 
     async def load(self, info: ModelInfo) -> ChatModel:

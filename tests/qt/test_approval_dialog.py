@@ -1,4 +1,4 @@
-"""The approval dialog, the tool card and the Tools page, offscreen under pytest-qt."""
+"""The approval dialog, its presenter, the tool card and the Tools page, offscreen."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from keiko_desktop.core.events import EventBus
-from keiko_desktop.core.tools.approvals import ApprovalBroker, ApprovalRequest
-from keiko_desktop.core.tools.events import ToolApprovalRequested
+from keiko_desktop.core.tools.approvals import ApprovalBroker, ApprovalOutcome, ApprovalRequest
 from keiko_desktop.core.tools.models import (
     ApprovalAnswer,
     AuditEntry,
@@ -19,8 +18,9 @@ from keiko_desktop.core.tools.models import (
     ServerState,
     ToolSpec,
 )
-from keiko_desktop.ui.dialogs.approval_dialog import ApprovalDialog, ApprovalPrompter
+from keiko_desktop.ui.dialogs.approval_dialog import ApprovalDialog
 from keiko_desktop.ui.dialogs.tools_dialog import ToolsDialog
+from keiko_desktop.ui.presenters.approval_presenter import ApprovalPresenter
 from keiko_desktop.ui.widgets.tool_card import ToolCard
 
 from .conftest import Runner, wait_until
@@ -28,14 +28,9 @@ from .conftest import Runner, wait_until
 ARGS = {"path": "/home/ann/report.txt", "api_key": "[redacted]"}
 
 
-async def _request(seconds: float = 30.0) -> ApprovalRequest:
-    return ApprovalRequest("files", "delete_file", dict(ARGS), seconds)
-
-
 @pytest.fixture
-def request_(run: Runner) -> ApprovalRequest:
-    request: ApprovalRequest = run(_request())
-    return request
+def request_() -> ApprovalRequest:
+    return ApprovalRequest("files", "delete_file", dict(ARGS), 30.0)
 
 
 def test_dialog_shows_the_call_with_redacted_arguments(
@@ -60,78 +55,91 @@ def test_dialog_shows_the_call_with_redacted_arguments(
         ("deny_button", ApprovalAnswer.DENY),
     ],
 )
-def test_each_button_answers_and_closes(
-    qtbot: QtBot, run: Runner, request_: ApprovalRequest, button: str, answer: ApprovalAnswer
+def test_each_button_answers_once_and_closes(
+    qtbot: QtBot, request_: ApprovalRequest, button: str, answer: ApprovalAnswer
 ) -> None:
     dialog = ApprovalDialog(request_)
     qtbot.addWidget(dialog)
     dialog.show()
-    with qtbot.waitSignal(dialog.answered, timeout=2000) as signal:
-        qtbot.mouseClick(getattr(dialog, button), Qt.MouseButton.LeftButton)
-    assert signal.args == [answer.value]
-    assert request_.done
-    assert run(request_.wait()) is answer
+    answers: list[str] = []
+    dialog.answered.connect(answers.append)
+    qtbot.mouseClick(getattr(dialog, button), Qt.MouseButton.LeftButton)
     wait_until(lambda: not dialog.isVisible(), 2)
+    assert answers == [answer.value]  # once, even though closing follows
+    assert dialog.settled
 
 
-def test_escape_and_closing_the_window_deny(
-    qtbot: QtBot, run: Runner, request_: ApprovalRequest
-) -> None:
+def test_escape_and_closing_the_window_deny(qtbot: QtBot, request_: ApprovalRequest) -> None:
+    for close in ("escape", "close"):
+        dialog = ApprovalDialog(request_)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        answers: list[str] = []
+        dialog.answered.connect(answers.append)
+        if close == "escape":
+            qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+        else:
+            dialog.close()
+        assert answers == [ApprovalAnswer.DENY.value]
+
+
+def test_dismiss_closes_without_an_answer(qtbot: QtBot, request_: ApprovalRequest) -> None:
     dialog = ApprovalDialog(request_)
     qtbot.addWidget(dialog)
     dialog.show()
-    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
-    assert run(request_.wait()) is ApprovalAnswer.DENY
-    other: ApprovalRequest = run(_request())
-    second = ApprovalDialog(other)
-    qtbot.addWidget(second)
-    second.show()
-    second.close()
-    assert run(other.wait()) is ApprovalAnswer.DENY
+    answers: list[str] = []
+    dialog.answered.connect(answers.append)
+    dialog.dismiss()
+    wait_until(lambda: not dialog.isVisible(), 2)
+    assert answers == []
 
 
-def _prompt_through_broker(
+def _ask_through_broker(
     loop: asyncio.AbstractEventLoop, timeout: float
-) -> tuple[ApprovalPrompter, asyncio.Task[Any], list[ApprovalDialog], Any]:
-    bus = EventBus(loop)
-    prompter = ApprovalPrompter()
+) -> tuple[ApprovalPresenter, asyncio.Task[ApprovalOutcome], list[ApprovalDialog]]:
+    """The presenter registered as the broker's approver, as the controller does on the Core."""
+    presenter = ApprovalPresenter()
     opened: list[ApprovalDialog] = []
-    prompter.dialog_opened.connect(opened.append)
-
-    def relay(event: ToolApprovalRequested) -> None:  # what the bridge does, on the GUI thread
-        prompter.show_request(event)
-
-    bus.subscribe(ToolApprovalRequested, relay)
-    broker = ApprovalBroker(bus, timeout)
+    presenter.dialog_opened.connect(opened.append)
+    broker = ApprovalBroker(EventBus(loop), timeout, approver=presenter)
     task = loop.create_task(broker.ask("files", "delete_file", dict(ARGS)))
-    return prompter, task, opened, relay
+    return presenter, task, opened
 
 
 def test_broker_request_answered_in_the_dialog(
-    qtbot: QtBot, loop: asyncio.AbstractEventLoop, run: Runner
+    qtbot: QtBot, loop: asyncio.AbstractEventLoop
 ) -> None:
-    prompter, task, opened, _relay = _prompt_through_broker(loop, 30.0)
+    presenter, task, opened = _ask_through_broker(loop, 30.0)
     wait_until(lambda: len(opened) == 1, 5)
     dialog = opened[0]
     assert dialog.isVisible()
+    assert dialog.request.qualified_name == "files.delete_file"
     qtbot.mouseClick(dialog.allow_once_button, Qt.MouseButton.LeftButton)
     wait_until(task.done, 5)
-    assert task.result() == ("approved", ApprovalAnswer.ALLOW_ONCE)
-    wait_until(lambda: not prompter.open_dialogs, 2)
+    assert task.result() == ApprovalOutcome("approved", ApprovalAnswer.ALLOW_ONCE)
+    assert not presenter.open_dialogs
 
 
 def test_unanswered_dialog_times_out_as_deny_and_closes(
     qtbot: QtBot, loop: asyncio.AbstractEventLoop
 ) -> None:
-    prompter, task, opened, _relay = _prompt_through_broker(loop, 0.4)
+    presenter, task, opened = _ask_through_broker(loop, 0.4)
     wait_until(lambda: len(opened) == 1, 5)
     dialog = opened[0]
     answers: list[str] = []
     dialog.answered.connect(answers.append)
     wait_until(task.done, 5)
-    assert task.result() == ("timed_out", None)
-    wait_until(lambda: not prompter.open_dialogs, 2)  # it closed itself (and was deleted)
+    assert task.result().decision == "timed_out"
+    assert not presenter.open_dialogs  # it closed itself (and was deleted)
     assert answers == []  # nobody answered
+
+
+def test_abandoned_request_closes_its_dialog(qtbot: QtBot, loop: asyncio.AbstractEventLoop) -> None:
+    presenter, task, opened = _ask_through_broker(loop, 30.0)
+    wait_until(lambda: len(opened) == 1, 5)
+    task.cancel()  # the reply that asked was stopped
+    wait_until(task.done, 5)
+    assert not presenter.open_dialogs
 
 
 def test_tool_card_collapses_and_shows_the_result(qtbot: QtBot) -> None:
@@ -191,7 +199,7 @@ def test_tools_presenter_applies_choices_to_the_service(
     from keiko_desktop.mcp_tools.setup import builtin_factories
     from keiko_desktop.mcp_tools.transport import ClientFactory
     from keiko_desktop.store import SqliteToolRepository, open_database
-    from keiko_desktop.ui.dialogs.tools_dialog import ToolsPresenter
+    from keiko_desktop.ui.presenters.tools_presenter import ToolsPresenter
 
     async def build() -> tuple[ToolService, Any]:
         database = await open_database(tmp_path / "tools.sqlite3")
@@ -223,3 +231,21 @@ def test_tools_presenter_applies_choices_to_the_service(
     wait_until(lambda: dialog.servers.item(0, 3).text() == "stopped", 10)
     run(service.provider.aclose())  # type: ignore[attr-defined]
     run(database.aclose())
+
+
+def test_tools_presenter_shows_a_failure_in_the_dialog(qtbot: QtBot, run: Runner) -> None:
+    from keiko_desktop.core.errors import KeikoError
+    from keiko_desktop.ui.presenters.tools_presenter import ToolsPresenter
+
+    class Failing:
+        async def set_server_enabled(self, server: str, enabled: bool) -> None:
+            raise KeikoError(f"Server '{server}' cannot stop.", "Try again.")
+
+    dialog = ToolsDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    presenter = ToolsPresenter(dialog, Failing())  # type: ignore[arg-type]
+    presenter._on_dialog_server_enabled_changed("gh", False)
+    wait_until(lambda: dialog.error_label.isVisible(), 5)
+    assert dialog.error_label.text() == "Server 'gh' cannot stop. Try again."
+    run(presenter.tasks.wait_idle())

@@ -6,8 +6,11 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QLineEdit, QWidget
 
 from keiko_desktop.core.config import Paths
 from keiko_desktop.core.ports import MessageUpdate, StoredMessage
@@ -15,6 +18,8 @@ from keiko_desktop.store import open_database
 from keiko_desktop.ui.widgets.message_widget import MessageWidget
 from tests.helpers.fake_model import FakeChatModel
 from tests.qt.conftest import Harness, make_fake_core
+
+NO_MODIFIER = Qt.KeyboardModifier.NoModifier
 
 
 def send(h: Harness, text: str) -> None:
@@ -291,6 +296,153 @@ def test_shortcuts(harness: Harness, fake_model: FakeChatModel) -> None:
     assert harness.controller.settings.dialog is not None
     harness.wait(harness.controller.settings.dialog.isVisible)
     harness.controller.settings.dialog.reject()
+
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+
+
+def press(h: Harness, key: Qt.Key, modifiers: Qt.KeyboardModifier = NO_MODIFIER) -> None:
+    """A key as the platform delivers it: to the window's QWindow, then to the focused widget."""
+    QTest.keyClick(h.window.windowHandle(), key, modifiers)
+
+
+def make_inactive(h: Harness, qtbot: Any) -> None:
+    """Another window becomes Qt's active one (as on X11 with no window manager / PointerRoot)."""
+    other = getattr(h, "other_window", None)
+    if other is None:
+        other = QWidget()
+        qtbot.addWidget(other)
+        other.show()
+        h.other_window = other  # type: ignore[attr-defined]
+    other.activateWindow()
+    h.wait(lambda: QApplication.activeWindow() is other)
+
+
+def close_dialogs(h: Harness) -> None:
+    search = h.controller.search.dialog
+    if search is not None and search.isVisible():
+        search.reject()
+    settings = h.controller.settings.dialog
+    if settings is not None and settings.isVisible():
+        settings.reject()
+    h.wait(lambda: not QApplication.activeModalWidget())
+
+
+@pytest.mark.parametrize("active", [True, False], ids=["window-active", "window-not-active"])
+def test_every_window_shortcut_works_from_every_focus(
+    harness: Harness, fake_model: FakeChatModel, qtbot: Any, active: bool
+) -> None:
+    h = harness
+    window = h.window
+    send(h, "hi")
+    h.wait(finished(h))
+    cid = h.controller.chat.conversation_id
+    assert cid is not None
+    h.wait(lambda: cid in window.sidebar.conversation_ids())
+    focus_targets: dict[str, Callable[[], QWidget]] = {
+        "message box": lambda: h.panel.composer.editor,
+        "sidebar list": lambda: window.sidebar.list,
+        "message view": lambda: last_widget(h).body,
+    }
+    checks: list[tuple[Qt.Key, Qt.KeyboardModifier, Callable[[], bool]]] = [
+        (
+            Qt.Key.Key_K,
+            CTRL,
+            lambda: (
+                h.controller.search.dialog is not None and h.controller.search.dialog.isVisible()
+            ),
+        ),
+        (
+            Qt.Key.Key_Comma,
+            CTRL,
+            lambda: (
+                h.controller.settings.dialog is not None
+                and h.controller.settings.dialog.isVisible()
+            ),
+        ),
+        (Qt.Key.Key_N, CTRL, lambda: h.controller.chat.conversation_id is None),
+    ]
+    for name, target in focus_targets.items():
+        for key, modifiers, done in checks:
+            close_dialogs(h)
+            if h.controller.chat.conversation_id != cid:
+                h.controller.chat.open_conversation(cid)
+                h.wait(lambda: len(h.panel.view.message_ids()) == 2)
+            widget = target()
+            widget.setFocus()
+            if active:
+                window.activateWindow()
+                h.wait(lambda: QApplication.activeWindow() is window)
+            else:
+                make_inactive(h, qtbot)
+            assert window.focusWidget() is widget, name
+            press(h, key, modifiers)
+            try:
+                h.wait(done, timeout=5)
+            except TimeoutError:
+                pytest.fail(
+                    f"{QKeySequence(modifiers.value | key.value).toString()} from the {name}"
+                )
+    close_dialogs(h)
+
+
+@pytest.mark.parametrize("active", [True, False], ids=["window-active", "window-not-active"])
+def test_message_box_keys_through_the_window(
+    harness: Harness, fake_model: FakeChatModel, qtbot: Any, active: bool
+) -> None:
+    """Enter sends, Shift+Enter breaks the line, Up edits the last message, Esc stops a reply."""
+    h = harness
+    composer = h.panel.composer
+    composer.focus_editor()
+    if active:
+        h.window.activateWindow()
+        h.wait(lambda: QApplication.activeWindow() is h.window)
+    else:
+        make_inactive(h, qtbot)
+    fake_model.enqueue(["first answer"])
+    QTest.keyClicks(composer.editor, "line one")
+    press(h, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    QTest.keyClicks(composer.editor, "line two")
+    assert composer.text == "line one\nline two"
+    press(h, Qt.Key.Key_Return)
+    h.wait(finished(h))
+    assert stored(h)[0].content == "line one\nline two"
+    press(h, Qt.Key.Key_Up)
+    assert composer.editing_message_id == stored(h)[0].id
+    press(h, Qt.Key.Key_Escape)  # leaves edit mode
+    assert composer.editing_message_id is None
+    fake_model.delay = 0.02
+    fake_model.enqueue([f"word{i} " for i in range(400)])
+    QTest.keyClicks(composer.editor, "a long story")
+    press(h, Qt.Key.Key_Return)
+    h.wait(lambda: "word3" in last_text(h))
+    press(h, Qt.Key.Key_Escape)
+    h.wait(finished(h, "interrupted"))
+
+
+@pytest.mark.parametrize("active", [True, False], ids=["window-active", "window-not-active"])
+def test_esc_in_the_sidebar_rename_box_cancels_the_rename_only(
+    harness: Harness, qtbot: Any, active: bool
+) -> None:
+    h = harness
+    conversation = h.run(h.core.conversations.create_conversation("Old title"))
+    h.controller.conversations.refresh()
+    sidebar = h.window.sidebar
+    h.wait(lambda: conversation.id in sidebar.conversation_ids())
+    if active:
+        h.window.activateWindow()
+        h.wait(lambda: QApplication.activeWindow() is h.window)
+    else:
+        make_inactive(h, qtbot)
+    sidebar.begin_rename(conversation.id)
+    h.wait(lambda: sidebar.list.state() == QAbstractItemView.State.EditingState)
+    assert isinstance(h.window.focusWidget(), QLineEdit)
+    fired: list[str] = []
+    h.window.escape_pressed.connect(lambda: fired.append("esc"))
+    press(h, Qt.Key.Key_Escape)
+    h.wait(lambda: sidebar.list.state() != QAbstractItemView.State.EditingState)
+    assert fired == []
+    assert sidebar.title_of(conversation.id) == "Old title"
 
 
 def test_pages_switch_and_placeholders_are_tidy(harness: Harness) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication, QWidget
 
+from keiko_desktop.ui.shortcuts import WINDOW_SHORTCUTS
 from keiko_desktop.ui.theme import LIGHT
 from keiko_desktop.ui.widgets.composer import Composer, approx_tokens
 
@@ -85,3 +88,25 @@ def test_box_grows_with_its_text(qtbot: Any) -> None:
     one_line = composer.editor.height()
     composer.set_text("a\nb\nc\nd")
     assert composer.editor.height() > one_line
+
+
+def _override_accepted(widget: QWidget, key: Qt.Key, modifiers: Qt.KeyboardModifier) -> bool:
+    event = QKeyEvent(QEvent.Type.ShortcutOverride, key, modifiers)
+    event.ignore()
+    QApplication.sendEvent(widget, event)
+    return event.isAccepted()
+
+
+def test_the_box_leaves_the_window_keys_to_the_window(qtbot: Any) -> None:
+    composer = make(qtbot)
+    composer.set_text("some text")
+    for shortcut in WINDOW_SHORTCUTS:
+        combination = shortcut.sequence[0]
+        assert not _override_accepted(
+            composer.editor, combination.key(), combination.keyboardModifiers()
+        ), shortcut.keys
+    # its own editing keys stay its own
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    assert _override_accepted(composer.editor, Qt.Key.Key_A, ctrl)
+    assert _override_accepted(composer.editor, Qt.Key.Key_Z, ctrl)
+    assert _override_accepted(composer.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLineEdit, QMessageBox, QSpinBox
 
-from keiko_desktop.core.config import Paths, load_settings
+from keiko_desktop.core.config import SECTIONS, SETTINGS, Paths, load_settings
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.ui.error_reporter import ErrorReporter
-from keiko_desktop.ui.tasks import TaskRunner
+from keiko_desktop.ui.task_runner import TaskRunner
 from keiko_desktop.ui.window_state import WindowState
 from tests.qt.conftest import Harness
 
@@ -69,9 +73,6 @@ def test_window_state_is_saved_and_the_last_chat_reopens(
     from tests.qt.conftest import make_fake_core
 
     harness.panel.composer.set_text("remember me")
-    from PySide6.QtCore import Qt
-    from PySide6.QtTest import QTest
-
     QTest.keyClick(harness.panel.composer.editor, Qt.Key.Key_Return)
     harness.wait(lambda: harness.controller.chat.conversation_id is not None)
     cid = harness.controller.chat.conversation_id
@@ -130,3 +131,112 @@ def test_task_errors_reach_the_reporter_and_the_app_keeps_going(
     finally:
         reporter.uninstall()
         loop.set_exception_handler(lambda _l, _c: None)
+
+
+def test_dialog_bounds_and_names_come_from_the_declaration(harness: Harness) -> None:
+    dialog = open_settings(harness)
+    shown = set(dialog.fields)
+    assert shown == set(SETTINGS) - {"extra_models"}  # edited through the model list
+    for key, field in dialog.fields.items():
+        spec = SETTINGS[key]
+        widget = field.widget
+        assert widget.accessibleName() == spec.label, key
+        assert widget.toolTip().startswith(spec.description), key
+        assert widget.focusPolicy() & Qt.FocusPolicy.TabFocus, key  # reachable with Tab
+        if isinstance(widget, QSpinBox | QDoubleSpinBox):
+            assert (widget.minimum(), widget.maximum()) == spec.bounds, key
+        elif spec.choices:
+            assert isinstance(widget, QComboBox), key
+            items = [widget.itemData(i) for i in range(widget.count())]
+            assert items == list(spec.choices), key
+        elif isinstance(widget, QLineEdit):
+            assert widget.maxLength() == spec.maximum, key
+        if spec.numeric:
+            assert isinstance(widget, QSpinBox | QDoubleSpinBox), key
+    backend = dialog.cpu_backend.lineEdit()
+    assert backend is not None
+    assert backend.maxLength() == SETTINGS["cpu_backend"].maximum
+    pages = [dialog.pages.tabText(i) for i in range(dialog.pages.count())]
+    assert pages == [s.title for s in SECTIONS if any(k in shown for k in _keys_in(s.name))]
+    dialog.reject()
+
+
+def _keys_in(section: str) -> list[str]:
+    return [s.key for s in SETTINGS.values() if s.section == section]
+
+
+def test_every_page_is_reachable_by_keyboard(harness: Harness) -> None:
+    dialog = open_settings(harness)
+    dialog.pages.tabBar().setFocus()
+    for index in range(1, dialog.pages.count()):
+        QTest.keyClick(dialog.pages.tabBar(), Qt.Key.Key_Right)
+        assert dialog.pages.currentIndex() == index
+    dialog.reject()
+
+
+def test_cpu_backend_offers_the_choices_it_is_given(harness: Harness) -> None:
+    dialog = open_settings(harness)
+    assert dialog.cpu_backend.isEditable()  # nothing probed: any name
+    assert dialog.cpu_backend.currentText() == "auto"
+    dialog.set_cpu_backends(["avx2", "avx512"])
+    assert not dialog.cpu_backend.isEditable()
+    names = [dialog.cpu_backend.itemText(i) for i in range(dialog.cpu_backend.count())]
+    assert names == ["auto", "avx2", "avx512"]
+    dialog.cpu_backend.setCurrentIndex(1)
+    assert dialog.values().cpu_backend == "avx2"
+    dialog.reject()
+
+
+def test_only_a_reload_setting_reloads_the_model(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reloads: list[str] = []
+    monkeypatch.setattr(harness.core.models, "start_loading", reloads.append)
+    dialog = open_settings(harness)
+    dialog.temperature.setValue(0.4)
+    dialog.tool_max_steps.setValue(2)
+    dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
+    harness.wait(lambda: not dialog.isVisible())
+    assert harness.core.settings.tool_max_steps == 2
+    assert reloads == []
+    dialog = open_settings(harness)
+    dialog.cpu_backend.setEditText("avx2")
+    dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
+    harness.wait(lambda: not dialog.isVisible())
+    assert harness.core.settings.cpu_backend == "avx2"
+    assert reloads == [harness.core.settings.model]
+
+
+def _trash_one_chat(harness: Harness) -> int:
+    async def make() -> int:
+        conversation = await harness.core.conversations.create_conversation("old")
+        await harness.core.conversations.add_message(conversation.id, "user", "bye")
+        await harness.core.conversations.delete_conversation(conversation.id)
+        return conversation.id
+
+    cid: int = harness.run(make())
+    return cid
+
+
+def test_empty_trash_asks_first_then_purges(harness: Harness) -> None:
+    cid = _trash_one_chat(harness)
+    count = harness.core.conversations.count_messages
+    dialog = open_settings(harness)
+    dialog.pages.setCurrentIndex(0)
+    dialog.empty_trash_button.click()
+    confirm = dialog.trash_confirm
+    assert isinstance(confirm, QMessageBox)
+    harness.wait(confirm.isVisible)
+    confirm.button(QMessageBox.StandardButton.Cancel).click()  # changed my mind
+    harness.settle()
+    assert harness.run(count(cid)) == 1
+    dialog.empty_trash_button.click()
+    confirm = dialog.trash_confirm
+    assert confirm is not None
+    harness.wait(confirm.isVisible)
+    confirm.button(QMessageBox.StandardButton.Yes).click()
+    harness.wait(dialog.trash_status.isVisible)
+    assert dialog.trash_status.text() == "Deleted 1 chat for good."
+    assert dialog.empty_trash_button.isEnabled()
+    assert harness.run(count(cid)) == 0
+    dialog.reject()

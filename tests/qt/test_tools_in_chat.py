@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +14,6 @@ from PySide6.QtTest import QTest
 
 from keiko_desktop.core.config import Paths, Settings
 from keiko_desktop.core.ports import MessageUpdate
-from keiko_desktop.core.tools.models import ToolSpec
 from keiko_desktop.core.tools.service import ToolService
 from keiko_desktop.mcp_tools.builtin import create_clock_server
 from keiko_desktop.mcp_tools.config import BuiltinServerConfig
@@ -31,10 +30,6 @@ from keiko_desktop.ui.widgets.message_view import display_order
 from keiko_desktop.ui.window_state import WindowState
 from tests.helpers.fake_model import FakeToolModel
 from tests.qt.conftest import Harness, make_fake_core, wait_until
-
-
-def fake_grammar(tools: Sequence[ToolSpec], *, allow_answer: bool = True) -> str:
-    return "root ::= " + ",".join(t.qualified_name for t in tools)
 
 
 @dataclass
@@ -83,7 +78,7 @@ def tools_harness(
         pool.add(BuiltinServerConfig("clock"))
         assert await pool.wait_settled(time_limit=20)
         core.tools = service
-        core.chat.set_tools(service, fake_grammar)
+        core.chat.set_tools(service)
         return core
 
     harness = make_harness(core_with_tools)

@@ -4,10 +4,12 @@ The user message is written before generation starts. The reply is written as ``
 updated at least every ``flush_interval`` seconds while it grows, and marked ``complete``,
 ``interrupted`` or ``error`` at the end, so a crash loses at most the last moments of a reply.
 
-With tools (``set_tools``), a model that ``supports_tools`` and the ``tools_in_chat`` setting on,
-a reply runs the ``ToolLoop`` first: each call the model makes is stored as a ``tool`` message
-(JSON, see ``tool_message_content``) between the user's message and the reply, and the loop's
-answer becomes the reply's text.
+With tools (``set_tools``), a model that can call them (``ports.tool_calling``) and the
+``tools_in_chat`` setting on, a reply runs the ``ToolLoop`` first: each call the model makes is
+stored as a ``tool`` message (JSON, see ``tool_message_content``) between the user's message and
+the reply. Then the answer streams into the reply like a plain one (the same ``_stream``), piece
+by piece, with its token counts; its times count from the start of the reply, tool calls
+included.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from keiko_desktop.core.chat.models import ModelManager
 from keiko_desktop.core.chat.titles import make_title
@@ -34,15 +36,18 @@ from keiko_desktop.core.ports import (
     ChatMessage,
     ChatModel,
     ConversationRepository,
+    Generation,
     GenerationParams,
     GenerationStats,
     MessageStatus,
     MessageUpdate,
     StoredMessage,
+    ToolCallingModel,
+    tool_calling,
 )
 
 if TYPE_CHECKING:
-    from keiko_desktop.core.tools.loop import GrammarBuilder, GrammarModel, ToolStep
+    from keiko_desktop.core.tools.loop import ToolStep
     from keiko_desktop.core.tools.service import ToolService
 
 log = logging.getLogger(__name__)
@@ -74,6 +79,7 @@ class Reply:
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._cancel_requested = asyncio.Event()
         self._task: asyncio.Task[ReplyResult] | None = None
+        self._first_piece_at: float | None = None  # perf_counter time the first text came
 
     def cancel(self) -> None:
         self._cancel_requested.set()
@@ -110,7 +116,7 @@ class ChatService:
         flush_interval: float = 0.5,
         *,
         tools: ToolService | None = None,
-        grammar_for: GrammarBuilder | None = None,
+        require_tool_first: bool = False,
     ) -> None:
         self.repo = repo
         self.models = models
@@ -119,18 +125,24 @@ class ChatService:
         self.flush_interval = flush_interval
         self._active: dict[int, Reply] = {}
         self.tools = tools
-        self.grammar_for = grammar_for
+        self.require_tool_first = require_tool_first
+        """Make the first reply of a tool turn a call (for agents that must look something up,
+        and for tests with a model too small to choose)."""
 
-    def set_tools(self, tools: ToolService | None, grammar_for: GrammarBuilder | None) -> None:
+    def set_tools(self, tools: ToolService | None) -> None:
         """Offer ``tools`` to models that can call them (the tool system starts after the core)."""
-        self.tools, self.grammar_for = tools, grammar_for
+        self.tools = tools
 
     # ----------------------------------------------------------------- queries
     def active_reply(self, conversation_id: int) -> Reply | None:
         return self._active.get(conversation_id)
 
     async def recover(self) -> int:
-        """Mark replies left ``streaming`` by a crash as ``interrupted``. Run at start-up."""
+        """Mark replies left ``streaming`` by a writer that died as ``interrupted``.
+
+        Run at start-up. Replies another live process (``keiko ask``, a second window) is still
+        writing are left alone; each call checks again, so one left by a crash since is caught.
+        """
         return await self.repo.mark_streaming_interrupted()
 
     # ----------------------------------------------------------------- commands
@@ -258,8 +270,11 @@ class ChatService:
         settings = self._settings()
         params = GenerationParams(temperature=settings.temperature, max_tokens=settings.max_tokens)
         history = await self._history(reply.conversation_id, reply.user_message.id)
-        if self._tools_for(model, settings):
-            return await self._generate_with_tools(reply, pieces, model, history, settings)
+        tool_model = self._tool_model(model, settings)
+        if tool_model is not None:
+            return await self._generate_with_tools(
+                reply, pieces, tool_model, history, settings, params
+            )
         return await self._stream(reply, pieces, model, history, params)
 
     async def _stream(
@@ -269,15 +284,20 @@ class ChatService:
         model: ChatModel,
         history: list[ChatMessage],
         params: GenerationParams,
+        generation: Generation | None = None,
     ) -> tuple[MessageStatus, GenerationStats, str]:
-        """Stream the model's reply to ``history`` into ``pieces`` (and the store, now and then)."""
-        generation = model.generate(history, params)
+        """Stream the model's reply to ``history`` (or ``generation``, one already begun) into
+        ``pieces`` (and the store, now and then)."""
+        if generation is None:
+            generation = model.generate(history, params)
         watcher = asyncio.ensure_future(reply._cancel_requested.wait())
         watcher.add_done_callback(lambda _f: generation.cancel())
         last_flush = time.monotonic()
         flushed = 0
         try:
             async for piece in generation:
+                if reply._first_piece_at is None:
+                    reply._first_piece_at = time.perf_counter()
                 pieces.append(piece)
                 reply._queue.put_nowait(piece)
                 now = time.monotonic()
@@ -293,42 +313,33 @@ class ChatService:
         return status, stats, model.name
 
     # ----------------------------------------------------------------- tools
-    def _tools_for(self, model: ChatModel, settings: Settings) -> bool:
-        """Whether this reply may use tools: allowed, possible, and some are ready."""
-        return (
-            settings.tools_in_chat
-            and self.tools is not None
-            and self.grammar_for is not None
-            and bool(getattr(model, "supports_tools", False))
-            and hasattr(model, "complete_with_grammar")
-            and bool(self.tools.tools())
-        )
+    def _tool_model(self, model: ChatModel, settings: Settings) -> ToolCallingModel | None:
+        """The model, when this reply may use tools: allowed, possible, and some are ready."""
+        if not settings.tools_in_chat or self.tools is None or not self.tools.tools():
+            return None
+        return tool_calling(model)
 
     async def _generate_with_tools(
         self,
         reply: Reply,
         pieces: list[str],
-        model: ChatModel,
+        model: ToolCallingModel,
         history: list[ChatMessage],
         settings: Settings,
+        params: GenerationParams,
     ) -> tuple[MessageStatus, GenerationStats, str]:
-        """Run the tool loop (each call stored as a ``tool`` message), then show its answer."""
+        """Run the tool loop (each call stored as a ``tool`` message), then stream the answer."""
         from keiko_desktop.core.tools.loop import ToolLoop
 
-        tools, grammar_for = self.tools, self.grammar_for
+        tools = self.tools
         assert tools is not None
-        assert grammar_for is not None
         started = time.perf_counter()
-        offered = tools.tools()
-        # Building a grammar from many schemas takes a moment the first time (it is cached):
-        # do it off the loop, so the window stays responsive.
-        await asyncio.to_thread(grammar_for, offered)
         loop = ToolLoop(
-            cast("GrammarModel", model),
+            model,
             tools,
-            grammar_for,
             max_steps=settings.tool_max_steps,
             max_tokens=settings.max_tokens,
+            require_tool_first=self.require_tool_first,
         )
 
         async def store_step(step: ToolStep) -> None:
@@ -341,7 +352,7 @@ class ChatService:
         run = asyncio.ensure_future(
             loop.run(
                 history,
-                offered,
+                tools.tools(),
                 conversation_id=reply.conversation_id,
                 on_step=store_step,
             )
@@ -354,24 +365,25 @@ class ChatService:
             if not run.done():  # stopped: end the model's reply or the approval wait first
                 run.cancel()
                 await asyncio.wait({run})
-        elapsed = time.perf_counter() - started
         if run.cancelled():
+            elapsed = time.perf_counter() - started
             stats = GenerationStats(finish_reason="cancelled", total_time=elapsed)
             return "interrupted", stats, model.name
         outcome = run.result()
-        if not outcome.answer:  # no usable answer (cut off, or empty): write one freely
-            results = [
-                ChatMessage("tool", f"Result of {step.name}:\n{step.shown}")
-                for step in outcome.steps
-            ]
-            params = GenerationParams(
-                temperature=settings.temperature, max_tokens=settings.max_tokens
-            )
-            return await self._stream(reply, pieces, model, [*history, *results], params)
-        pieces.append(outcome.answer)
-        reply._queue.put_nowait(outcome.answer)
-        stats = GenerationStats(time_to_first_token=elapsed, total_time=elapsed)
-        return "complete", stats, model.name
+        status, stats, name = await self._stream(
+            reply, pieces, model, outcome.messages, params, loop.answer(outcome, params)
+        )
+        if status == "complete" and outcome.answer is not None and not "".join(pieces).strip():
+            # The model chose to answer and said nothing: write an answer freely.
+            pieces.clear()
+            status, stats, name = await self._stream(reply, pieces, model, outcome.messages, params)
+        first = reply._first_piece_at
+        stats = replace(
+            stats,
+            time_to_first_token=None if first is None else first - started,
+            total_time=time.perf_counter() - started,
+        )
+        return status, stats, name
 
     async def _wait_for_model(self, reply: Reply) -> ChatModel | None:
         """The model, or None if the user stopped the reply while it was still loading."""

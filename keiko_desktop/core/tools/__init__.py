@@ -1,6 +1,11 @@
 """Tool use: registry, permissions, approvals, audit and the call pipeline. Pure Python."""
 
-from keiko_desktop.core.tools.approvals import ApprovalBroker, ApprovalRequest
+from keiko_desktop.core.tools.approvals import (
+    ApprovalBroker,
+    ApprovalOutcome,
+    ApprovalRequest,
+    Approver,
+)
 from keiko_desktop.core.tools.errors import (
     McpConfigError,
     SecretStoreError,
@@ -36,7 +41,9 @@ from keiko_desktop.core.tools.service import ToolService
 __all__ = [
     "ApprovalAnswer",
     "ApprovalBroker",
+    "ApprovalOutcome",
     "ApprovalRequest",
+    "Approver",
     "AuditEntry",
     "Decision",
     "McpConfigError",

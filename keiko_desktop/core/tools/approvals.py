@@ -1,8 +1,11 @@
-"""Approvals: an Ask becomes a ``ToolApprovalRequested`` event that someone answers.
+"""Approvals: an Ask goes to the ``Approver`` registered on the broker, who answers it.
 
-The window shows a dialog, the CLI asks on the terminal (or answers for ``--yes``). An answer is
-allow once, always allow (which also sets the tool's policy to Always) or deny. No answer within
-the timeout (120 s unless configured) is a deny, and so is a request nobody is listening for.
+The window registers one that shows a dialog, the CLI one that asks on the terminal (or answers
+for ``--yes``). An answer is allow once, always allow (which also sets the tool's policy to
+Always) or deny. No answer within the timeout (``Settings.tool_approval_timeout``, which the
+broker follows through ``SettingsChanged``) is a deny, and so is a request when no approver is
+registered (the refusal says so). Each request is also published as ``ToolApprovalRequested``,
+a plain fact for whoever displays it; answering goes only through the approver.
 """
 
 from __future__ import annotations
@@ -11,36 +14,31 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from keiko_desktop.core.events import EventBus
+from keiko_desktop.core.config import default_of
+from keiko_desktop.core.events import EventBus, SettingsChanged
 from keiko_desktop.core.tools.events import ToolApprovalRequested
 from keiko_desktop.core.tools.models import ApprovalAnswer, Decision
 
 log = logging.getLogger(__name__)
 
-DEFAULT_APPROVAL_TIMEOUT = 120.0
+DEFAULT_APPROVAL_TIMEOUT: float = default_of("tool_approval_timeout")
 _ids = itertools.count(1)
 
 
+@dataclass(frozen=True)
 class ApprovalRequest:
-    """One pending question: may ``server.tool`` run with these (redacted) arguments?
+    """One question: may ``server.tool`` run with these (redacted) arguments?"""
 
-    Answer it once, on the loop's thread, with ``answer()``. ``add_done_callback`` tells a dialog
-    that the question was settled elsewhere (answered, timed out) so it can close.
-    """
-
-    def __init__(self, server: str, tool: str, arguments: dict[str, Any], timeout: float) -> None:
-        self.id = next(_ids)
-        self.server = server
-        self.tool = tool
-        self.arguments = arguments
-        self.timeout = timeout
-        self.created = time.monotonic()
-        self._future: asyncio.Future[ApprovalAnswer | None] = (
-            asyncio.get_running_loop().create_future()
-        )
+    server: str
+    tool: str
+    arguments: dict[str, Any]
+    timeout: float
+    """Seconds the broker waits for an answer before it denies."""
+    id: int = field(default_factory=lambda: next(_ids))
+    created: float = field(default_factory=time.monotonic)
 
     @property
     def qualified_name(self) -> str:
@@ -50,62 +48,87 @@ class ApprovalRequest:
         """Seconds left before no answer becomes a deny."""
         return max(0.0, self.timeout - (time.monotonic() - self.created))
 
-    @property
-    def done(self) -> bool:
-        return self._future.done()
 
-    def answer(self, answer: ApprovalAnswer) -> bool:
-        """Settle the request. False if it was already settled (answered or timed out)."""
-        if self._future.done():
-            return False
-        self._future.set_result(answer)
-        return True
+class Approver(Protocol):
+    """Answers Ask requests: the window's dialog, the terminal.
 
-    def add_done_callback(self, callback: Callable[[ApprovalRequest], object]) -> None:
-        self._future.add_done_callback(lambda _f: callback(self))
+    ``approve`` returns the answer. The broker cancels it when the request times out or the call
+    is abandoned (the user stopped the reply): it should then stop asking (close its dialog).
+    An exception is a deny.
+    """
 
-    async def wait(self) -> ApprovalAnswer | None:
-        """The answer, or None when the timeout passed first (then the request is settled)."""
-        try:
-            async with asyncio.timeout(self.timeout):
-                return await asyncio.shield(self._future)
-        except TimeoutError:
-            if not self._future.done():
-                self._future.set_result(None)
-            return self._future.result()
-        finally:
-            if not self._future.done():  # the caller was cancelled: nobody will use an answer
-                self._future.set_result(None)
+    async def approve(self, request: ApprovalRequest) -> ApprovalAnswer: ...
+
+
+@dataclass(frozen=True)
+class ApprovalOutcome:
+    """How an Ask ended: ``approved``, ``denied`` or ``timed_out``, and why, in words."""
+
+    decision: Decision
+    answer: ApprovalAnswer | None = None
+    reason: str = ""
 
 
 class ApprovalBroker:
-    """Publishes Ask requests and waits for their answers."""
+    """Hands Ask requests to the registered approver and waits for the answer."""
 
-    def __init__(self, bus: EventBus, timeout: float = DEFAULT_APPROVAL_TIMEOUT) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        timeout: float = DEFAULT_APPROVAL_TIMEOUT,
+        approver: Approver | None = None,
+    ) -> None:
         self._bus = bus
         self.timeout = timeout
+        self._approver = approver
         self._pending: dict[int, ApprovalRequest] = {}
+        bus.subscribe(SettingsChanged, self._on_bus_settings_changed)
+
+    def _on_bus_settings_changed(self, event: SettingsChanged) -> None:
+        self.timeout = event.new.tool_approval_timeout  # requests already asked keep theirs
+
+    @property
+    def approver(self) -> Approver | None:
+        return self._approver
+
+    def set_approver(self, approver: Approver | None) -> None:
+        """Who answers from now on (None: nobody, so every Ask is denied)."""
+        self._approver = approver
 
     def pending(self) -> list[ApprovalRequest]:
         return list(self._pending.values())
 
     async def ask(
         self, server: str, tool: str, redacted_arguments: dict[str, Any]
-    ) -> tuple[Decision, ApprovalAnswer | None]:
-        """Ask and wait. Returns the decision and the answer (None when none came)."""
+    ) -> ApprovalOutcome:
+        """Ask the approver and wait, at most ``timeout`` seconds."""
         request = ApprovalRequest(server, tool, redacted_arguments, self.timeout)
-        if self._bus.subscriber_count(ToolApprovalRequested) == 0:
-            log.info("no one can approve %s; denied", request.qualified_name)
-            request.answer(ApprovalAnswer.DENY)
-            return "denied", None
+        name = request.qualified_name
+        approver = self._approver
+        if approver is None:
+            log.info("no approver is registered for %s; denied", name)
+            return ApprovalOutcome(
+                "denied",
+                None,
+                f"The tool {name} needs approval (its policy is Ask) and nobody here can "
+                "approve it, so it did not run.",
+            )
         self._pending[request.id] = request
+        self._bus.publish(ToolApprovalRequested(server, tool, redacted_arguments, request.id))
         try:
-            self._bus.publish(ToolApprovalRequested(server, tool, redacted_arguments, request))
-            answer = await request.wait()
+            async with asyncio.timeout(request.timeout):
+                answer = await approver.approve(request)
+        except TimeoutError:
+            return ApprovalOutcome(
+                "timed_out", None, f"No one approved {name} in time, so it did not run."
+            )
+        except Exception:
+            log.exception("the approver failed on %s; denied", name)
+            return ApprovalOutcome(
+                "denied", None, f"Approval of {name} could not be asked, so it did not run."
+            )
         finally:
             self._pending.pop(request.id, None)
-        if answer is None:
-            return "timed_out", None
         if answer is ApprovalAnswer.DENY:
-            return "denied", answer
-        return "approved", answer
+            return ApprovalOutcome("denied", answer, f"The user did not allow {name} to run.")
+        return ApprovalOutcome("approved", ApprovalAnswer(answer))

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from keiko_desktop.core.events import Event
 from keiko_desktop.core.tools.models import Decision, ServerStatus, ToolSpec
-
-if TYPE_CHECKING:
-    from keiko_desktop.core.tools.approvals import ApprovalRequest
 
 
 @dataclass(frozen=True)
@@ -31,15 +28,13 @@ class McpToolsChanged(Event):
 
 @dataclass(frozen=True)
 class ToolApprovalRequested(Event):
-    """A tool with policy Ask wants to run. Answer with ``request.answer(...)``.
-
-    ``arguments`` are redacted. No answer within ``request.timeout`` seconds is a Deny.
-    """
+    """A tool with policy Ask is waiting for the registered ``Approver`` (a fact, for display:
+    answering goes through the approver). ``arguments`` are redacted."""
 
     server: str
     tool: str
     arguments: dict[str, Any] = field(default_factory=dict)
-    request: ApprovalRequest | None = None
+    request_id: int = 0
 
 
 @dataclass(frozen=True)

@@ -1,49 +1,42 @@
-"""The tool loop: the model asks for a tool, gets its result, and answers (in a few steps).
+"""The tool loop: the model asks for tools, gets their results, and answers (in a few steps).
 
-Local models cannot be trusted to format tool calls, so every reply in the loop is constrained
-(by a grammar built from the tools' JSON schemas, see ``llm/tool_grammar.py``) to one JSON object:
+``ToolLoop.run`` offers the tools to a ``ToolCallingModel`` turn by turn (``call_tools``; how the
+model formats a call is its backend's business: a grammar-constrained JSON object in llama.cpp,
+native function calling elsewhere) and runs what it asks for, at most ``max_steps`` calls. Each
+result goes back to the model as a ``tool`` message, cut to ``max_result_chars`` with a note.
+Calls go through ``ToolService`` (policies, approvals, audit), so a refusal is just a result the
+model reads.
 
-    {"tool": "files.read_file", "arguments": {"path": "notes.txt"}}      a call, or
-    {"answer": "The file says ..."}                                    the final answer.
-
-``ToolLoop.run`` alternates model and tools until an answer, at most ``max_steps`` calls; then it
-asks for an answer with tools withheld. Each tool result goes back to the model as a ``tool``
-message, cut to ``max_result_chars`` with a note. Calls go through ``ToolService`` (policies,
-approvals, audit), so a refusal is just a result the model reads.
+The loop does not write the answer itself. It ends with a ``LoopOutcome``: the steps, the
+messages to answer from (the conversation and each result), and, when the model chose to answer
+and is already writing it, that answer as a streaming ``Generation``. ``ToolLoop.answer`` gives
+the answer to stream either way: that generation, or a plain ``generate()`` over the messages
+(after the step limit, or when a call was cut off), so the answer arrives piece by piece with its
+token counts like any reply.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from keiko_desktop.core.ports import ChatMessage
+from keiko_desktop.core.config import default_of
+from keiko_desktop.core.ports import (
+    ChatMessage,
+    Generation,
+    GenerationParams,
+    ToolCallingModel,
+    ToolCallRequest,
+)
 from keiko_desktop.core.tools.errors import ToolNotFoundError
 from keiko_desktop.core.tools.models import ToolResult, ToolSpec
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_STEPS = 4
+DEFAULT_MAX_STEPS: int = default_of("tool_max_steps")
 DEFAULT_MAX_RESULT_CHARS = 4_000
-
-
-class GrammarModel(Protocol):
-    """A model that can produce one reply constrained by a GBNF grammar (the backend hook)."""
-
-    async def complete_with_grammar(
-        self, messages: Sequence[ChatMessage], grammar: str, max_tokens: int
-    ) -> str: ...
-
-
-class GrammarBuilder(Protocol):
-    """Tools -> GBNF for one reply (``llm.tool_grammar.tool_call_gbnf``). No tools: only an
-    answer is possible; ``allow_answer=False``: only a tool call is."""
-
-    def __call__(self, tools: Sequence[ToolSpec], *, allow_answer: bool = True) -> str: ...
 
 
 class ToolCaller(Protocol):
@@ -60,12 +53,6 @@ class ToolCaller(Protocol):
 
 
 @dataclass(frozen=True)
-class ToolRequest:
-    name: str
-    arguments: dict[str, Any]
-
-
-@dataclass(frozen=True)
 class ToolStep:
     """One call the model asked for and what came back (as the model saw it)."""
 
@@ -74,58 +61,25 @@ class ToolStep:
     result: ToolResult
     shown: str
 
+    def as_message(self) -> ChatMessage:
+        """The result as the model reads it."""
+        return ChatMessage("tool", f"Result of {self.name}:\n{self.shown}")
+
 
 @dataclass(frozen=True)
 class LoopOutcome:
-    answer: str
+    """How the tool phase of a turn ended.
+
+    ``stopped``: ``answer`` (the model made no call: it answers, or its call was cut off by the
+    token limit) or ``step_limit`` (``max_steps`` calls made). ``messages`` are what to answer
+    from; ``answer`` is the model's answer already streaming (read it or cancel it), if it began
+    one.
+    """
+
     steps: list[ToolStep] = field(default_factory=list)
+    messages: list[ChatMessage] = field(default_factory=list)
     stopped: Literal["answer", "step_limit"] = "answer"
-
-
-_CUT_ANSWER = re.compile(r'\s*\{\s*"answer"\s*:\s*"(.*)', re.DOTALL)
-
-
-def _salvage(text: str) -> str:
-    """The answer from a reply cut off by the token limit; "" for a cut-off tool call."""
-    match = _CUT_ANSWER.match(text)
-    if match is None:
-        return "" if text.lstrip().startswith("{") else text.strip()
-    body = re.sub(r'"\s*\}?\s*$', "", match.group(1)).rstrip("\\")
-    try:
-        return str(json.loads(f'"{body}"'))
-    except json.JSONDecodeError:
-        return body
-
-
-def parse_reply(text: str) -> ToolRequest | str:
-    """A tool request, or the answer text. A reply cut off mid-answer keeps what it said; a
-    cut-off tool call is an empty answer."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        return _salvage(text)
-    if isinstance(data, dict):
-        if isinstance(data.get("tool"), str):
-            arguments = data.get("arguments")
-            return ToolRequest(data["tool"], arguments if isinstance(arguments, dict) else {})
-        if isinstance(data.get("answer"), str):
-            return str(data["answer"])
-    return text.strip()
-
-
-def tool_instructions(tools: Sequence[ToolSpec]) -> str:
-    """The system text that tells the model which tools exist and how to call them."""
-    lines = [
-        "You can use tools. Reply with exactly one JSON object:",
-        '{"tool": "<name>", "arguments": {...}} to call a tool, or',
-        '{"answer": "<your reply to the user>"} when you can answer.',
-        "Tools:",
-    ]
-    for spec in tools:
-        summary = spec.description.strip().splitlines()[0] if spec.description.strip() else ""
-        params = ", ".join(sorted(spec.input_schema.get("properties", {})))
-        lines.append(f"- {spec.qualified_name}({params}): {summary}")
-    return "\n".join(lines)
+    answer: Generation | None = None
 
 
 def cut(text: str, limit: int) -> str:
@@ -135,25 +89,24 @@ def cut(text: str, limit: int) -> str:
 
 
 class ToolLoop:
-    """Runs call -> result -> answer for one user turn."""
+    """Runs call -> result -> ... for one user turn, until the model answers."""
 
     def __init__(
         self,
-        model: GrammarModel,
+        model: ToolCallingModel,
         caller: ToolCaller,
-        grammar_for: GrammarBuilder,
         *,
         max_steps: int = DEFAULT_MAX_STEPS,
         max_result_chars: int = DEFAULT_MAX_RESULT_CHARS,
         max_tokens: int = 512,
+        temperature: float = 0.0,
         require_tool_first: bool = False,
     ) -> None:
         self.model = model
         self.caller = caller
-        self.grammar_for = grammar_for
         self.max_steps = max_steps
         self.max_result_chars = max_result_chars
-        self.max_tokens = max_tokens
+        self.params = GenerationParams(temperature=temperature, max_tokens=max_tokens)
         self.require_tool_first = require_tool_first
 
     async def run(
@@ -165,50 +118,38 @@ class ToolLoop:
         agent: str | None = None,
         on_step: Callable[[ToolStep], Awaitable[None] | None] | None = None,
     ) -> LoopOutcome:
-        history = self._with_instructions(messages, tools)
+        history = list(messages)  # what the model sees while it may still call tools
+        results = list(messages)  # what it answers from: the conversation and the results
         steps: list[ToolStep] = []
-        for index in range(self.max_steps):
-            forced = index == 0 and self.require_tool_first and bool(tools)
-            grammar = self.grammar_for(tools, allow_answer=not forced)
-            reply = await self.model.complete_with_grammar(history, grammar, self.max_tokens)
-            parsed = parse_reply(reply)
-            if isinstance(parsed, str):
-                if not parsed:  # cut off mid-call: ask for a plain answer instead
-                    break
-                return LoopOutcome(parsed, steps, "answer")
-            step = await self._run_tool(parsed, conversation_id, agent)
-            steps.append(step)
-            if on_step is not None:
-                maybe = on_step(step)
-                if maybe is not None:
-                    await maybe
-            history += [
-                ChatMessage("assistant", reply.strip()),
-                ChatMessage("tool", f"Result of {step.name}:\n{step.shown}"),
-            ]
-        history.append(
-            ChatMessage("system", "No more tool calls are possible. Answer the user now.")
-        )
-        reply = await self.model.complete_with_grammar(
-            history, self.grammar_for(()), self.max_tokens
-        )
-        parsed = parse_reply(reply)
-        answer = parsed if isinstance(parsed, str) else ""
-        return LoopOutcome(answer, steps, "step_limit")
+        while len(steps) < self.max_steps and tools:
+            forced = not steps and self.require_tool_first
+            turn = await self.model.call_tools(history, tools, self.params, require=forced)
+            if not turn.calls:
+                return LoopOutcome(steps, results, "answer", turn.answer)
+            if turn.answer is not None:  # calls and an answer at once: the calls come first
+                turn.answer.cancel()
+            made: list[ToolStep] = []
+            for request in turn.calls[: self.max_steps - len(steps)]:
+                step = await self._run_tool(request, conversation_id, agent)
+                made.append(step)
+                steps.append(step)
+                if on_step is not None:
+                    maybe = on_step(step)
+                    if maybe is not None:
+                        await maybe
+            shown = [step.as_message() for step in made]
+            history += [ChatMessage("assistant", turn.text), *shown]
+            results += shown
+        return LoopOutcome(steps, results, "step_limit" if tools else "answer")
 
-    def _with_instructions(
-        self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]
-    ) -> list[ChatMessage]:
-        instructions = tool_instructions(tools)
-        history = list(messages)
-        if history and history[0].role == "system":
-            history[0] = ChatMessage("system", f"{history[0].content}\n\n{instructions}")
-        else:
-            history.insert(0, ChatMessage("system", instructions))
-        return history
+    def answer(self, outcome: LoopOutcome, params: GenerationParams) -> Generation:
+        """The answer to stream: the one the model began, else a plain reply to the results."""
+        if outcome.answer is not None:
+            return outcome.answer
+        return self.model.generate(outcome.messages, params)
 
     async def _run_tool(
-        self, request: ToolRequest, conversation_id: int | None, agent: str | None
+        self, request: ToolCallRequest, conversation_id: int | None, agent: str | None
     ) -> ToolStep:
         try:
             result = await self.caller.call(

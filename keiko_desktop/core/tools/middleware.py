@@ -123,15 +123,11 @@ class ApprovalMiddleware:
             ctx.decision = "blocked"
             return refusal(f"The tool {name} is set to Never run.", "blocked")
         if policy is Policy.ASK:
-            decision, answer = await self._broker.ask(
-                ctx.spec.server, ctx.spec.name, ctx.redacted_arguments
-            )
-            ctx.decision = decision
-            if decision == "timed_out":
-                return refusal(f"No one approved {name} in time, so it did not run.", decision)
-            if decision != "approved":
-                return refusal(f"The user did not allow {name} to run.", decision)
-            if answer is ApprovalAnswer.ALWAYS_ALLOW:
+            outcome = await self._broker.ask(ctx.spec.server, ctx.spec.name, ctx.redacted_arguments)
+            ctx.decision = outcome.decision
+            if outcome.decision != "approved":
+                return refusal(outcome.reason, outcome.decision)
+            if outcome.answer is ApprovalAnswer.ALWAYS_ALLOW:
                 await self._policies.set_policy(name, Policy.ALWAYS)
         else:
             ctx.decision = "auto"

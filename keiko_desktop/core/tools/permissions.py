@@ -40,10 +40,6 @@ class PolicyBook:
     def policy_for(self, spec: ToolSpec) -> Policy:
         return self._explicit.get(spec.qualified_name, default_policy(spec))
 
-    def explicit(self, qualified_name: str) -> Policy | None:
-        """The user's own choice for a tool, or None when the default applies."""
-        return self._explicit.get(qualified_name)
-
     async def set_policy(self, qualified_name: str, policy: Policy) -> None:
         self._explicit[qualified_name] = policy
         if self._repository is not None:

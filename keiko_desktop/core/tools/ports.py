@@ -53,3 +53,7 @@ class NoteRepository(Protocol):
     async def search_notes(self, text: str, limit: int = 20) -> list[Note]: ...
 
     async def list_notes(self, limit: int = 50) -> list[Note]: ...
+
+
+class ToolStore(ToolPolicyRepository, ToolAuditRepository, NoteRepository, Protocol):
+    """All three tool tables at once (the SQLite store implements them together)."""

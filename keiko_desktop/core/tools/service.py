@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from keiko_desktop.core.events import EventBus
-from keiko_desktop.core.tools.approvals import DEFAULT_APPROVAL_TIMEOUT, ApprovalBroker
+from keiko_desktop.core.tools.approvals import DEFAULT_APPROVAL_TIMEOUT, ApprovalBroker, Approver
 from keiko_desktop.core.tools.errors import ToolError
 from keiko_desktop.core.tools.middleware import (
     DEFAULT_ORDER,
@@ -54,6 +54,7 @@ class ToolService:
         audit: ToolAuditRepository | None = None,
         redactor: Redactor | None = None,
         approval_timeout: float = DEFAULT_APPROVAL_TIMEOUT,
+        approver: Approver | None = None,
         middleware_order: Sequence[str] = DEFAULT_ORDER,
         call_timeout: float | None = None,
         registry: ToolRegistry | None = None,
@@ -63,7 +64,7 @@ class ToolService:
         self.redactor = redactor or Redactor()
         self.registry = registry or ToolRegistry(bus)
         self.policies = PolicyBook(policies)
-        self.approvals = ApprovalBroker(bus, approval_timeout)
+        self.approvals = ApprovalBroker(bus, approval_timeout, approver)
         self.call_timeout = call_timeout
         self._audit = audit
         available: dict[str, ToolMiddleware] = {

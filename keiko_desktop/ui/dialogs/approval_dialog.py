@@ -1,9 +1,10 @@
 """ApprovalDialog: may this tool run? Allow once, always allow, or deny.
 
-One dialog per ``ToolApprovalRequested``. It shows the server, the tool and its (already
-redacted) arguments, and counts down to the automatic deny. Closing it is a deny. If the request
-is settled elsewhere (timed out, answered from the CLI) the dialog closes itself.
-``ApprovalPrompter`` opens a dialog for each request the bridge relays.
+Passive: it shows one ``ApprovalRequest`` (the server, the tool and its already redacted
+arguments), counts down to the automatic deny, and emits the user's answer. Closing it or
+pressing Esc is a deny. ``dismiss()`` closes it unanswered (the request timed out, or the reply
+that asked was stopped). ``presenters.approval_presenter.ApprovalPresenter`` opens one per
+request and hands the answer back to the core.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import shiboken6
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QFontDatabase
 from PySide6.QtWidgets import (
     QDialog,
@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
 )
 
 from keiko_desktop.core.tools.approvals import ApprovalRequest
-from keiko_desktop.core.tools.events import ToolApprovalRequested
 from keiko_desktop.core.tools.models import ApprovalAnswer
 from keiko_desktop.ui.widgets.heading import heading_label
 
@@ -34,8 +33,8 @@ class ApprovalDialog(QDialog):
     """Asks whether ``request`` may run.
 
     Signals:
-        answered(str): the user's answer, an ``ApprovalAnswer`` value; not emitted when the
-            request was settled elsewhere.
+        answered(str): the user's answer, an ``ApprovalAnswer`` value (once); not emitted when
+            the dialog is dismissed.
     """
 
     answered = Signal(str)
@@ -43,7 +42,7 @@ class ApprovalDialog(QDialog):
     def __init__(self, request: ApprovalRequest, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.request = request
-        self._finished = False
+        self._settled = False
         self.setWindowTitle("Keiko — allow a tool?")
         self.setMinimumWidth(480)
         self.title = heading_label(self, 1.1)
@@ -82,19 +81,28 @@ class ApprovalDialog(QDialog):
         self._timer.timeout.connect(self._on_timer_timeout)
         self._timer.start()
         self._on_timer_timeout()
-        request.add_done_callback(self._on_request_done)
+
+    @property
+    def settled(self) -> bool:
+        """Answered or dismissed."""
+        return self._settled
 
     # ------------------------------------------------------------------ answering
     def answer(self, answer: ApprovalAnswer) -> None:
-        """Answer the request (if still open) and close."""
-        if self.request.answer(answer):
+        """Emit ``answer`` (if nothing was answered yet) and close."""
+        if not self._settled:
+            self._settled = True
             self.answered.emit(answer.value)
         self._finish(answer is not ApprovalAnswer.DENY)
 
+    def dismiss(self) -> None:
+        """Close without an answer: the question was settled elsewhere."""
+        self._settled = True
+        self._finish(False)
+
     def _finish(self, accepted: bool) -> None:
         self._timer.stop()
-        if not self._finished:
-            self._finished = True
+        if self.isVisible():
             self.done(QDialog.DialogCode.Accepted if accepted else QDialog.DialogCode.Rejected)
 
     def _on_allow_once_button_clicked(self) -> None:
@@ -110,8 +118,8 @@ class ApprovalDialog(QDialog):
         self.answer(ApprovalAnswer.DENY)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        if not self.request.done:
-            self.request.answer(ApprovalAnswer.DENY)
+        if not self._settled:
+            self._settled = True
             self.answered.emit(ApprovalAnswer.DENY.value)
         self._timer.stop()
         super().closeEvent(event)
@@ -120,47 +128,8 @@ class ApprovalDialog(QDialog):
         seconds = int(self.request.remaining() + 0.5)
         self.countdown.setText(f"If you do not answer, it is denied in {seconds} s.")
 
-    def _on_request_done(self, _request: ApprovalRequest) -> None:
-        # Runs later, from the loop: the dialog may be closed (and deleted) by then.
-        if self._finished or not shiboken6.isValid(self):
-            return
-        self._finish(False)
-
 
 def _pretty(arguments: dict[str, Any]) -> str:
     if not arguments:
         return "(no arguments)"
     return json.dumps(arguments, indent=2, ensure_ascii=False, default=str)
-
-
-class ApprovalPrompter(QObject):
-    """Opens an ``ApprovalDialog`` for every approval request it is shown.
-
-    Connect the bridge's ``tool_approval_requested`` signal to ``show_request``.
-
-    Signals:
-        dialog_opened(ApprovalDialog): a dialog is on screen (for tests and focus handling).
-    """
-
-    dialog_opened = Signal(object)
-
-    def __init__(self, parent_widget: QWidget | None = None) -> None:
-        super().__init__(parent_widget)
-        self._parent_widget = parent_widget
-        self.open_dialogs: list[ApprovalDialog] = []
-
-    def show_request(self, event: ToolApprovalRequested) -> None:
-        request = event.request
-        if request is None or request.done:
-            return
-        dialog = ApprovalDialog(request, self._parent_widget)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.finished.connect(lambda _code, d=dialog: self._forget(d))
-        self.open_dialogs.append(dialog)
-        dialog.show()
-        dialog.raise_()
-        self.dialog_opened.emit(dialog)
-
-    def _forget(self, dialog: ApprovalDialog) -> None:
-        if dialog in self.open_dialogs:
-            self.open_dialogs.remove(dialog)

@@ -1,4 +1,10 @@
-"""SettingsDialog (Ctrl+,): model, sampling, context, threads, system prompt and theme.
+"""SettingsDialog (Ctrl+,): one page per section of the settings declaration.
+
+Built from ``core.config.SETTINGS``: each setting's page (its section), label and accessible name,
+help text and bounds (a spin box's range, a combo box's choices, a text field's length) come
+from its declaration, and a setting declared later shows up here by itself (with a plain editor
+for its type). A few get a richer editor: the model (a list of known models, run-time choices),
+the system prompt (several lines), the CPU backend (``set_cpu_backends``).
 
 Passive: ``set_values`` fills it, OK emits ``applied`` with new Settings, and the presenter
 decides (it closes the dialog, or shows why not with ``show_error``).
@@ -6,7 +12,9 @@ decides (it closes the dialog, or shows why not with ``show_error``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIcon
@@ -20,18 +28,31 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from keiko_desktop.core.config import Settings, describe
+from keiko_desktop.core.config import SECTIONS, SETTINGS, Effect, Setting, Settings, settings_in
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.ports import ModelInfo
 
-THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
+CHOICE_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+STEPS: dict[str, float] = {
+    "temperature": 0.1,
+    "max_tokens": 64,
+    "context_size": 1024,
+    "tool_approval_timeout": 10,
+}
+DECIMALS = {"temperature": 2, "tool_approval_timeout": 0}
+SUFFIXES = {"deleted_retention_days": " days", "tool_approval_timeout": " s"}
+SPECIAL_ZERO = {"threads": "Automatic", "deleted_retention_days": "Until emptied by hand"}
+NOT_SHOWN = ("extra_models",)  # edited through the model list ("Add GGUF file…")
 
 
 def _model_label(info: ModelInfo) -> str:
@@ -39,83 +60,169 @@ def _model_label(info: ModelInfo) -> str:
     return f"{info.name}{' (bundled)' if info.bundled else ''}{size}"
 
 
+@dataclass
+class SettingField:
+    """One setting's editor in the dialog: the widget and how to read and fill it."""
+
+    spec: Setting
+    widget: QWidget
+    get: Callable[[], Any]
+    put: Callable[[Any], None]
+
+
+def _spin(spec: Setting, parent: QWidget) -> SettingField:
+    low, high = spec.bounds
+    box = QSpinBox(parent)
+    box.setRange(int(low), int(high))
+    box.setSingleStep(int(STEPS.get(spec.key, 1)))
+    box.setSuffix(SUFFIXES.get(spec.key, ""))
+    box.setSpecialValueText(SPECIAL_ZERO.get(spec.key, ""))
+    return SettingField(spec, box, box.value, lambda v: box.setValue(int(v)))
+
+
+def _double(spec: Setting, parent: QWidget) -> SettingField:
+    box = QDoubleSpinBox(parent)
+    box.setDecimals(DECIMALS.get(spec.key, 1))
+    box.setRange(*spec.bounds)
+    box.setSingleStep(STEPS.get(spec.key, 1.0))
+    box.setSuffix(SUFFIXES.get(spec.key, ""))
+    return SettingField(spec, box, lambda: round(box.value(), box.decimals()), box.setValue)
+
+
+def _choices(spec: Setting, parent: QWidget) -> SettingField:
+    box = QComboBox(parent)
+    for choice in spec.choices:
+        box.addItem(CHOICE_LABELS.get(choice, choice), choice)
+
+    def put(value: Any) -> None:
+        box.setCurrentIndex(max(0, box.findData(value)))
+
+    return SettingField(spec, box, lambda: str(box.currentData()), put)
+
+
+def _line(spec: Setting, parent: QWidget) -> SettingField:
+    edit = QLineEdit(parent)
+    if spec.maximum is not None:
+        edit.setMaxLength(int(spec.maximum))
+    return SettingField(spec, edit, edit.text, lambda v: edit.setText(str(v)))
+
+
+def _text(spec: Setting, parent: QWidget) -> SettingField:
+    edit = QPlainTextEdit(parent)  # its length is checked on OK (validate)
+    edit.setFixedHeight(96)
+    edit.setTabChangesFocus(True)  # Tab leaves the field: the dialog stays keyboard-reachable
+    return SettingField(spec, edit, edit.toPlainText, lambda v: edit.setPlainText(str(v)))
+
+
+def _check(spec: Setting, parent: QWidget, text: str = "") -> SettingField:
+    box = QCheckBox(text or spec.label, parent)
+    return SettingField(spec, box, box.isChecked, lambda v: box.setChecked(bool(v)))
+
+
+def plain_field(spec: Setting, parent: QWidget) -> SettingField:
+    """The editor for a setting's type and bounds."""
+    if spec.kind is bool:
+        return _check(spec, parent)
+    if spec.kind is int:
+        return _spin(spec, parent)
+    if spec.kind is float:
+        return _double(spec, parent)
+    return _choices(spec, parent) if spec.choices else _line(spec, parent)
+
+
 class SettingsDialog(QDialog):
-    """Edits Settings.
+    """Edits Settings, one tab per section.
 
     Signals:
         applied(Settings): OK was pressed with these (validated) settings.
         add_model_requested(str): the user picked a GGUF file to add.
         tools_requested(): the user wants Settings > Tools (servers, policies, audit log).
+        empty_trash_requested(): the user confirmed deleting every deleted chat for good.
     """
 
     applied = Signal(object)
     add_model_requested = Signal(str)
     tools_requested = Signal()
+    empty_trash_requested = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, *, cpu_backends: Sequence[str] | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(560)
         self._base = Settings()
         self._extra_paths: list[str] = []
-        help_text = {key: text for key, text, _default in describe()}
+        self.trash_confirm: QMessageBox | None = None
 
-        self.model = QComboBox(self)
+        # Richer editors first; every other declared setting gets a plain one below.
+        self.model = QComboBox(self)  # choices at run time: the registry's models
         self.add_model_button = QPushButton("Add GGUF file…", self)
-        model_row = QHBoxLayout()
-        model_row.addWidget(self.model, 1)
-        model_row.addWidget(self.add_model_button)
-        self.temperature = QDoubleSpinBox(self)
-        self.temperature.setRange(0.0, 2.0)
-        self.temperature.setSingleStep(0.1)
-        self.temperature.setDecimals(2)
-        self.max_tokens = QSpinBox(self)
-        self.max_tokens.setRange(16, 32768)
-        self.max_tokens.setSingleStep(64)
-        self.context_size = QSpinBox(self)
-        self.context_size.setRange(16, 262144)
-        self.context_size.setSingleStep(1024)
-        self.threads = QSpinBox(self)
-        self.threads.setRange(0, 256)
-        self.threads.setSpecialValueText("Automatic")
-        self.system_prompt = QPlainTextEdit(self)
+        self.cpu_backend = QComboBox(self)  # choices at run time: ``set_cpu_backends``
+        prompt = _text(SETTINGS["system_prompt"], self)
+        tools = _check(SETTINGS["tools_in_chat"], self, "Let the model use tools in chat")
+        self.fields: dict[str, SettingField] = {
+            "model": SettingField(
+                SETTINGS["model"], self.model, self._model_value, self._select_model
+            ),
+            "cpu_backend": SettingField(
+                SETTINGS["cpu_backend"],
+                self.cpu_backend,
+                self._cpu_backend_value,
+                self._select_cpu_backend,
+            ),
+            "system_prompt": prompt,
+            "tools_in_chat": tools,
+        }
+        for spec in SETTINGS.values():
+            if spec.key not in self.fields and spec.key not in NOT_SHOWN:
+                self.fields[spec.key] = plain_field(spec, self)
+        self.set_cpu_backends(cpu_backends or ())
+        self.system_prompt: QPlainTextEdit = self._widget("system_prompt", QPlainTextEdit)
         self.system_prompt.setObjectName("SystemPrompt")
-        self.system_prompt.setFixedHeight(96)
-        self.theme = QComboBox(self)
-        for key, label in THEMES:
-            self.theme.addItem(label, key)
-        self.tools_in_chat = QCheckBox("Let the model use tools in chat", self)
+        self.temperature: QDoubleSpinBox = self._widget("temperature", QDoubleSpinBox)
+        self.max_tokens: QSpinBox = self._widget("max_tokens", QSpinBox)
+        self.context_size: QSpinBox = self._widget("context_size", QSpinBox)
+        self.threads: QSpinBox = self._widget("threads", QSpinBox)
+        self.deleted_retention_days: QSpinBox = self._widget("deleted_retention_days", QSpinBox)
+        self.theme: QComboBox = self._widget("theme", QComboBox)
+        self.tools_in_chat: QCheckBox = self._widget("tools_in_chat", QCheckBox)
+        self.tool_approval_timeout: QDoubleSpinBox = self._widget(
+            "tool_approval_timeout", QDoubleSpinBox
+        )
+        self.tool_max_steps: QSpinBox = self._widget("tool_max_steps", QSpinBox)
+
         self.tools_button = QPushButton("Tools…", self)
         self.tools_button.setToolTip("Tool servers, what each tool may do, and the audit log")
-        tools_row = QHBoxLayout()
-        tools_row.addWidget(self.tools_in_chat, 1)
-        tools_row.addWidget(self.tools_button)
+        self.empty_trash_button = QPushButton("Empty trash now…", self)
+        self.empty_trash_button.setToolTip("Delete every deleted chat for good, now")
+        self.trash_status = QLabel(self)
+        self.trash_status.setObjectName("PlaceholderText")
+        self.trash_status.hide()
+        beside = {
+            "model": self.add_model_button,
+            "tools_in_chat": self.tools_button,
+            "deleted_retention_days": self.empty_trash_button,
+        }
 
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setVerticalSpacing(10)
-        form.addRow("Model", model_row)
-        form.addRow("Temperature", self.temperature)
-        form.addRow("Max reply length", self.max_tokens)
-        form.addRow("Context size", self.context_size)
-        form.addRow("CPU threads", self.threads)
-        form.addRow("System prompt", self.system_prompt)
-        form.addRow("Theme", self.theme)
-        form.addRow("Tools", tools_row)
-        for key, widget in (
-            ("model", self.model),
-            ("temperature", self.temperature),
-            ("max_tokens", self.max_tokens),
-            ("context_size", self.context_size),
-            ("threads", self.threads),
-            ("system_prompt", self.system_prompt),
-            ("theme", self.theme),
-            ("tools_in_chat", self.tools_in_chat),
-        ):
-            widget.setToolTip(help_text.get(key, ""))
+        self.pages = QTabWidget(self)
+        for section in SECTIONS:
+            keys = [s.key for s in settings_in(section.name) if s.key in self.fields]
+            if not keys:
+                continue
+            page = QWidget(self.pages)
+            form = QFormLayout(page)
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            form.setVerticalSpacing(10)
+            for key in keys:
+                self._add_row(form, self.fields[key], beside.get(key))
+                if key == "deleted_retention_days":
+                    form.addRow("", self.trash_status)
+            self.pages.addTab(page, section.title)
 
-        self.note = QLabel("Model, context size and threads apply when the model reloads.", self)
+        self.note = QLabel(self._effects_note(), self)
         self.note.setObjectName("PlaceholderText")
+        self.note.setWordWrap(True)
         self.error = QLabel(self)
         self.error.setObjectName("ErrorText")
         self.error.setWordWrap(True)
@@ -127,7 +234,7 @@ class SettingsDialog(QDialog):
             button.setIcon(QIcon())  # no dated check/cross icons
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 18, 18, 14)
-        layout.addLayout(form)
+        layout.addWidget(self.pages)
         layout.addWidget(self.note)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
@@ -136,6 +243,7 @@ class SettingsDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.add_model_button.clicked.connect(self._on_add_model_button_clicked)
         self.tools_button.clicked.connect(self.tools_requested)
+        self.empty_trash_button.clicked.connect(self._on_empty_trash_button_clicked)
 
     # ------------------------------------------------------------------ setters
     def set_values(self, settings: Settings, models: Sequence[ModelInfo]) -> None:
@@ -147,15 +255,25 @@ class SettingsDialog(QDialog):
             self.model.setItemData(
                 self.model.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole
             )
-        self._select_model(settings.model)
-        self.temperature.setValue(settings.temperature)
-        self.max_tokens.setValue(settings.max_tokens)
-        self.context_size.setValue(settings.context_size)
-        self.threads.setValue(settings.threads)
-        self.system_prompt.setPlainText(settings.system_prompt)
-        self.theme.setCurrentIndex(max(0, self.theme.findData(settings.theme)))
-        self.tools_in_chat.setChecked(settings.tools_in_chat)
+        for key, f in self.fields.items():
+            f.put(getattr(settings, key))
         self.error.hide()
+        self.trash_status.hide()
+
+    def set_cpu_backends(self, names: Sequence[str], in_use: str = "") -> None:
+        """The llama.cpp CPU variants this machine has (from the engine, at run time). With none
+        known the field takes any name; with some, it offers "auto" and those. ``in_use`` (what
+        runs now and why) is shown beside "auto"."""
+        current = self._cpu_backend_value() if self.cpu_backend.count() else "auto"
+        self.cpu_backend.clear()
+        self.cpu_backend.setEditable(not names)
+        for name in dict.fromkeys(("auto", *names)):
+            label = f"auto: {in_use}" if name == "auto" and in_use and names else name
+            self.cpu_backend.addItem(label, name)
+        line = self.cpu_backend.lineEdit()
+        if line is not None and SETTINGS["cpu_backend"].maximum is not None:
+            line.setMaxLength(int(SETTINGS["cpu_backend"].maximum))
+        self._select_cpu_backend(current)
 
     def add_model(self, info: ModelInfo) -> None:
         """A model the user just added: list it (once) and select it."""
@@ -172,23 +290,59 @@ class SettingsDialog(QDialog):
         self.error.setText(f"{error.message} {error.hint}".strip())
         self.error.show()
 
+    def show_trash_emptied(self, count: int) -> None:
+        self.empty_trash_button.setEnabled(True)
+        text = f"Deleted {count} chat{'s' if count != 1 else ''} for good."
+        self.trash_status.setText(text if count else "The trash was already empty.")
+        self.trash_status.show()
+
     # ------------------------------------------------------------------ queries
     def values(self) -> Settings:
         """The settings as shown; raises SettingsError when a value is out of range."""
-        return self._base.with_changes(
-            model=str(self.model.currentData() or ""),
-            extra_models=list(self._extra_paths),
-            temperature=round(self.temperature.value(), 2),
-            max_tokens=self.max_tokens.value(),
-            context_size=self.context_size.value(),
-            threads=self.threads.value(),
-            system_prompt=self.system_prompt.toPlainText(),
-            theme=str(self.theme.currentData()),
-            tools_in_chat=self.tools_in_chat.isChecked(),
-        )
+        changes = {key: f.get() for key, f in self.fields.items()}
+        return self._base.with_changes(**changes, extra_models=list(self._extra_paths))
 
     # ------------------------------------------------------------------ internals
-    def _select_model(self, wanted: str) -> None:
+    def _widget(self, key: str, kind: type[Any]) -> Any:
+        widget = self.fields[key].widget
+        assert isinstance(widget, kind), key
+        return widget
+
+    def _add_row(self, form: QFormLayout, f: SettingField, extra: QWidget | None) -> None:
+        spec = f.spec
+        help_text = spec.description
+        if spec.effect is not Effect.LIVE:
+            help_text += f" (A change {spec.effect.value}.)"
+        f.widget.setAccessibleName(spec.label)
+        f.widget.setAccessibleDescription(help_text)
+        f.widget.setToolTip(help_text)
+        label = QLabel(spec.label, self)
+        label.setBuddy(f.widget)
+        if extra is None:
+            form.addRow(label, f.widget)
+            return
+        row = QHBoxLayout()
+        row.addWidget(f.widget, 1)
+        row.addWidget(extra)
+        form.addRow(label, row)
+
+    def _effects_note(self) -> str:
+        """Which shown settings do not apply at once, from their declared effects."""
+        parts = []
+        for effect in (Effect.RELOAD_MODEL, Effect.RESTART):
+            labels = [
+                s.label for s in SETTINGS.values() if s.key in self.fields and s.effect is effect
+            ]
+            if labels:
+                names = ", ".join(labels[:-1]) + (" or " if len(labels) > 1 else "") + labels[-1]
+                parts.append(f"A change to {names} {effect.value}.")
+        return " ".join(parts)
+
+    def _model_value(self) -> str:
+        return str(self.model.currentData() or "")
+
+    def _select_model(self, wanted: Any) -> None:
+        wanted = str(wanted)
         if not wanted:
             self.model.setCurrentIndex(0)
             return
@@ -199,6 +353,20 @@ class SettingsDialog(QDialog):
                 return
         self.model.addItem(wanted, wanted)
         self.model.setCurrentIndex(self.model.count() - 1)
+
+    def _cpu_backend_value(self) -> str:
+        data = self.cpu_backend.currentData()
+        if not self.cpu_backend.isEditable() and isinstance(data, str):
+            return data
+        return self.cpu_backend.currentText().strip()
+
+    def _select_cpu_backend(self, wanted: Any) -> None:
+        wanted = str(wanted)
+        index = self.cpu_backend.findData(wanted)
+        if index < 0:  # a saved name this machine does not list: keep it, selectable
+            self.cpu_backend.addItem(wanted, wanted)
+            index = self.cpu_backend.count() - 1
+        self.cpu_backend.setCurrentIndex(index)
 
     def _on_buttons_accepted(self) -> None:
         try:
@@ -214,3 +382,27 @@ class SettingsDialog(QDialog):
         )
         if path:
             self.add_model_requested.emit(path)
+
+    def _on_empty_trash_button_clicked(self) -> None:
+        """Ask first (without blocking the loop); Yes emits ``empty_trash_requested``."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Empty the trash?",
+            "Delete every deleted chat for good? This cannot be undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.button(QMessageBox.StandardButton.Yes).setText("Empty trash")
+        box.finished.connect(self._on_trash_confirm_finished)
+        self.trash_confirm = box
+        box.open()
+
+    def _on_trash_confirm_finished(self, result: int) -> None:
+        box, self.trash_confirm = self.trash_confirm, None
+        if box is not None:
+            box.deleteLater()
+        if result == QMessageBox.StandardButton.Yes.value:
+            self.empty_trash_button.setEnabled(False)
+            self.trash_status.hide()
+            self.empty_trash_requested.emit()

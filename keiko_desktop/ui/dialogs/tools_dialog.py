@@ -1,19 +1,16 @@
 """Settings > Tools: MCP servers and their status, tools with schemas and policies, the audit log.
 
 ``ToolsDialog`` is passive: it shows what it is given and emits what the user wants.
-``ToolsPresenter`` feeds it from a ``ToolService`` and carries its requests out (enable or
-disable a server, set a tool's policy, reload the audit log).
+``presenters.tools_presenter.ToolsPresenter`` feeds it from a ``ToolService`` and carries its
+requests out (enable or disable a server, set a tool's policy, reload the audit log).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
-from collections.abc import Coroutine, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QComboBox,
@@ -32,10 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.tools.models import AuditEntry, Policy, ServerState, ToolSpec
-from keiko_desktop.core.tools.service import ToolService
-
-log = logging.getLogger(__name__)
 
 POLICY_LABELS = {Policy.ALWAYS: "Always", Policy.ASK: "Ask", Policy.NEVER: "Never"}
 
@@ -95,6 +90,10 @@ class ToolsDialog(QDialog):
             self,
         )
         self.hint.setWordWrap(True)
+        self.error_label = QLabel(self)
+        self.error_label.setWordWrap(True)
+        self.error_label.setObjectName("errorLabel")
+        self.error_label.hide()
         self.refresh_button = QPushButton("Refresh", self)
         self.refresh_button.clicked.connect(self.refresh_requested)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
@@ -106,11 +105,21 @@ class ToolsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.hint)
+        layout.addWidget(self.error_label)
         layout.addLayout(bottom)
         self._specs: list[ToolSpec] = []
         self._filling = False
 
     # ------------------------------------------------------------------ setters
+    def show_error(self, error: KeikoError) -> None:
+        """Say what went wrong (until the next refresh clears it)."""
+        self.error_label.setText(f"{error.message} {error.hint}".strip())
+        self.error_label.show()
+
+    def clear_error(self) -> None:
+        self.error_label.clear()
+        self.error_label.hide()
+
     def set_servers(self, states: Sequence[ServerState]) -> None:
         self._filling = True
         try:
@@ -182,44 +191,3 @@ class ToolsDialog(QDialog):
             spec = self._specs[row]
             text = f"{spec.description.strip()}\n\nInput schema:\n"
             self.schema.setPlainText(text + json.dumps(spec.input_schema, indent=2))
-
-
-class ToolsPresenter(QObject):
-    """Connects a ``ToolsDialog`` to the ``ToolService``. Keep it alive with the dialog."""
-
-    def __init__(self, dialog: ToolsDialog, service: ToolService) -> None:
-        super().__init__(dialog)
-        self.dialog = dialog
-        self.service = service
-        self._tasks: set[asyncio.Task[None]] = set()
-        dialog.server_enabled_changed.connect(self._on_dialog_server_enabled_changed)
-        dialog.policy_changed.connect(self._on_dialog_policy_changed)
-        dialog.refresh_requested.connect(self._on_dialog_refresh_requested)
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def refresh(self) -> None:
-        self.dialog.set_servers(self.service.servers())
-        tools = self.service.tools(include_disabled=True)
-        self.dialog.set_tools([(t, self.service.policy_for(t)) for t in tools])
-        self.dialog.set_audit(await self.service.audit_log(200))
-
-    def request_refresh(self, _event: object = None) -> None:
-        """Reload in the background; connect the bridge's server-status signal here."""
-        self._spawn(self.refresh())
-
-    def _on_dialog_refresh_requested(self) -> None:
-        self.request_refresh()
-
-    def _on_dialog_server_enabled_changed(self, server: str, enabled: bool) -> None:
-        async def change() -> None:
-            await self.service.set_server_enabled(server, enabled)
-            await self.refresh()
-
-        self._spawn(change())
-
-    def _on_dialog_policy_changed(self, qualified_name: str, policy: str) -> None:
-        self._spawn(self.service.set_policy(qualified_name, Policy(policy)))

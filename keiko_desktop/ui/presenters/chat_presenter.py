@@ -21,7 +21,7 @@ from keiko_desktop.core.ports import StoredMessage
 from keiko_desktop.ui.bridge import EventBridge
 from keiko_desktop.ui.core_handle import CoreHandle
 from keiko_desktop.ui.panels.chat_panel import ChatPanel
-from keiko_desktop.ui.tasks import TaskRunner
+from keiko_desktop.ui.task_runner import TaskRunner
 
 PAGE = 50
 FRAME_MS = 33

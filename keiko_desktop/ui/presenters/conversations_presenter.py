@@ -9,7 +9,7 @@ from keiko_desktop.core.events import ConversationChanged
 from keiko_desktop.ui.bridge import EventBridge
 from keiko_desktop.ui.core_handle import CoreHandle
 from keiko_desktop.ui.presenters.chat_presenter import ChatPresenter
-from keiko_desktop.ui.tasks import TaskRunner
+from keiko_desktop.ui.task_runner import TaskRunner
 from keiko_desktop.ui.widgets.conversation_list import UNTITLED, ConversationList, ordered
 from keiko_desktop.ui.window_state import WindowState
 

@@ -9,7 +9,7 @@ from keiko_desktop.ui.core_handle import CoreHandle
 from keiko_desktop.ui.dialogs.search_dialog import SearchDialog
 from keiko_desktop.ui.main_window import MainWindow
 from keiko_desktop.ui.presenters.chat_presenter import ChatPresenter
-from keiko_desktop.ui.tasks import TaskRunner
+from keiko_desktop.ui.task_runner import TaskRunner
 
 RESULT_LIMIT = 50
 

@@ -1,11 +1,15 @@
 """SettingsPresenter: opens the Settings dialog, applies and saves what the user chose.
 
-The theme applies at once; a different model, context size or thread count reloads the model in
-the background (a message sent meanwhile waits for it). Its Tools… button opens Settings > Tools
-(``ToolsDialog`` with its ``ToolsPresenter``) once the tool servers have started.
+``Core.update_settings`` saves them and publishes ``SettingsChanged``; what follows is each
+setting's declared effect (``core.config.Effect``): a setting that reloads the model does so in
+the background (a message sent meanwhile waits for it), the theme applies here at once. Its
+Tools… button opens Settings > Tools (``ToolsDialog`` with its ``ToolsPresenter``) once the tool
+servers have started; "Empty trash now" (confirmed in the dialog) calls ``Core.empty_trash``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, Signal
 
@@ -14,28 +18,28 @@ from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.ui.bridge import EventBridge
 from keiko_desktop.ui.core_handle import CoreHandle
 from keiko_desktop.ui.dialogs.settings_dialog import SettingsDialog
-from keiko_desktop.ui.dialogs.tools_dialog import ToolsDialog, ToolsPresenter
+from keiko_desktop.ui.dialogs.tools_dialog import ToolsDialog
 from keiko_desktop.ui.main_window import MainWindow
-from keiko_desktop.ui.tasks import TaskRunner
+from keiko_desktop.ui.presenters.tools_presenter import ToolsPresenter
+from keiko_desktop.ui.task_runner import TaskRunner
 from keiko_desktop.ui.theme import ThemeManager
-
-RELOAD_KEYS = ("model", "context_size", "threads")
-
-
-def needs_reload(old: Settings, new: Settings) -> bool:
-    return any(getattr(old, key) != getattr(new, key) for key in RELOAD_KEYS)
 
 
 class SettingsPresenter(QObject):
     """Owns the settings dialog (made on first use).
 
+    ``cpu_backends`` gives the llama.cpp CPU variants to offer for ``cpu_backend`` (none: the
+    field takes any name).
+
     Signals:
         settings_applied(Settings): new settings were saved (and applied).
         tools_opened(ToolsDialog): Settings > Tools is on screen.
+        trash_emptied(int): the trash was emptied; how many chats went.
     """
 
     settings_applied = Signal(object)
     tools_opened = Signal(object)
+    trash_emptied = Signal(int)
 
     def __init__(
         self,
@@ -45,12 +49,14 @@ class SettingsPresenter(QObject):
         parent: QObject | None = None,
         *,
         bridge: EventBridge | None = None,
+        cpu_backends: Callable[[], Sequence[str]] | None = None,
     ) -> None:
         super().__init__(parent)
         self._window = window
         self._core = core
         self._themes = themes
         self._bridge = bridge
+        self._cpu_backends = cpu_backends
         self.dialog: SettingsDialog | None = None
         self.tools_dialog: ToolsDialog | None = None
         self.tools_presenter: ToolsPresenter | None = None
@@ -67,6 +73,11 @@ class SettingsPresenter(QObject):
             self.dialog.applied.connect(self._on_dialog_applied)
             self.dialog.add_model_requested.connect(self._on_dialog_add_model_requested)
             self.dialog.tools_requested.connect(self._on_dialog_tools_requested)
+            self.dialog.empty_trash_requested.connect(self._on_dialog_empty_trash_requested)
+        if self._cpu_backends is not None:
+            self.dialog.set_cpu_backends(self._cpu_backends())
+        elif core.cpu is not None:
+            self.dialog.set_cpu_backends(core.cpu.choices(), core.cpu.describe())
         self.dialog.set_values(core.settings, core.registry.list_models())
         self.dialog.open()
         return self.dialog
@@ -79,7 +90,7 @@ class SettingsPresenter(QObject):
         if core is None or self.dialog is None:
             return
         try:
-            info = core.registry.add(path)
+            info = core.registry.add_model(path)
         except KeikoError as exc:
             self.dialog.show_error(exc)
             return
@@ -126,19 +137,28 @@ class SettingsPresenter(QObject):
         core = await self._core.get()
         if self.dialog is None:
             return
-        old = core.settings
         try:
-            core.update_settings(settings)
+            core.update_settings(settings)  # reloads the model, starts the tools, if need be
         except KeikoError as exc:
             self.dialog.show_error(exc)
             return
         self._themes.set_preference(core.settings.theme)
-        if core.settings.tools_in_chat:
-            core.start_tools()  # once; a no-op when they run already
-        if needs_reload(old, core.settings):
-            core.models.start_loading(core.settings.model)
         self.dialog.accept()
         self.settings_applied.emit(core.settings)
+
+    def _on_dialog_empty_trash_requested(self) -> None:
+        self.tasks.spawn(self._empty_trash(), "empty the trash")
+
+    async def _empty_trash(self) -> None:
+        core = await self._core.get()
+        try:
+            count = await core.empty_trash()
+        finally:
+            if self.dialog is not None:
+                self.dialog.empty_trash_button.setEnabled(True)
+        if self.dialog is not None:
+            self.dialog.show_trash_emptied(count)
+        self.trash_emptied.emit(count)
 
     def _show_error(self, error: KeikoError) -> None:
         if self.dialog is not None and self.dialog.isVisible():

@@ -1,11 +1,13 @@
 """Composer: the message box under the chat, with Send / Stop and a length hint.
 
 Enter sends, Shift+Enter starts a new line, Up in an empty box asks to edit the last message.
+The window's own keys (``ui.shortcuts.WINDOW_SHORTCUTS``: Ctrl+N, Ctrl+K, Ctrl+,, Esc) are never
+kept by the text box: it refuses their ``ShortcutOverride``, so the window's shortcuts go first.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -19,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from keiko_desktop.ui.icons import icon
+from keiko_desktop.ui.shortcuts import window_shortcut_for
 from keiko_desktop.ui.theme import Theme
 
 CHARS_PER_TOKEN = 4
@@ -53,6 +56,16 @@ class ComposerEdit(QPlainTextEdit):
         self.document().setDocumentMargin(2)
         self.document().contentsChanged.connect(self._on_document_contents_changed)
         self._on_document_contents_changed()
+
+    def event(self, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and window_shortcut_for(event) is not None
+        ):
+            event.ignore()  # not ours: the window's shortcut takes it
+            return True
+        return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         key = event.key()

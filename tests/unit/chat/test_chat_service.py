@@ -248,10 +248,14 @@ async def test_bad_model_falls_back_and_reports(database: Database, bus: EventBu
     assert states[-1] == ("ready", "fallback")
 
 
-async def test_recover_marks_streaming_interrupted(service: ChatService) -> None:
-    conversation = await service.repo.create_conversation("crashed")
-    await service.repo.add_message(conversation.id, "user", "hi")
-    await service.repo.add_message(conversation.id, "assistant", "half a rep", status="streaming")
+async def test_recover_marks_streaming_interrupted(service: ChatService, paths: Paths) -> None:
+    crashed = await open_database(paths.database)  # an earlier run, which then crashed
+    conversation = await crashed.conversations.create_conversation("crashed")
+    await crashed.conversations.add_message(conversation.id, "user", "hi")
+    await crashed.conversations.add_message(
+        conversation.id, "assistant", "half a rep", status="streaming"
+    )
+    crashed.close()  # a reply whose writer is gone (a live one would be left alone)
     assert await service.recover() == 1
     messages = await service.repo.list_messages(conversation.id)
     assert [m.status for m in messages] == ["complete", "interrupted"]

@@ -82,3 +82,35 @@ async def test_publish_threadsafe_hops_to_the_loop() -> None:
     worker.join()
     await asyncio.wait_for(done.wait(), 2)
     assert threads == [threading.main_thread().name]
+
+
+def test_plain_functions_and_lambdas_are_held_strongly() -> None:
+    bus = EventBus()
+    seen: list[Event] = []
+    bus.subscribe(MessageCreated, lambda event: seen.append(event))
+
+    def make_closure() -> None:
+        def on_created(event: MessageCreated) -> None:
+            seen.append(event)
+
+        bus.subscribe(MessageCreated, on_created)  # no reference kept by the caller
+
+    make_closure()
+    gc.collect()
+    assert bus.subscriber_count(MessageCreated) == 2
+    bus.publish(MessageCreated(1, 1, "user"))
+    assert len(seen) == 2
+
+
+def test_a_strongly_held_function_can_be_unsubscribed() -> None:
+    bus = EventBus()
+    seen: list[Event] = []
+
+    def on_created(event: MessageCreated) -> None:
+        seen.append(event)
+
+    bus.subscribe(MessageCreated, on_created)
+    bus.unsubscribe(MessageCreated, on_created)
+    bus.publish(MessageCreated(1, 1, "user"))
+    assert seen == []
+    assert bus.subscriber_count(MessageCreated) == 0

@@ -1,4 +1,5 @@
-"""models/catalog.toml loads, is consistent, and bad catalogs are rejected with clear errors."""
+"""The shipped catalog (keiko_desktop/llm/catalog.toml) loads, is consistent, and bad catalogs
+are rejected with clear errors."""
 
 from __future__ import annotations
 

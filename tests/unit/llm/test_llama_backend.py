@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from keiko_desktop.core.errors import GenerationError, ModelLoadError
-from keiko_desktop.core.ports import ChatMessage, ChatModel, GenerationParams
+from keiko_desktop.core.ports import ChatMessage, ChatModel, GenerationParams, tool_calling
 from keiko_desktop.llm.llama_backend import LlamaChatModel, LlamaGeneration
 
 from .conftest import SMALL_CTX, THREADS
@@ -29,8 +29,7 @@ async def collect(gen: LlamaGeneration) -> list[str]:
 
 async def test_is_a_chat_model_with_the_files_own_template(smol: LlamaChatModel) -> None:
     assert isinstance(smol, ChatModel)
-    assert smol.can_stream is True
-    assert smol.supports_tools is True  # tool calls through complete_with_grammar
+    assert tool_calling(smol) is smol  # a ToolCallingModel: grammar-constrained call_tools
     assert smol.context_length == SMALL_CTX
     assert smol.uses_chatml_fallback is False
     # The template in this GGUF adds its own default system prompt when there is none, so the

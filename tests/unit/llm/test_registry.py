@@ -12,8 +12,9 @@ from keiko_desktop.core.chat.models import ModelManager
 from keiko_desktop.core.config import Settings
 from keiko_desktop.core.errors import ModelLoadError
 from keiko_desktop.core.events import EventBus
-from keiko_desktop.core.ports import ChatMessage, ChatModel, GenerationParams
+from keiko_desktop.core.ports import ChatMessage, ChatModel, GenerationParams, ModelInfo
 from keiko_desktop.llm.registry import BUNDLED_NAME, ModelRegistry, locate_bundled_model
+from tests.helpers.fake_model import FakeChatModel
 
 from .conftest import THREADS
 
@@ -97,13 +98,13 @@ def test_list_models_without_bundle_does_not_raise(model_copy: Path) -> None:
 
 def test_add_validates_and_dedupes(model_copy: Path, bad_text: Path) -> None:
     reg = ModelRegistry(SETTINGS)
-    info = reg.add(model_copy)
+    info = reg.add_model(model_copy)
     assert info.name == "my-model.q4"
     assert info.bundled is False
-    assert reg.add(str(model_copy)) == info
+    assert reg.add_model(str(model_copy)) == info
     assert reg.list_models()[-1] == info
     with pytest.raises(ModelLoadError, match=r"notes\.gguf"):
-        reg.add(bad_text)
+        reg.add_model(bad_text)
     assert len(reg.list_models()) == 2
 
 
@@ -114,8 +115,8 @@ def test_added_names_do_not_collide(tmp_path: Path, bundled_gguf: Path) -> None:
     for folder in (a, b):
         (folder / "model.gguf").symlink_to(bundled_gguf)
     reg = ModelRegistry(SETTINGS)
-    assert reg.add(a / "model.gguf").name == "model"
-    assert reg.add(b / "model.gguf").name == "model-2"
+    assert reg.add_model(a / "model.gguf").name == "model"
+    assert reg.add_model(b / "model.gguf").name == "model-2"
 
 
 def test_resolve_by_name_path_or_empty(model_copy: Path, tmp_path: Path) -> None:
@@ -141,7 +142,7 @@ def test_resolve_unknown_names_the_thing(tmp_path: Path) -> None:
 
 async def test_load_uses_settings(model_copy: Path) -> None:
     reg = ModelRegistry(SETTINGS)
-    model = await reg.load(reg.add(model_copy))
+    model = await reg.load(reg.add_model(model_copy))
     try:
         assert model.name == "my-model.q4"
         assert model.context_length == 512
@@ -206,3 +207,69 @@ async def test_new_settings_apply_to_later_loads(model_copy: Path) -> None:
         assert model.context_length == 256
     finally:
         await model.aclose()
+
+
+class FakeBackend:
+    """A second backend, like Ollama: models by id, loaded without a file."""
+
+    name = "ollama"
+
+    def __init__(self) -> None:
+        self.loaded: list[str] = []
+
+    def list_models(self) -> list[ModelInfo]:
+        return [ModelInfo("ollama/llama3", "llama3", 0, backend=self.name)]
+
+    def resolve(self, model_id: str) -> ModelInfo | None:
+        return next((m for m in self.list_models() if m.name == model_id), None)
+
+    async def load(self, info: ModelInfo, settings: Settings) -> ChatModel:
+        self.loaded.append(info.name)
+        return FakeChatModel()
+
+
+def test_models_have_a_backend_and_llama_cpp_is_built_in(bundled_gguf: Path) -> None:
+    reg = ModelRegistry(SETTINGS)
+    assert reg.backends == ("llama.cpp",)
+    assert reg.default_model().backend == "llama.cpp"
+
+
+async def test_a_backend_registers_beside_llama_cpp(bundled_gguf: Path) -> None:
+    reg = ModelRegistry(SETTINGS)
+    backend = FakeBackend()
+    reg.register_backend(backend)
+    assert reg.backends == ("llama.cpp", "ollama")
+    assert [m.name for m in reg.list_models()] == [BUNDLED_NAME, "ollama/llama3"]
+    info = reg.resolve("ollama/llama3")  # an id with a slash: not a file path
+    assert (info.backend, info.path) == ("ollama", "llama3")
+    model = await reg.load(info)
+    assert isinstance(model, FakeChatModel)
+    assert backend.loaded == ["ollama/llama3"]
+
+
+def test_ids_with_a_slash_are_not_taken_for_file_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    reg = ModelRegistry(SETTINGS, missing_bundle)
+    with pytest.raises(ModelLoadError) as no_backend:
+        reg.resolve("endpoint/model")
+    assert "no 'endpoint' backend" in no_backend.value.message
+    assert "not found" not in no_backend.value.message
+    reg.register_backend(FakeBackend())
+    with pytest.raises(ModelLoadError) as unknown:
+        reg.resolve("ollama/mistral")
+    assert unknown.value.message == "The ollama backend has no model 'ollama/mistral'."
+    # Paths still are paths: a .gguf name, ./, an absolute path, an existing file.
+    for path in ("models/x.gguf", "./models/x", str(tmp_path / "nowhere" / "x")):
+        with pytest.raises(ModelLoadError, match="Model file not found"):
+            reg.resolve(path)
+    (tmp_path / "local").mkdir()
+    (tmp_path / "local" / "model").write_bytes(b"GGUF")
+    assert reg.resolve("local/model").path == str(tmp_path / "local" / "model")
+
+
+async def test_a_model_of_an_unavailable_backend_says_so(bundled_gguf: Path) -> None:
+    reg = ModelRegistry(SETTINGS)
+    with pytest.raises(ModelLoadError, match="needs the 'ollama' backend"):
+        await reg.load(ModelInfo("ollama/llama3", "llama3", 0, backend="ollama"))

@@ -26,13 +26,10 @@ async def test_core_starts_the_tools_and_leaves_no_child_on_close(paths: Paths) 
         assert tools is not None
         assert core.tools is tools
         assert core.chat.tools is tools
-        assert core.chat.grammar_for is not None
         assert tools.approvals.timeout == 7
         names = {t.qualified_name for t in tools.tools()}
         assert {"clock.now", "files.list_files", "notes.search_notes"} <= names
         assert "bad.pid" in names
-        gbnf = core.chat.grammar_for(tools.tools("clock"))
-        assert '\\"clock.now\\"' in gbnf
         assert core.tool_system is not None
         pid = int((await core.tool_system.pool.call_tool("bad", "pid", {})).text)
         core.update_settings(core.settings.with_changes(tool_approval_timeout=9))

@@ -107,6 +107,74 @@ async def test_upgrade_from_v1_keeps_every_row_and_indexes_it(db_path: Path) -> 
         await db.aclose()
 
 
+def _build_v4(path: Path) -> None:
+    """A database as m001..m004 left it (before reply owners), with rows by raw SQL."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_sqlite_engine(path)
+    try:
+        assert apply_migrations(engine, MIGRATIONS[:4]) == ALL_NAMES[:4]
+    finally:
+        engine.dispose()
+    con = sqlite3.connect(path)
+    with con:
+        con.execute(
+            "INSERT INTO conversations (id, title, created_at, updated_at, pinned)"
+            " VALUES (1, 'Kept', '2024-05-01 09:00:00', '2024-05-01 09:00:00', 1)"
+        )
+        con.executemany(
+            "INSERT INTO messages (id, conversation_id, parent_id, role, content, status,"
+            " created_at, updated_at) VALUES (?, 1, ?, ?, ?, ?, ?, ?)",
+            [
+                (1, None, "user", "Tell me about owls", "complete",
+                 "2024-05-01 09:00:00", "2024-05-01 09:00:00"),
+                (2, 1, "assistant", "Owls are nocturnal", "complete",
+                 "2024-05-01 09:00:02", "2024-05-01 09:00:02"),
+                (3, None, "user", "And ravens?", "complete",
+                 "2024-05-01 09:01:00", "2024-05-01 09:01:00"),
+                (4, 3, "assistant", "Ravens are cle", "streaming",
+                 "2024-05-01 09:01:01", "2024-05-01 09:01:01"),
+            ],
+        )  # fmt: skip
+    con.close()
+
+
+async def test_upgrade_adds_reply_owners_and_old_streaming_rows_are_orphans(
+    db_path: Path,
+) -> None:
+    _build_v4(db_path)
+    db = await open_database(db_path)
+    try:
+        assert await db.applied_migrations() == ALL_NAMES
+        assert "m005_message_stream_owner" in ALL_NAMES
+        repo = db.conversations
+        kept = await repo.list_messages(1)
+        assert [(m.id, m.role, m.content, m.status, m.parent_id) for m in kept] == [
+            (1, "user", "Tell me about owls", "complete", None),
+            (2, "assistant", "Owls are nocturnal", "complete", 1),
+            (3, "user", "And ravens?", "complete", None),
+            (4, "assistant", "Ravens are cle", "streaming", 3),
+        ]
+        owners = await db.read(
+            lambda s: s.execute(
+                text("SELECT owner_pid, owner_started, owner_token FROM messages")
+            ).all()
+        )
+        assert [tuple(o) for o in owners] == [(None, None, None)] * 4
+        assert [h.message_id for h in await repo.search("ravens")] == [3, 4]
+
+        # A streaming row from before the owners has none: nobody can still be writing it.
+        assert await repo.mark_streaming_interrupted() == 1
+        reply = await repo.get_message(4)
+        assert reply is not None
+        assert (reply.status, reply.content) == ("interrupted", "Ravens are cle")
+        # New replies get an owner and are left alone while it lives.
+        new = await repo.add_message(1, "assistant", "", status="streaming", parent_id=3)
+        assert new.id == 5
+        assert await repo.mark_streaming_interrupted() == 0
+    finally:
+        await db.aclose()
+
+
 async def test_applying_twice_is_a_no_op(db_path: Path) -> None:
     db = await open_database(db_path)
     await db.aclose()

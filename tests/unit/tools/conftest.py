@@ -12,7 +12,7 @@ from mcp.types import ToolAnnotations
 
 from keiko_desktop.core.config import Paths
 from keiko_desktop.core.events import EventBus
-from keiko_desktop.core.tools.events import ToolApprovalRequested
+from keiko_desktop.core.tools.approvals import ApprovalRequest
 from keiko_desktop.core.tools.models import ApprovalAnswer
 from keiko_desktop.core.tools.service import ToolService
 from keiko_desktop.mcp_tools.builtin import create_clock_server
@@ -100,14 +100,22 @@ async def service(pool: ServerPool, bus: EventBus, repo: SqliteToolRepository) -
 
 
 class Approver:
-    """Answers approval requests with a fixed answer (None: never answers)."""
+    """An ``Approver`` registered on ``service`` that answers with a fixed answer (None: never
+    answers; ``cancelled`` counts the waits the broker gave up on)."""
 
-    def __init__(self, bus: EventBus, answer: ApprovalAnswer | None) -> None:
+    def __init__(self, service: ToolService, answer: ApprovalAnswer | None) -> None:
         self.answer = answer
-        self.seen: list[ToolApprovalRequested] = []
-        bus.subscribe(ToolApprovalRequested, self.on_request)
+        self.seen: list[ApprovalRequest] = []
+        self.cancelled = 0
+        service.approvals.set_approver(self)
 
-    def on_request(self, event: ToolApprovalRequested) -> None:
-        self.seen.append(event)
-        if self.answer is not None and event.request is not None:
-            event.request.answer(self.answer)
+    async def approve(self, request: ApprovalRequest) -> ApprovalAnswer:
+        self.seen.append(request)
+        if self.answer is not None:
+            return self.answer
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        raise AssertionError("unreachable")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import jsonschema
@@ -15,11 +15,9 @@ from keiko_desktop.core.chat.service import ChatService
 from keiko_desktop.core.config import Settings
 from keiko_desktop.core.events import EventBus, MessageCreated
 from keiko_desktop.core.ports import ChatMessage, ChatModel, ModelInfo
-from keiko_desktop.core.tools.events import ToolApprovalRequested
-from keiko_desktop.core.tools.models import ToolSpec
 from keiko_desktop.core.tools.service import ToolService
 from keiko_desktop.llm.llama_backend import LlamaChatModel
-from keiko_desktop.llm.tool_grammar import reply_schema, tool_call_gbnf
+from keiko_desktop.llm.tool_grammar import reply_schema
 from keiko_desktop.mcp_tools.builtin import create_clock_server
 from keiko_desktop.mcp_tools.config import BuiltinServerConfig
 from keiko_desktop.mcp_tools.connection import PoolOptions
@@ -29,7 +27,7 @@ from keiko_desktop.store import Database, SqliteToolRepository
 from tests.helpers.fake_model import FakeToolModel
 from tests.helpers.models import bundled_gguf
 
-from .conftest import Vault
+from .conftest import Approver, Vault
 
 
 class OneModel:
@@ -50,13 +48,6 @@ class OneModel:
 
     async def load(self, info: ModelInfo) -> ChatModel:
         return self.model
-
-
-def tool_call_forced(tools: Sequence[ToolSpec], *, allow_answer: bool = True) -> str:
-    """``tool_call_gbnf``, but while tools are offered the reply must call one (a 135M model
-    cannot be trusted to choose to): the test is about the mechanics, not the model's judgement.
-    With ``tool_max_steps=1`` the loop then asks for the answer with no tools offered."""
-    return tool_call_gbnf(tools, allow_answer=not tools)
 
 
 @pytest.fixture
@@ -95,6 +86,9 @@ async def test_a_chat_reply_calls_a_tool_on_the_real_model(
     smol: LlamaChatModel,
 ) -> None:
     service, _pool = clock_tools
+    # The first reply must be a call (``require_tool_first``: a 135M model cannot be trusted
+    # to choose to; the test is about the mechanics, not its judgement). With one step allowed
+    # the answer is then a plain reply to the result, streamed like any other.
     settings = Settings(
         temperature=0.0, max_tokens=160, tool_max_steps=1, system_prompt="", tools_in_chat=True
     )
@@ -110,13 +104,16 @@ async def test_a_chat_reply_calls_a_tool_on_the_real_model(
         bus,
         lambda: settings,
         tools=service,
-        grammar_for=tool_call_forced,
+        require_tool_first=True,
     )
     chat.models.start_loading()
     reply = await chat.send(None, "What time is it in UTC? Use the clock.")
+    streamed = [piece async for piece in reply]
     result = await asyncio.wait_for(reply.result(), 200)
 
     assert result.status == "complete", result.error
+    assert len(streamed) > 1  # piece by piece, not in one piece at the end
+    assert "".join(streamed) == result.text
     messages = await database.conversations.list_messages(reply.conversation_id)
     roles = [m.role for m in messages]
     assert roles[:2] == ["user", "assistant"]
@@ -136,16 +133,20 @@ async def test_a_chat_reply_calls_a_tool_on_the_real_model(
     assert answer.status == "complete"
     assert answer.content == result.text
     assert not answer.content.lstrip().startswith("{")  # never raw JSON for the user
+    assert answer.prompt_tokens  # its own token counts, stored
+    assert answer.completion_tokens == result.stats.completion_tokens
+    assert answer.completion_tokens
+    assert answer.completion_tokens >= len(streamed)
+    assert answer.time_to_first_token is not None
+    assert answer.tokens_per_second is not None
+    assert answer.duration is not None
+    assert answer.duration >= answer.time_to_first_token
     audit = await service.audit_log(10)
     assert [f"{e.server}.{e.tool}" for e in audit] == [step["tool"]]
     assert audit[0].conversation_id == reply.conversation_id
 
 
 # ---------------------------------------------------------------- scripted model, real tools
-def fake_grammar(tools: Sequence[ToolSpec], *, allow_answer: bool = True) -> str:
-    return "tools:" + ",".join(t.qualified_name for t in tools)
-
-
 @pytest.fixture
 async def vault_tools(
     bus: EventBus, repo: SqliteToolRepository, vault: Vault
@@ -176,7 +177,6 @@ def scripted_chat(
         lambda: chosen,
         flush_interval=0.05,
         tools=tools,
-        grammar_for=fake_grammar,
     )
     chat.models.start_loading()
     return chat
@@ -209,7 +209,7 @@ async def test_each_call_is_a_tool_message_and_regenerate_drops_them(
     assert "hunter22" not in messages[3].content
     assert vault.ran == ["peek"]
     # The model saw the tool's result; a later turn does not see tool messages again.
-    assert any(m.role == "tool" for m in model.grammar_calls[1])
+    assert any(m.role == "tool" for m in model.tool_turns[1])
     again = await chat.regenerate(reply.conversation_id)
     assert (await asyncio.wait_for(again.result(), 20)).text == "done"  # answered at once
     roles = [m.role for m in await repo.list_messages(reply.conversation_id)]
@@ -225,32 +225,26 @@ async def test_tools_off_in_settings_means_a_plain_reply(
     reply = await chat.send(None, "hi")
     result = await asyncio.wait_for(reply.result(), 20)
     assert result.text == "just text"
-    assert model.grammar_calls == []
+    assert model.tool_turns == []
 
 
 async def test_stop_while_a_tool_waits_for_approval(
     database: Database, bus: EventBus, vault_tools: ToolService, vault: Vault
 ) -> None:
-    seen: list[ToolApprovalRequested] = []
-
-    def on_request(event: ToolApprovalRequested) -> None:
-        seen.append(event)  # and never answers
-
-    bus.subscribe(ToolApprovalRequested, on_request)
+    approver = Approver(vault_tools, None)  # never answers
     model = FakeToolModel()
     model.tool_replies = [json.dumps({"tool": "vault.delete_file", "arguments": {"path": "x"}})]
     chat = scripted_chat(database, bus, model, vault_tools)
     reply = await chat.send(None, "delete x")
     for _ in range(400):
-        if seen:
+        if approver.seen:
             break
         await asyncio.sleep(0.01)
-    assert seen
+    assert approver.seen
     reply.cancel()
     result = await asyncio.wait_for(reply.result(), 10)
     assert result.status == "interrupted"
-    assert seen[0].request is not None
-    assert seen[0].request.done  # settled: a late click in a dialog changes nothing
+    assert approver.cancelled == 1  # told to stop asking: a dialog closes, a late click is moot
     assert vault.ran == []
     assert chat.active_reply(reply.conversation_id) is None
 
@@ -261,8 +255,7 @@ async def test_an_empty_answer_falls_back_to_a_streamed_reply(
     model = FakeToolModel()
     model.tool_replies = [
         json.dumps({"tool": "vault.peek", "arguments": {}}),
-        json.dumps({"answer": ""}),  # the loop asks again, with tools withheld...
-        json.dumps({"answer": ""}),  # ...and still gets nothing
+        json.dumps({"answer": ""}),  # the model chose to answer, and said nothing
     ]
     model.enqueue(["free ", "text"])
     chat = scripted_chat(database, bus, model, vault_tools)

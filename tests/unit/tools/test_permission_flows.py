@@ -9,7 +9,9 @@ import time
 import pytest
 
 from keiko_desktop.core.events import EventBus
+from keiko_desktop.core.tools.approvals import ApprovalRequest
 from keiko_desktop.core.tools.errors import ToolNotFoundError
+from keiko_desktop.core.tools.events import ToolApprovalRequested
 from keiko_desktop.core.tools.models import ApprovalAnswer, Policy
 from keiko_desktop.core.tools.service import ToolService
 from keiko_desktop.store import SqliteToolRepository
@@ -20,7 +22,7 @@ from .conftest import Approver, Vault
 async def test_always_runs_without_asking_and_is_audited(
     service: ToolService, bus: EventBus, vault: Vault, repo: SqliteToolRepository
 ) -> None:
-    approver = Approver(bus, ApprovalAnswer.DENY)
+    approver = Approver(service, ApprovalAnswer.DENY)
     await service.set_policy("vault.delete_file", Policy.ALWAYS)
     result = await service.call("vault.delete_file", {"path": "/tmp/x"}, conversation_id=7)
     assert (result.text, result.decision, result.is_error) == ("deleted /tmp/x", "auto", False)
@@ -44,7 +46,7 @@ async def test_always_runs_without_asking_and_is_audited(
 async def test_ask_approved_once_runs_and_asks_again_next_time(
     service: ToolService, bus: EventBus, vault: Vault, repo: SqliteToolRepository
 ) -> None:
-    approver = Approver(bus, ApprovalAnswer.ALLOW_ONCE)
+    approver = Approver(service, ApprovalAnswer.ALLOW_ONCE)
     result = await service.call("vault.delete_file", {"path": "a"}, agent="researcher")
     assert result.decision == "approved"
     assert not result.is_error
@@ -62,7 +64,7 @@ async def test_ask_approved_once_runs_and_asks_again_next_time(
 async def test_always_allow_answer_persists_the_policy(
     service: ToolService, bus: EventBus, repo: SqliteToolRepository
 ) -> None:
-    approver = Approver(bus, ApprovalAnswer.ALWAYS_ALLOW)
+    approver = Approver(service, ApprovalAnswer.ALWAYS_ALLOW)
     await service.call("vault.delete_file", {"path": "a"})
     await service.call("vault.delete_file", {"path": "b"})
     assert len(approver.seen) == 1
@@ -73,7 +75,7 @@ async def test_always_allow_answer_persists_the_policy(
 async def test_ask_denied_does_not_run_and_is_audited(
     service: ToolService, bus: EventBus, vault: Vault, repo: SqliteToolRepository
 ) -> None:
-    Approver(bus, ApprovalAnswer.DENY)
+    Approver(service, ApprovalAnswer.DENY)
     result = await service.call("vault.delete_file", {"path": "/etc"})
     assert result.is_error
     assert result.decision == "denied"
@@ -87,35 +89,63 @@ async def test_ask_denied_does_not_run_and_is_audited(
 async def test_ask_unanswered_times_out_as_deny(
     service: ToolService, bus: EventBus, vault: Vault, repo: SqliteToolRepository
 ) -> None:
-    approver = Approver(bus, None)
+    approver = Approver(service, None)
     started = time.monotonic()
     result = await service.call("vault.delete_file", {"path": "x"})
     waited = time.monotonic() - started
     assert 0.4 <= waited < 3
     assert result.decision == "timed_out"
+    assert "No one approved vault.delete_file in time" in result.text
     assert vault.ran == []
-    request = approver.seen[0].request
-    assert request is not None
-    assert request.done
-    assert not request.answer(ApprovalAnswer.ALLOW_ONCE)  # too late: it stays a deny
+    assert approver.cancelled == 1  # the approver was told to stop asking (close its dialog)
+    assert service.approvals.pending() == []
     [row] = await repo.list_tool_calls()
     assert row.decision == "timed_out"
 
 
-async def test_ask_with_nobody_listening_is_denied_at_once(
-    service: ToolService, vault: Vault
+async def test_ask_with_no_approver_registered_is_denied_at_once_saying_why(
+    service: ToolService, bus: EventBus, vault: Vault
 ) -> None:
+    listener: list[ToolApprovalRequested] = []
+    bus.subscribe(ToolApprovalRequested, listener.append)  # listening on the bus is not approving
     started = time.monotonic()
     result = await service.call("vault.delete_file", {"path": "x"})
     assert time.monotonic() - started < 0.4
     assert result.decision == "denied"
+    assert "needs approval (its policy is Ask) and nobody here can approve it" in result.text
+    assert vault.ran == []
+
+
+async def test_the_bus_event_is_a_plain_fact_and_the_approver_answers(
+    service: ToolService, bus: EventBus, vault: Vault
+) -> None:
+    facts: list[ToolApprovalRequested] = []
+    bus.subscribe(ToolApprovalRequested, facts.append)
+    approver = Approver(service, ApprovalAnswer.ALLOW_ONCE)
+    result = await service.call("vault.delete_file", {"path": "x"})
+    assert result.decision == "approved"
+    [fact] = facts
+    assert (fact.server, fact.tool, fact.arguments) == ("vault", "delete_file", {"path": "x"})
+    assert fact.request_id == approver.seen[0].id
+    assert not hasattr(fact, "request")  # no way to answer through the bus
+
+
+async def test_a_failing_approver_is_a_deny(service: ToolService, vault: Vault) -> None:
+    class Broken:
+        async def approve(self, request: ApprovalRequest) -> ApprovalAnswer:
+            raise RuntimeError("no terminal")
+
+    service.approvals.set_approver(Broken())
+    result = await service.call("vault.delete_file", {"path": "x"})
+    assert result.decision == "denied"
+    assert "could not be asked" in result.text
     assert vault.ran == []
 
 
 async def test_never_refuses_without_asking(
     service: ToolService, bus: EventBus, vault: Vault, repo: SqliteToolRepository
 ) -> None:
-    approver = Approver(bus, ApprovalAnswer.ALLOW_ONCE)
+    approver = Approver(service, ApprovalAnswer.ALLOW_ONCE)
     await service.set_policy("vault.peek", Policy.NEVER)
     result = await service.call("vault.peek")
     assert (result.decision, result.is_error) == ("blocked", True)
@@ -129,7 +159,7 @@ async def test_never_refuses_without_asking(
 async def test_invalid_arguments_are_refused_before_anyone_is_asked(
     service: ToolService, bus: EventBus, vault: Vault, repo: SqliteToolRepository
 ) -> None:
-    approver = Approver(bus, ApprovalAnswer.ALLOW_ONCE)
+    approver = Approver(service, ApprovalAnswer.ALLOW_ONCE)
     result = await service.call("vault.delete_file", {"path": 42})
     assert result.decision == "invalid"
     assert "path: 42 is not of type 'string'" in result.text
@@ -153,7 +183,7 @@ async def test_default_policies(service: ToolService) -> None:
 async def test_secrets_in_arguments_are_redacted_everywhere(
     service: ToolService, bus: EventBus, vault: Vault, repo: SqliteToolRepository
 ) -> None:
-    approver = Approver(bus, ApprovalAnswer.ALLOW_ONCE)
+    approver = Approver(service, ApprovalAnswer.ALLOW_ONCE)
     service.redactor.add_secret("sk-live-0123456789")
     result = await service.call(
         "vault.login",

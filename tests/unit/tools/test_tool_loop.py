@@ -3,40 +3,34 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 
 from keiko_desktop.core.events import EventBus
-from keiko_desktop.core.ports import ChatMessage
-from keiko_desktop.core.tools.loop import ToolLoop, ToolStep, parse_reply, tool_instructions
-from keiko_desktop.core.tools.models import ApprovalAnswer, ToolSpec
+from keiko_desktop.core.ports import ChatMessage, GenerationParams, ToolTurn
+from keiko_desktop.core.tools.loop import LoopOutcome, ToolLoop, ToolStep
+from keiko_desktop.core.tools.models import ApprovalAnswer
+from keiko_desktop.core.tools.reply_format import parse_reply, tool_instructions
 from keiko_desktop.core.tools.service import ToolService
 from keiko_desktop.store import SqliteToolRepository
+from tests.helpers.fake_model import FakeGeneration, FakeToolModel
 
 from .conftest import Approver, Vault
 
-
-class ScriptedModel:
-    """Replies with the queued texts in order and records what it was shown."""
-
-    def __init__(self, *replies: object) -> None:
-        self.replies = [r if isinstance(r, str) else json.dumps(r) for r in replies]
-        self.seen: list[list[ChatMessage]] = []
-        self.grammars: list[str] = []
-
-    async def complete_with_grammar(
-        self, messages: Sequence[ChatMessage], grammar: str, max_tokens: int
-    ) -> str:
-        self.seen.append(list(messages))
-        self.grammars.append(grammar)
-        return self.replies.pop(0)
+PARAMS = GenerationParams(temperature=0.0, max_tokens=64)
 
 
-def fake_grammar(tools: Sequence[ToolSpec], *, allow_answer: bool = True) -> str:
-    return "tools:" + ",".join(t.qualified_name for t in tools) + ("" if allow_answer else "!")
+def scripted(*replies: object) -> FakeToolModel:
+    """A model whose tool turns are these JSON replies, in order."""
+    model = FakeToolModel()
+    model.tool_replies = [r if isinstance(r, str) else json.dumps(r) for r in replies]
+    return model
+
+
+async def answer_text(loop: ToolLoop, outcome: LoopOutcome) -> str:
+    return "".join([piece async for piece in loop.answer(outcome, PARAMS)])
 
 
 async def test_call_then_answer(service: ToolService, repo: SqliteToolRepository) -> None:
-    model = ScriptedModel(
+    model = scripted(
         {
             "tool": "clock.convert_time",
             "arguments": {
@@ -48,26 +42,28 @@ async def test_call_then_answer(service: ToolService, repo: SqliteToolRepository
         {"answer": "It is 21:00 in Tokyo."},
     )
     seen_steps: list[ToolStep] = []
-    loop = ToolLoop(model, service, fake_grammar)
+    loop = ToolLoop(model, service)
     outcome = await loop.run(
         [ChatMessage("system", "You are Keiko."), ChatMessage("user", "Noon UTC in Tokyo?")],
         service.tools("clock"),
         conversation_id=3,
         on_step=seen_steps.append,
     )
-    assert outcome.answer == "It is 21:00 in Tokyo."
     assert outcome.stopped == "answer"
+    assert outcome.answer is not None  # the answer the model began, still streaming
+    assert await answer_text(loop, outcome) == "It is 21:00 in Tokyo."
     [step] = outcome.steps
     assert step is seen_steps[0]
     assert step.name == "clock.convert_time"
     assert "2024-07-01T21:00:00+09:00" in step.result.text
-    first, second = model.seen
-    assert first[0].role == "system"
-    assert first[0].content.startswith("You are Keiko.")
-    assert "clock.now(timezone)" in first[0].content
+    first, second = model.tool_turns
+    assert first[0] == ChatMessage("system", "You are Keiko.")  # instructions: the backend's
+    assert second[-2].role == "assistant"
+    assert json.loads(second[-2].content)["tool"] == "clock.convert_time"
     assert second[-1].role == "tool"
     assert second[-1].content.startswith("Result of clock.convert_time:")
-    assert model.grammars[0].startswith("tools:clock.add_to_date")
+    # What the answer is written from: the conversation and the result, no JSON turns.
+    assert [m.role for m in outcome.messages] == ["system", "user", "tool"]
     [row] = await repo.list_tool_calls()
     assert (row.tool, row.conversation_id) == ("convert_time", 3)
 
@@ -75,47 +71,51 @@ async def test_call_then_answer(service: ToolService, repo: SqliteToolRepository
 async def test_refusals_and_unknown_tools_are_results_the_model_reads(
     service: ToolService, bus: EventBus, vault: Vault
 ) -> None:
-    Approver(bus, ApprovalAnswer.DENY)
-    model = ScriptedModel(
+    Approver(service, ApprovalAnswer.DENY)
+    model = scripted(
         {"tool": "vault.delete_file", "arguments": {"path": "/"}},
         {"tool": "vault.nope", "arguments": {}},
         {"answer": "I was not allowed to."},
     )
-    outcome = await ToolLoop(model, service, fake_grammar).run(
-        [ChatMessage("user", "delete everything")], service.tools("vault")
-    )
-    assert outcome.answer == "I was not allowed to."
+    loop = ToolLoop(model, service)
+    outcome = await loop.run([ChatMessage("user", "delete everything")], service.tools("vault"))
+    assert await answer_text(loop, outcome) == "I was not allowed to."
     denied, unknown = outcome.steps
     assert denied.shown.startswith("Error: The user did not allow vault.delete_file")
     assert unknown.shown.startswith("Error: Server 'vault' has no tool 'nope'.")
     assert vault.ran == []
 
 
-async def test_step_limit_forces_an_answer_without_tools(
+async def test_step_limit_answers_with_a_plain_reply_to_the_results(
     service: ToolService, vault: Vault
 ) -> None:
     call = {"tool": "vault.peek", "arguments": {}}
-    model = ScriptedModel(call, call, {"answer": "Enough peeking."})
-    outcome = await ToolLoop(model, service, fake_grammar, max_steps=2).run(
-        [ChatMessage("user", "peek forever")], service.tools("vault")
-    )
+    model = scripted(call, call, {"answer": "never asked"})
+    model.enqueue(["Enough ", "peeking."])
+    loop = ToolLoop(model, service, max_steps=2)
+    outcome = await loop.run([ChatMessage("user", "peek forever")], service.tools("vault"))
     assert outcome.stopped == "step_limit"
-    assert outcome.answer == "Enough peeking."
+    assert outcome.answer is None
     assert len(outcome.steps) == 2
     assert vault.ran == ["peek", "peek"]
-    assert model.grammars[-1] == "tools:"  # the last reply may only be an answer
-    assert model.seen[-1][-1].content.startswith("No more tool calls")
+    assert len(model.tool_turns) == 2  # no third turn: the limit was reached
+    assert await answer_text(loop, outcome) == "Enough peeking."
+    assert model.calls[-1] == [
+        ChatMessage("user", "peek forever"),
+        ChatMessage("tool", "Result of vault.peek:\nnothing to see"),
+        ChatMessage("tool", "Result of vault.peek:\nnothing to see"),
+    ]
 
 
 async def test_big_results_are_cut_with_a_note(service: ToolService) -> None:
-    model = ScriptedModel({"tool": "clock.now", "arguments": {"timezone": "UTC"}}, {"answer": "ok"})
-    outcome = await ToolLoop(model, service, fake_grammar, max_result_chars=20).run(
+    model = scripted({"tool": "clock.now", "arguments": {"timezone": "UTC"}}, {"answer": "ok"})
+    outcome = await ToolLoop(model, service, max_result_chars=20).run(
         [ChatMessage("user", "time?")], service.tools("clock")
     )
     shown = outcome.steps[0].shown
     assert shown.startswith(outcome.steps[0].result.text[:20])
     assert "[truncated:" in shown
-    assert "more characters not shown]" in model.seen[1][-1].content
+    assert "more characters not shown]" in model.tool_turns[1][-1].content
 
 
 def test_parse_reply() -> None:
@@ -131,6 +131,8 @@ def test_parse_reply() -> None:
 
 
 def test_instructions_list_tools_and_parameters() -> None:
+    from keiko_desktop.core.tools.models import ToolSpec
+
     spec = ToolSpec(
         "files",
         "read_file",
@@ -143,18 +145,55 @@ def test_instructions_list_tools_and_parameters() -> None:
 
 
 async def test_a_cut_off_call_asks_for_a_plain_answer(service: ToolService) -> None:
-    model = ScriptedModel('{"tool": "clock.now", "arguments": {"timezone": "Eur', {"answer": "ok"})
-    outcome = await ToolLoop(model, service, fake_grammar).run(
-        [ChatMessage("user", "time?")], service.tools("clock")
-    )
-    assert (outcome.answer, outcome.steps, outcome.stopped) == ("ok", [], "step_limit")
-    assert model.grammars[-1] == "tools:"
+    model = scripted('{"tool": "clock.now", "arguments": {"timezone": "Eur')
+    model.enqueue(["ok"])
+    loop = ToolLoop(model, service)
+    outcome = await loop.run([ChatMessage("user", "time?")], service.tools("clock"))
+    assert (outcome.steps, outcome.stopped, outcome.answer) == ([], "answer", None)
+    assert await answer_text(loop, outcome) == "ok"
 
 
 async def test_first_reply_can_be_forced_to_be_a_call(service: ToolService) -> None:
-    model = ScriptedModel({"tool": "clock.now", "arguments": {}}, {"answer": "done"})
-    await ToolLoop(model, service, fake_grammar, require_tool_first=True).run(
+    model = scripted({"tool": "clock.now", "arguments": {}}, {"answer": "done"})
+    await ToolLoop(model, service, require_tool_first=True).run(
         [ChatMessage("user", "time?")], service.tools("clock")
     )
-    assert model.grammars[0].endswith("!")
-    assert not model.grammars[1].endswith("!")
+    assert model.required == [True, False]
+
+
+async def test_several_calls_in_one_turn_count_against_the_step_limit(
+    service: ToolService, vault: Vault
+) -> None:
+    """A native function-calling model may ask for several calls at once."""
+    from keiko_desktop.core.ports import ToolCallRequest
+
+    class Parallel(FakeToolModel):
+        async def call_tools(self, messages, tools, params, *, require=False):  # type: ignore[no-untyped-def]
+            self.tool_turns.append(list(messages))
+            peek = ToolCallRequest("vault.peek")
+            return ToolTurn(calls=(peek, peek, peek), text="three peeks")
+
+    model = Parallel()
+    model.enqueue(["seen"])
+    loop = ToolLoop(model, service, max_steps=2)
+    outcome = await loop.run([ChatMessage("user", "peek")], service.tools("vault"))
+    assert (len(outcome.steps), outcome.stopped) == (2, "step_limit")
+    assert vault.ran == ["peek", "peek"]
+    assert await answer_text(loop, outcome) == "seen"
+
+
+async def test_an_answer_begun_alongside_calls_is_cancelled(service: ToolService) -> None:
+    from keiko_desktop.core.ports import ToolCallRequest
+
+    begun = FakeGeneration(["never", "read"], 0.0, None)
+
+    class Both(FakeToolModel):
+        async def call_tools(self, messages, tools, params, *, require=False):  # type: ignore[no-untyped-def]
+            if not self.tool_turns:
+                self.tool_turns.append(list(messages))
+                return ToolTurn(calls=(ToolCallRequest("vault.peek"),), answer=begun)
+            return ToolTurn()
+
+    outcome = await ToolLoop(Both(), service).run([ChatMessage("user", "x")], service.tools())
+    assert begun._cancelled
+    assert len(outcome.steps) == 1
