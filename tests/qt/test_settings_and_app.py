@@ -187,6 +187,31 @@ def test_cpu_backend_offers_the_choices_it_is_given(harness: Harness) -> None:
     dialog.reject()
 
 
+class _Cpu:
+    """The Core's CpuBackends port, as the llama.cpp planner answers it."""
+
+    def choices(self) -> tuple[str, ...]:
+        return ("zen4", "x64", "zen4:no-repack", "x64:no-repack")
+
+    def describe(self) -> str:
+        return "zen4 (chosen by the probe)"
+
+
+def test_settings_offer_the_builds_cpu_variants_and_name_the_one_in_use(
+    harness: Harness,
+) -> None:
+    harness.core.cpu = _Cpu()
+    dialog = open_settings(harness)
+    box = dialog.cpu_backend
+    assert not box.isEditable()
+    assert box.itemText(0) == "auto: zen4 (chosen by the probe)"
+    assert [box.itemData(i) for i in range(box.count())] == ["auto", *_Cpu().choices()]
+    assert dialog.values().cpu_backend == "auto"
+    box.setCurrentIndex(box.findData("x64:no-repack"))
+    assert dialog.values().cpu_backend == "x64:no-repack"
+    dialog.reject()
+
+
 def test_only_a_reload_setting_reloads_the_model(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:

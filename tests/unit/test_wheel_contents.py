@@ -46,9 +46,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[zipfile.ZipFile]
     shutil.copytree(PACKAGE, src / PACKAGE.name, ignore=shutil.ignore_patterns("__pycache__"))
     dist = work / "dist"
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
+    pip_wheel = ["pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "--quiet"]
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index"]
-        + ["--quiet", "-w", str(dist), str(src)],
+        [sys.executable, "-m", *pip_wheel, "-w", str(dist), str(src)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -75,9 +75,12 @@ def _referenced_icons() -> set[str]:
                 func = node.func
                 called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
                 first = node.args[0]
-                if called in ICON_CALLS and isinstance(first, ast.Constant):
-                    if isinstance(first.value, str):
-                        names.add(first.value)
+                if (
+                    called in ICON_CALLS
+                    and isinstance(first, ast.Constant)
+                    and isinstance(first.value, str)
+                ):
+                    names.add(first.value)
             elif isinstance(node, ast.Assign) and any(
                 isinstance(t, ast.Name) and t.id in ICON_CONSTANTS for t in node.targets
             ):
@@ -128,12 +131,12 @@ def test_the_package_loads_its_resources_from_the_wheel(wheel: zipfile.ZipFile) 
     script = (
         "import keiko_desktop, importlib.resources as r\n"
         "from keiko_desktop.llm.catalog import load_catalog\n"
-        "assert keiko_desktop.__file__.startswith(%r), keiko_desktop.__file__\n"
+        f"assert keiko_desktop.__file__.startswith({wheel.filename!r}), keiko_desktop.__file__\n"
         "assert load_catalog()\n"
         "svg = r.files('keiko_desktop').joinpath('resources', 'icons', 'keiko.svg').read_text()\n"
         "assert svg.lstrip().startswith('<svg')\n"
         "print('ok')\n"
-    ) % wheel.filename
+    )
     env = {**os.environ, "PYTHONPATH": wheel.filename}
     # -S: no site-packages (so not the editable install); -P and cwd: not the work tree either.
     done = subprocess.run(
