@@ -23,15 +23,16 @@ from keiko_desktop.app import Core
 from keiko_desktop.core.chat.models import ModelManager
 from keiko_desktop.core.chat.service import ChatService
 from keiko_desktop.core.config import Paths, Settings
-from keiko_desktop.core.events import EventBus
-from keiko_desktop.core.ports import ChatModel, ModelInfo
+from keiko_desktop.core.ports import ChatModel
 from keiko_desktop.store import open_database
 from keiko_desktop.ui.controller import AppController
 from keiko_desktop.ui.event_loop import create_event_loop
 from keiko_desktop.ui.main_window import MainWindow
 from keiko_desktop.ui.theme import ThemeManager
 from keiko_desktop.ui.window_state import WindowState
+from tests.helpers.events import running_loop_bus
 from tests.helpers.fake_model import FakeChatModel
+from tests.helpers.fake_provider import FakeProvider
 
 T = TypeVar("T")
 Runner = Callable[..., Any]
@@ -58,32 +59,6 @@ def _no_qt_warnings_in_teardown(request: pytest.FixtureRequest) -> Iterator[None
         return
     bad = [r for r in capture.records if r.matches_level("WARNING") and not r.ignored]
     assert not bad, "Qt warnings: " + "; ".join(r.message for r in bad)
-
-
-class FakeProvider:
-    """A ModelProvider with one scripted model (for tests where the reply text does not matter)."""
-
-    def __init__(self, model: ChatModel, load_delay: float = 0.0) -> None:
-        self.model = model
-        self.load_delay = load_delay
-        self.info = ModelInfo("fake-model", "/models/fake.gguf", 1000, bundled=True)
-        self.settings: Settings | None = None
-
-    def list_models(self) -> list[ModelInfo]:
-        return [self.info]
-
-    def default_model(self) -> ModelInfo:
-        return self.info
-
-    def resolve(self, name_or_path: str) -> ModelInfo:
-        return self.info
-
-    def add_model(self, path: str) -> ModelInfo:
-        return ModelInfo(Path(path).stem.lower(), path, 0)
-
-    async def load(self, info: ModelInfo) -> ChatModel:
-        await asyncio.sleep(self.load_delay)
-        return self.model
 
 
 def _kill_loop_timers(event_loop: asyncio.AbstractEventLoop) -> None:
@@ -160,7 +135,7 @@ async def make_fake_core(
     paths: Paths, model: ChatModel, settings: Settings | None = None, load_delay: float = 0.0
 ) -> Core:
     settings = settings or Settings(max_tokens=48)
-    bus = EventBus(asyncio.get_running_loop())
+    bus = running_loop_bus()
     database = await open_database(paths.database)
     repo = database.conversations
     provider = FakeProvider(model, load_delay)

@@ -13,6 +13,7 @@ from keiko_desktop.core.config import SETTINGS, Effect, Paths, Setting, Settings
 from keiko_desktop.core.events import EventBus, SettingsChanged
 from keiko_desktop.core.tools.approvals import ApprovalBroker
 from keiko_desktop.store.tables import conversations
+from tests.helpers.events import EventRecorder
 
 
 def _other_value(spec: Setting, current: Any) -> Any:
@@ -29,14 +30,6 @@ def _other_value(spec: Setting, current: Any) -> Any:
     return current + "x"
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[SettingsChanged] = []
-
-    def on_settings_changed(self, event: SettingsChanged) -> None:
-        self.events.append(event)
-
-
 @pytest.fixture
 async def core(paths: Paths, monkeypatch: pytest.MonkeyPatch) -> Any:
     made = await build_core(paths, Settings(), start_model=False)
@@ -51,8 +44,7 @@ async def core(paths: Paths, monkeypatch: pytest.MonkeyPatch) -> Any:
 async def test_update_settings_publishes_settings_changed_with_the_changed_keys(
     core: Core, paths: Paths
 ) -> None:
-    recorder = Recorder()
-    core.bus.subscribe(SettingsChanged, recorder.on_settings_changed)
+    recorder = EventRecorder(core.bus, SettingsChanged)
     old = core.settings
     event = core.update_settings(old.with_changes(temperature=0.1, theme="dark"))
     assert recorder.events == [event]
@@ -82,8 +74,7 @@ async def test_the_registry_and_the_approvals_follow_the_settings(core: Core) ->
     assert broker.timeout == 9
 
 
-def test_the_broker_follows_settings_changed_on_its_bus() -> None:
-    bus = EventBus()
+def test_the_broker_follows_settings_changed_on_its_bus(bus: EventBus) -> None:
     broker = ApprovalBroker(bus)
     assert broker.timeout == SETTINGS["tool_approval_timeout"].default
     old = Settings()

@@ -11,31 +11,24 @@ from keiko_desktop.core.events import (
     MessageCreated,
     ModelStateChanged,
 )
-
-
-class Listener:
-    def __init__(self) -> None:
-        self.seen: list[Event] = []
-
-    def on_event(self, event: Event) -> None:
-        self.seen.append(event)
+from tests.helpers.events import EventRecorder
 
 
 def test_delivers_by_type_and_base_type() -> None:
     bus = EventBus()
-    specific, general = Listener(), Listener()
+    specific, general = EventRecorder(), EventRecorder()
     bus.subscribe(MessageCreated, specific.on_event)
     bus.subscribe(Event, general.on_event)
     created = MessageCreated(1, 2, "user")
     bus.publish(created)
     bus.publish(MessageCompleted(1, 2, "complete"))
-    assert specific.seen == [created]
-    assert len(general.seen) == 2
+    assert specific.events == [created]
+    assert len(general.events) == 2
 
 
 def test_subscribers_are_weak() -> None:
     bus = EventBus()
-    listener = Listener()
+    listener = EventRecorder()
     bus.subscribe(MessageCreated, listener.on_event)
     assert bus.subscriber_count(MessageCreated) == 1
     del listener
@@ -46,7 +39,7 @@ def test_subscribers_are_weak() -> None:
 
 def test_failing_subscriber_does_not_stop_others() -> None:
     bus = EventBus()
-    good = Listener()
+    good = EventRecorder()
 
     def broken(event: Event) -> None:
         raise RuntimeError("boom")
@@ -54,16 +47,16 @@ def test_failing_subscriber_does_not_stop_others() -> None:
     bus.subscribe(ModelStateChanged, broken)
     bus.subscribe(ModelStateChanged, good.on_event)
     bus.publish(ModelStateChanged("m", "ready"))
-    assert len(good.seen) == 1
+    assert len(good.events) == 1
 
 
 def test_unsubscribe() -> None:
     bus = EventBus()
-    listener = Listener()
+    listener = EventRecorder()
     bus.subscribe(MessageCreated, listener.on_event)
     bus.unsubscribe(MessageCreated, listener.on_event)
     bus.publish(MessageCreated(1, 1, "user"))
-    assert listener.seen == []
+    assert listener.events == []
 
 
 async def test_publish_threadsafe_hops_to_the_loop() -> None:

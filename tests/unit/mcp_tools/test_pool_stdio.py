@@ -16,8 +16,10 @@ from keiko_desktop.mcp_tools.config import StdioServerConfig
 from keiko_desktop.mcp_tools.connection import PoolOptions
 from keiko_desktop.mcp_tools.pool import ServerPool
 from keiko_desktop.mcp_tools.transport import ClientFactory
+from tests.helpers.events import EventRecorder
+from tests.helpers.processes import gone, wait_gone
 
-from .conftest import FAST, Recorder, gone, stdio_server, wait_gone, wait_status
+from .conftest import FAST, stdio_server, wait_status
 
 
 async def test_stdio_server_becomes_ready_and_runs_tools(pool: ServerPool) -> None:
@@ -45,7 +47,9 @@ async def test_hung_call_times_out_and_the_server_survives(pool: ServerPool) -> 
     assert (await pool.call_tool("bad", "pid", {})).text == pid_before
 
 
-async def test_crash_mid_call_restarts_the_server(pool: ServerPool, statuses: Recorder) -> None:
+async def test_crash_mid_call_restarts_the_server(
+    pool: ServerPool, statuses: EventRecorder
+) -> None:
     pool.add(stdio_server())
     await wait_status(pool, "bad", "ready")
     first_pid = int((await pool.call_tool("bad", "pid", {})).text)
@@ -96,7 +100,7 @@ async def test_server_slower_than_the_start_limit_is_an_error(
 
 
 async def test_server_that_exits_at_start_is_retried_then_given_up(
-    bus: EventBus, statuses: Recorder
+    bus: EventBus, statuses: EventRecorder
 ) -> None:
     options = replace(FAST, max_restarts=2)
     pool = ServerPool(bus, ClientFactory(), options)
@@ -136,7 +140,7 @@ async def test_huge_result_is_truncated_with_a_note(pool: ServerPool) -> None:
 @pytest.mark.parametrize("era", ["2026", "legacy"])
 async def test_tool_list_changed_refreshes_the_tools(bus: EventBus, era: str) -> None:
     """2026 servers announce changes on a listen stream, 2025 servers by notification."""
-    changes = Recorder(bus, McpToolsChanged)
+    changes = EventRecorder(bus, McpToolsChanged)
     protocol = "legacy" if era == "legacy" else "auto"
     pool = ServerPool(bus, ClientFactory(), replace(FAST, protocol=protocol))
     pool.add(stdio_server("bad"))

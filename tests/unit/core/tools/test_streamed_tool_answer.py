@@ -24,10 +24,7 @@ from keiko_desktop.core.tools.reply_format import read_json_turn
 from keiko_desktop.core.tools.service import ToolService
 from keiko_desktop.store import Database
 from tests.helpers.fake_model import FakeToolModel
-
-from .test_chat_with_tools import OneModel, vault_tools
-
-__all__ = ["vault_tools"]
+from tests.helpers.fake_provider import FakeProvider
 
 
 class GatedGeneration:
@@ -116,7 +113,7 @@ def chat_for(
     chosen = Settings(system_prompt="", tools_in_chat=True, **settings)  # type: ignore[arg-type]
     chat = ChatService(
         database.conversations,
-        ModelManager(OneModel(model), bus),
+        ModelManager(FakeProvider(model), bus),
         bus,
         lambda: chosen,
         flush_interval=0.01,

@@ -11,9 +11,10 @@ from keiko_desktop.core.tools.models import ApprovalAnswer
 from keiko_desktop.core.tools.reply_format import parse_reply, tool_instructions
 from keiko_desktop.core.tools.service import ToolService
 from keiko_desktop.store import SqliteToolRepository
+from tests.helpers.approver import Approver
 from tests.helpers.fake_model import FakeGeneration, FakeToolModel
 
-from .conftest import Approver, Vault
+from .conftest import Vault
 
 PARAMS = GenerationParams(temperature=0.0, max_tokens=64)
 

@@ -11,8 +11,9 @@ from keiko_desktop.mcp_tools.config import config_path, load_config
 from keiko_desktop.mcp_tools.setup import build_tool_system
 from keiko_desktop.store import SqliteToolRepository, open_database
 from tests.helpers.mcp_servers import MISBEHAVING
+from tests.helpers.processes import gone
 
-from .conftest import gone, wait_status
+from .conftest import wait_status
 
 
 async def test_servers_from_mcp_json_and_choices_written_back(paths: Paths, bus: EventBus) -> None:

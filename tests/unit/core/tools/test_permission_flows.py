@@ -15,8 +15,10 @@ from keiko_desktop.core.tools.events import ToolApprovalRequested
 from keiko_desktop.core.tools.models import ApprovalAnswer, Policy
 from keiko_desktop.core.tools.service import ToolService
 from keiko_desktop.store import SqliteToolRepository
+from tests.helpers.approver import Approver
+from tests.helpers.events import EventRecorder
 
-from .conftest import Approver, Vault
+from .conftest import Vault
 
 
 async def test_always_runs_without_asking_and_is_audited(
@@ -106,8 +108,7 @@ async def test_ask_unanswered_times_out_as_deny(
 async def test_ask_with_no_approver_registered_is_denied_at_once_saying_why(
     service: ToolService, bus: EventBus, vault: Vault
 ) -> None:
-    listener: list[ToolApprovalRequested] = []
-    bus.subscribe(ToolApprovalRequested, listener.append)  # listening on the bus is not approving
+    _listener = EventRecorder(bus, ToolApprovalRequested)  # listening on the bus is not approving
     started = time.monotonic()
     result = await service.call("vault.delete_file", {"path": "x"})
     assert time.monotonic() - started < 0.4
@@ -119,12 +120,12 @@ async def test_ask_with_no_approver_registered_is_denied_at_once_saying_why(
 async def test_the_bus_event_is_a_plain_fact_and_the_approver_answers(
     service: ToolService, bus: EventBus, vault: Vault
 ) -> None:
-    facts: list[ToolApprovalRequested] = []
-    bus.subscribe(ToolApprovalRequested, facts.append)
+    facts = EventRecorder(bus, ToolApprovalRequested)
     approver = Approver(service, ApprovalAnswer.ALLOW_ONCE)
     result = await service.call("vault.delete_file", {"path": "x"})
     assert result.decision == "approved"
-    [fact] = facts
+    [fact] = facts.events
+    assert isinstance(fact, ToolApprovalRequested)
     assert (fact.server, fact.tool, fact.arguments) == ("vault", "delete_file", {"path": "x"})
     assert fact.request_id == approver.seen[0].id
     assert not hasattr(fact, "request")  # no way to answer through the bus

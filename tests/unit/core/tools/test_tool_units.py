@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from keiko_desktop.core.events import EventBus
@@ -62,8 +60,7 @@ def test_redact_nested_values_and_known_secrets() -> None:
     assert data["headers"]["Authorization"] == "Bearer x"  # type: ignore[index]  # a copy
 
 
-async def test_registry_follows_the_bus() -> None:
-    bus = EventBus(asyncio.get_running_loop())
+async def test_registry_follows_the_bus(bus: EventBus) -> None:
     registry = ToolRegistry(bus)
     tools = (ToolSpec("gh", "create_issue"), ToolSpec("gh", "list.issues"))
     bus.publish(McpToolsChanged("gh", tools))

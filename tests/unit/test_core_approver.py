@@ -9,22 +9,14 @@ from keiko_desktop.cli.approvals import TerminalApprover
 from keiko_desktop.core.config import Paths, Settings
 from keiko_desktop.core.tools.approvals import ApprovalRequest
 from keiko_desktop.core.tools.models import ApprovalAnswer, Policy
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.seen: list[ApprovalRequest] = []
-
-    async def approve(self, request: ApprovalRequest) -> ApprovalAnswer:
-        self.seen.append(request)
-        return ApprovalAnswer.ALLOW_ONCE
+from tests.helpers.approver import Approver
 
 
 @pytest.mark.timeout(120)
 async def test_an_approver_set_before_the_tools_start_answers_their_asks(paths: Paths) -> None:
     core = await build_core(paths, Settings(), start_model=False, start_tools=True)
     try:
-        approver = Recorder()
+        approver = Approver(None, ApprovalAnswer.ALLOW_ONCE)
         core.set_approver(approver)  # the tools are still starting
         tools = await core.wait_tools(settle=30)
         assert tools is not None

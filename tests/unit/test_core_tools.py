@@ -11,8 +11,7 @@ from keiko_desktop.app import build_core
 from keiko_desktop.core.config import Paths, Settings
 from keiko_desktop.mcp_tools.config import config_path
 from tests.helpers.mcp_servers import MISBEHAVING
-
-from .conftest import gone
+from tests.helpers.processes import gone
 
 
 async def test_core_starts_the_tools_and_leaves_no_child_on_close(paths: Paths) -> None:

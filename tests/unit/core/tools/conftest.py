@@ -1,8 +1,10 @@
-"""Fixtures for tool-use tests: the real store, a real pool with an in-process server."""
+"""Fixtures for tool-use tests: the real store, a real pool with an in-process server.
+
+``bus`` and ``database`` come from tests/unit/conftest.py.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -10,17 +12,14 @@ import pytest
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 
-from keiko_desktop.core.config import Paths
 from keiko_desktop.core.events import EventBus
-from keiko_desktop.core.tools.approvals import ApprovalRequest
-from keiko_desktop.core.tools.models import ApprovalAnswer
 from keiko_desktop.core.tools.service import ToolService
 from keiko_desktop.mcp_tools.builtin import create_clock_server
 from keiko_desktop.mcp_tools.config import BuiltinServerConfig
 from keiko_desktop.mcp_tools.connection import PoolOptions
 from keiko_desktop.mcp_tools.pool import ServerPool
 from keiko_desktop.mcp_tools.transport import ClientFactory
-from keiko_desktop.store import Database, SqliteToolRepository, open_database
+from keiko_desktop.store import Database, SqliteToolRepository
 
 
 @dataclass
@@ -54,22 +53,8 @@ class Vault:
 
 
 @pytest.fixture
-async def database(paths: Paths) -> AsyncIterator[Database]:
-    db = await open_database(paths.database)
-    try:
-        yield db
-    finally:
-        await db.aclose()
-
-
-@pytest.fixture
 def repo(database: Database) -> SqliteToolRepository:
     return SqliteToolRepository(database)
-
-
-@pytest.fixture
-async def bus() -> EventBus:
-    return EventBus(asyncio.get_running_loop())
 
 
 @pytest.fixture
@@ -99,23 +84,21 @@ async def service(pool: ServerPool, bus: EventBus, repo: SqliteToolRepository) -
     return svc
 
 
-class Approver:
-    """An ``Approver`` registered on ``service`` that answers with a fixed answer (None: never
-    answers; ``cancelled`` counts the waits the broker gave up on)."""
-
-    def __init__(self, service: ToolService, answer: ApprovalAnswer | None) -> None:
-        self.answer = answer
-        self.seen: list[ApprovalRequest] = []
-        self.cancelled = 0
-        service.approvals.set_approver(self)
-
-    async def approve(self, request: ApprovalRequest) -> ApprovalAnswer:
-        self.seen.append(request)
-        if self.answer is not None:
-            return self.answer
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            self.cancelled += 1
-            raise
-        raise AssertionError("unreachable")
+@pytest.fixture
+async def vault_tools(
+    bus: EventBus, repo: SqliteToolRepository, vault: Vault
+) -> AsyncIterator[ToolService]:
+    """The ``vault`` and ``clock`` tools with a 5 s approval limit, on a pool of their own."""
+    factory = ClientFactory(
+        builtins={"vault": vault.server, "clock": lambda _c: create_clock_server()}
+    )
+    pool = ServerPool(bus, factory, PoolOptions(call_timeout=10))
+    try:
+        service = ToolService(pool, bus, policies=repo, audit=repo, approval_timeout=5)
+        await service.load()
+        pool.add(BuiltinServerConfig("vault"))
+        pool.add(BuiltinServerConfig("clock"))
+        assert await pool.wait_settled(time_limit=20)
+        yield service
+    finally:
+        await pool.aclose()

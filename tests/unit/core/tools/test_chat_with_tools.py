@@ -14,7 +14,7 @@ from keiko_desktop.core.chat.models import ModelManager
 from keiko_desktop.core.chat.service import ChatService
 from keiko_desktop.core.config import Settings
 from keiko_desktop.core.events import EventBus, MessageCreated
-from keiko_desktop.core.ports import ChatMessage, ChatModel, ModelInfo
+from keiko_desktop.core.ports import ChatMessage
 from keiko_desktop.core.tools.service import ToolService
 from keiko_desktop.llm.llama_backend import LlamaChatModel
 from keiko_desktop.llm.tool_grammar import reply_schema
@@ -24,30 +24,13 @@ from keiko_desktop.mcp_tools.connection import PoolOptions
 from keiko_desktop.mcp_tools.pool import ServerPool
 from keiko_desktop.mcp_tools.transport import ClientFactory
 from keiko_desktop.store import Database, SqliteToolRepository
+from tests.helpers.approver import Approver
+from tests.helpers.events import EventRecorder
 from tests.helpers.fake_model import FakeToolModel
+from tests.helpers.fake_provider import FakeProvider
 from tests.helpers.models import bundled_gguf
 
-from .conftest import Approver, Vault
-
-
-class OneModel:
-    """A ModelProvider that hands out one already loaded model."""
-
-    def __init__(self, model: ChatModel) -> None:
-        self.model = model
-        self.info = ModelInfo("smol", "/models/smol.gguf", 1, bundled=True)
-
-    def list_models(self) -> list[ModelInfo]:
-        return [self.info]
-
-    def default_model(self) -> ModelInfo:
-        return self.info
-
-    def resolve(self, name_or_path: str) -> ModelInfo:
-        return self.info
-
-    async def load(self, info: ModelInfo) -> ChatModel:
-        return self.model
+from .conftest import Vault
 
 
 @pytest.fixture
@@ -92,15 +75,10 @@ async def test_a_chat_reply_calls_a_tool_on_the_real_model(
     settings = Settings(
         temperature=0.0, max_tokens=160, tool_max_steps=1, system_prompt="", tools_in_chat=True
     )
-    created: list[MessageCreated] = []
-
-    def on_created(event: MessageCreated) -> None:
-        created.append(event)
-
-    bus.subscribe(MessageCreated, on_created)  # held weakly: ``on_created`` lives to the end
+    created = EventRecorder(bus, MessageCreated)
     chat = ChatService(
         database.conversations,
-        ModelManager(OneModel(smol), bus),
+        ModelManager(FakeProvider(smol), bus),
         bus,
         lambda: settings,
         tools=service,
@@ -127,7 +105,7 @@ async def test_a_chat_reply_calls_a_tool_on_the_real_model(
     assert isinstance(step["result"], str)
     assert step["result"]
     assert tool_messages[0].parent_id == reply.user_message.id
-    assert any(e.role == "tool" for e in created)
+    assert any(isinstance(e, MessageCreated) and e.role == "tool" for e in created.events)
     answer = await database.conversations.get_message(reply.message_id)
     assert answer is not None
     assert answer.status == "complete"
@@ -147,32 +125,13 @@ async def test_a_chat_reply_calls_a_tool_on_the_real_model(
 
 
 # ---------------------------------------------------------------- scripted model, real tools
-@pytest.fixture
-async def vault_tools(
-    bus: EventBus, repo: SqliteToolRepository, vault: Vault
-) -> AsyncIterator[ToolService]:
-    factory = ClientFactory(
-        builtins={"vault": vault.server, "clock": lambda _c: create_clock_server()}
-    )
-    pool = ServerPool(bus, factory, PoolOptions(call_timeout=10))
-    try:
-        service = ToolService(pool, bus, policies=repo, audit=repo, approval_timeout=5)
-        await service.load()
-        pool.add(BuiltinServerConfig("vault"))
-        pool.add(BuiltinServerConfig("clock"))
-        assert await pool.wait_settled(time_limit=20)
-        yield service
-    finally:
-        await pool.aclose()
-
-
 def scripted_chat(
     database: Database, bus: EventBus, model: FakeToolModel, tools: ToolService, **settings: Any
 ) -> ChatService:
     chosen = Settings(system_prompt="Be brief.", **{"tools_in_chat": True, **settings})
     chat = ChatService(
         database.conversations,
-        ModelManager(OneModel(model), bus),
+        ModelManager(FakeProvider(model), bus),
         bus,
         lambda: chosen,
         flush_interval=0.05,
