@@ -380,6 +380,7 @@ class CpuPlanner:
     """A small model to probe with (the bundled one); else the model being loaded."""
     _choice: CpuChoice | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _checked: dict[str, ProbeOutcome] = field(default_factory=dict, repr=False)
 
     @classmethod
     def default(cls) -> CpuPlanner:
@@ -391,8 +392,8 @@ class CpuPlanner:
     def choose(self, model: str, threads: int, *, reprobe: bool = False) -> CpuChoice:
         """The configuration to use (blocking: call off the event loop)."""
         with self._lock:
-            if self._choice is not None and not reprobe and self._choice.source != "setting":
-                return self._apply_override(self._choice)
+            if self._choice is not None and not reprobe:
+                return self._apply_override(self._choice, model, threads)
             folder = lib_dir()
             key = build_key(folder)
             choice = None if reprobe else load_cached(self.cache_file, key)
@@ -402,7 +403,7 @@ class CpuPlanner:
                 choice = probe(subject, threads, folder, self.runner, key)
                 save_cached(self.cache_file, choice)
             self._choice = choice
-            return self._apply_override(choice)
+            return self._apply_override(choice, model, threads)
 
     def current(self) -> CpuChoice | None:
         """The last choice, if one was made in this process."""
@@ -418,24 +419,40 @@ class CpuPlanner:
         """What runs now (``core.ports.CpuBackends``)."""
         if self._choice is None:
             return "not chosen yet (the model has not loaded)"
-        return self._apply_override(self._choice).describe()
+        wanted = self._apply_override(self._choice)
+        running = active()
+        if running is not None and running != wanted.config:
+            return f"{running.id} in use; {wanted.config.id} applies after a restart"
+        return wanted.describe()
 
-    def _apply_override(self, choice: CpuChoice) -> CpuChoice:
+    def _apply_override(
+        self, choice: CpuChoice, model: str | None = None, threads: int = 1
+    ) -> CpuChoice:
+        """``choice`` with the setting applied. With ``model``, a configuration the probe did not
+        pass is tried in a child first (once), so a bad setting cannot crash the app either."""
         wanted = (os.environ.get(OVERRIDE_ENV) or self.override() or AUTO).strip()
         if wanted == AUTO or wanted == choice.config.id:
             return choice
-        if choice.available and wanted not in choice.available:
+
+        def keep(note: str) -> CpuChoice:
             return CpuChoice(
-                choice.config,
-                choice.source,
-                choice.key,
-                choice.outcomes,
-                choice.available,
-                note=f"the setting {wanted!r} is not in this build; using the probe's choice",
+                choice.config, choice.source, choice.key, choice.outcomes, choice.available, note
             )
-        return CpuChoice(
-            CpuConfig.parse(wanted), "setting", choice.key, choice.outcomes, choice.available
-        )
+
+        if choice.available and wanted not in choice.available:
+            return keep(f"the setting {wanted!r} is not in this build; using the probe's choice")
+        config = CpuConfig.parse(wanted)
+        passed = {o.config: o for o in choice.outcomes if o.ok}
+        if config.id not in passed and model is not None:
+            outcome = self._checked.get(config.id)
+            if outcome is None:
+                small = self.probe_model()
+                subject = small if small and Path(small).is_file() else model
+                outcome = probe_config(config, subject, threads, self.runner)
+                self._checked[config.id] = outcome
+            if not outcome.ok:
+                return keep(f"the setting {wanted!r} failed its probe ({outcome.detail})")
+        return CpuChoice(config, "setting", choice.key, choice.outcomes, choice.available)
 
 
 # ---------------------------------------------------------------------------- in process

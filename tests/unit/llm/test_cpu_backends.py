@@ -191,3 +191,19 @@ def test_a_probe_where_nothing_passed_is_tried_again_next_start(
     fixed = ScriptedRunner({"x64": 1}, {})
     choice = CpuPlanner(cache, runner=fixed).choose("m.gguf", 2)
     assert (choice.source, choice.config.id) == ("probe", "x64")
+
+
+def test_a_setting_that_crashes_its_probe_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lib = _fake_build(tmp_path, "x64", "zen4", "sapphirerapids")
+    monkeypatch.setattr(cb, "lib_dir", lambda: lib)
+    monkeypatch.delenv(cb.OVERRIDE_ENV, raising=False)
+    runner = ScriptedRunner({"x64": 1, "zen4": 9, "sapphirerapids": 0}, {"sapphirerapids": -4})
+    planner = CpuPlanner(tmp_path / "c.json", override=lambda: "sapphirerapids", runner=runner)
+    choice = planner.choose("m.gguf", 2)
+    assert choice.config.id == "zen4"
+    assert "failed its probe (crashed: SIGILL" in choice.note
+    runs = len(runner.calls)
+    planner.choose("m.gguf", 2)
+    assert len(runner.calls) == runs  # checked once per process
