@@ -304,8 +304,9 @@ class Settings:
         "model",
         "auto",
         "CPU backend",
-        "llama.cpp CPU variant: auto (probed) or a variant name shown by keiko doctor.",
-        effect=Effect.RELOAD_MODEL,
+        "llama.cpp CPU variant: auto (probed) or a variant name shown by keiko doctor. A"
+        " process loads one variant, so a change applies at the next start.",
+        effect=Effect.RESTART,
         minimum=1,
         maximum=64,
     )

@@ -225,10 +225,16 @@ def test_only_a_reload_setting_reloads_the_model(
     assert harness.core.settings.tool_max_steps == 2
     assert reloads == []
     dialog = open_settings(harness)
-    dialog.cpu_backend.setEditText("avx2")
+    dialog.cpu_backend.setEditText("avx2")  # a process holds one CPU variant: next start
     dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
     harness.wait(lambda: not dialog.isVisible())
     assert harness.core.settings.cpu_backend == "avx2"
+    assert reloads == []
+    dialog = open_settings(harness)
+    dialog.context_size.setValue(2048)
+    dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
+    harness.wait(lambda: not dialog.isVisible())
+    assert harness.core.settings.context_size == 2048
     assert reloads == [harness.core.settings.model]
 
 

@@ -160,7 +160,7 @@ def test_new_settings_are_declared() -> None:
     assert retention.bounds == (0, 3650)
     backend = SETTINGS["cpu_backend"]
     assert (backend.section, backend.kind, backend.default) == ("model", str, "auto")
-    assert backend.effect is Effect.RELOAD_MODEL
+    assert backend.effect is Effect.RESTART  # a process loads one llama.cpp CPU variant
 
 
 def test_tool_defaults_come_from_the_declaration() -> None:
@@ -173,7 +173,7 @@ def test_tool_defaults_come_from_the_declaration() -> None:
 
 def test_what_reloads_the_model_is_declared() -> None:
     reloading = set(keys_with_effect(Effect.RELOAD_MODEL))
-    assert reloading == {"model", "context_size", "threads", "cpu_backend"}
+    assert reloading == {"model", "context_size", "threads"}
     for key in SETTINGS:
         assert needs_model_reload({key}) is (key in reloading)
     assert not needs_model_reload(set())
