@@ -12,9 +12,7 @@ llama-cpp-python to add it (as ``native`` and ``native:no-repack``) to the table
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,15 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def child(python: str, config: str, model: str, prompt: int, decode: int) -> dict[str, Any]:
-    cmd = [python, "-m", "keiko_desktop.llm.cpu_probe", "run", "--config", config]
-    cmd += ["--model", model, "--threads", str(THREADS)]
-    cmd += ["--prompt-tokens", str(prompt), "--decode", str(decode)]
+    args = ["run", "--config", config, "--model", model, "--threads", str(THREADS)]
+    args += ["--prompt-tokens", str(prompt), "--decode", str(decode)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, check=False)
-    result = cb.ChildResult(done.returncode, done.stdout, done.stderr)
-    if done.returncode != 0:
+    result = cb.run_child(args, 300, python=python, env=env)
+    data = cb.last_json(result.stdout) if result.returncode == 0 else None
+    if data is None:
         return {"ok": False, "detail": cb.describe_exit(result)}
-    data: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return data
 
 

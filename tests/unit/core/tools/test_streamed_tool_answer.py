@@ -8,9 +8,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Sequence
 
-from keiko_desktop.core.chat.models import ModelManager
 from keiko_desktop.core.chat.service import ChatService
-from keiko_desktop.core.config import Settings
 from keiko_desktop.core.events import EventBus
 from keiko_desktop.core.ports import (
     ChatMessage,
@@ -24,7 +22,8 @@ from keiko_desktop.core.tools.reply_format import read_json_turn
 from keiko_desktop.core.tools.service import ToolService
 from keiko_desktop.store import Database
 from tests.helpers.fake_model import FakeToolModel
-from tests.helpers.fake_provider import FakeProvider
+
+from .conftest import chat_with_tools
 
 
 class GatedGeneration:
@@ -110,17 +109,9 @@ class GatedToolModel(FakeToolModel):
 def chat_for(
     database: Database, bus: EventBus, model: FakeToolModel, tools: ToolService, **settings: object
 ) -> ChatService:
-    chosen = Settings(system_prompt="", tools_in_chat=True, **settings)  # type: ignore[arg-type]
-    chat = ChatService(
-        database.conversations,
-        ModelManager(FakeProvider(model), bus),
-        bus,
-        lambda: chosen,
-        flush_interval=0.01,
-        tools=tools,
+    return chat_with_tools(
+        database, bus, model, tools, system_prompt="", flush_interval=0.01, **settings
     )
-    chat.models.start_loading()
-    return chat
 
 
 async def consume_gated(chat: ChatService, answer: GatedGeneration, pieces: list[str]) -> object:

