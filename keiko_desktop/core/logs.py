@@ -1,13 +1,35 @@
-"""Logging: a rotating log file in the user data dir. Secrets are never logged."""
+"""Logging: a rotating log file in the user data dir. Secrets are never logged.
+
+The log folder is 0700 and ``keiko.log`` and its rotations (``keiko.log.1``...) are 0600,
+whatever the umask (see ``private_files``).
+"""
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
+from typing import cast
 
 from keiko_desktop.core.config import Paths
+from keiko_desktop.core.private_files import open_private, private_dir, tighten_file
 
 LOG_FILE = "keiko.log"
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A ``RotatingFileHandler`` whose file and rotations are owner-only (0600)."""
+
+    def _open(self) -> io.TextIOWrapper:
+        file = open_private(
+            self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors
+        )
+        return cast(io.TextIOWrapper, file)  # a text mode ("a"): what os.fdopen returns
+
+    def doRollover(self) -> None:  # noqa: N802 (logging's name)
+        super().doRollover()  # renames keep the mode; tighten ones an older Keiko left 0644
+        for n in range(1, self.backupCount + 1):
+            tighten_file(self.rotation_filename(f"{self.baseFilename}.{n}"))
 
 
 def setup_logging(paths: Paths, level: int = logging.INFO) -> None:
@@ -18,12 +40,14 @@ def setup_logging(paths: Paths, level: int = logging.INFO) -> None:
         if getattr(handler, "baseFilename", None) == str(target):
             return
     try:
-        paths.log_dir.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
+        private_dir(paths.log_dir)
+        handler = PrivateRotatingFileHandler(
             target, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
         )
     except OSError:
         return  # a read-only data dir must not stop the app; errors still reach the user
+    for n in range(1, handler.backupCount + 1):
+        tighten_file(f"{target}.{n}")
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s")
     )

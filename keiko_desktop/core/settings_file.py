@@ -34,6 +34,7 @@ import tomli_w
 
 from keiko_desktop.core.config import SECTION_NAMES, SETTINGS, Paths, Settings, settings_in
 from keiko_desktop.core.errors import SettingsError
+from keiko_desktop.core.private_files import open_private, private_dir, tighten_file
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,7 @@ def load_settings(paths: Paths) -> Settings:
         raise SettingsError(
             f"Cannot read {path}: {exc.strerror}.", "Check its permissions."
         ) from exc
+    tighten_file(path)  # an older Keiko wrote it 0644
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -199,7 +201,7 @@ def _write_backup(path: Path, raw: bytes) -> Path:
     for n in range(1000):
         candidate = backup_path(path, n)
         try:
-            with candidate.open("xb") as out:
+            with open_private(candidate, "xb") as out:
                 out.write(raw)
         except FileExistsError:
             continue
@@ -219,7 +221,9 @@ def save_settings(paths: Paths, settings: Settings) -> None:
 
 
 def _write(paths: Paths, settings: Settings) -> None:
-    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    """Owner-only (0600 in a 0700 folder): a temp file beside it, then ``os.replace``."""
+    private_dir(paths.config_dir)
     tmp = paths.settings_file.with_suffix(".toml.tmp")
-    tmp.write_text(tomli_w.dumps(to_document(settings)), encoding="utf-8")
+    with open_private(tmp, "w") as out:  # 0600 even when a stale one was left 0644
+        out.write(tomli_w.dumps(to_document(settings)))
     os.replace(tmp, paths.settings_file)

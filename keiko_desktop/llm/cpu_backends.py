@@ -44,6 +44,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from keiko_desktop.core.private_files import private_dir, write_private_text
+
 log = logging.getLogger(__name__)
 
 PROBE_VERSION = 1
@@ -366,11 +368,9 @@ def save_cached(path: Path, choice: CpuChoice) -> None:
         "available": list(choice.available),
         "note": choice.note,
     }
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
+    try:  # owner-only; a folder of KEIKO_CPU_PROBE_CACHE that exists is left as it is
+        private_dir(path.parent, tighten=False)
+        write_private_text(path, json.dumps(data, indent=1))
     except OSError as exc:
         log.warning("cannot save the llama.cpp CPU choice to %s: %s", path, exc)
 

@@ -1,20 +1,34 @@
 """The ``files`` built-in server: list, read and search text inside folders the user granted.
 
-Every path is resolved (``..`` and symlinks included) before use; anything that ends up outside a
-granted folder is refused. Big files are cut with a note saying how to read on. Blocking file
-work runs in a thread so the app's loop never waits on the disk.
+Every path is opened through ``GrantedFolders`` (``granted.py``): walked from the granted folder
+with directory file descriptors and no-follow opens, so the check that it stays inside and the
+open are one step, and a folder swapped for a symlink meanwhile cannot lead outside. Listing and
+search work on the opened folder's fd too (``os.scandir(fd)``, ``os.fwalk``), never entering a
+link; a link is shown or searched only where it leads inside. Big files are cut with a note
+saying how to read on. Blocking file work runs in a thread so the app's loop never waits on the
+disk.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
+
+from keiko_desktop.mcp_tools.builtin.granted import (
+    FD_WALK,
+    GrantedFolders,
+    MissingError,
+    Opened,
+    open_component,
+    parts_of,
+)
 
 DEFAULT_MAX_BYTES = 50_000
 MAX_LIST_ENTRIES = 500
@@ -22,69 +36,66 @@ MAX_SEARCH_FILES = 5_000
 MAX_SEARCH_FILE_BYTES = 2_000_000
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
-
-class GrantedFolders:
-    """The folders the user granted, resolved, and the rule that keeps paths inside them."""
-
-    def __init__(self, folders: Sequence[str | Path]) -> None:
-        roots = [Path(os.path.realpath(Path(f).expanduser())) for f in folders]
-        self.roots = [r for r in roots if r.is_dir()]
-
-    def inside(self, real: Path) -> bool:
-        return any(real == root or root in real.parents for root in self.roots)
-
-    def resolve(self, raw: str) -> Path:
-        """The real path for ``raw`` (absolute, or relative to a granted folder)."""
-        if not self.roots:
-            raise ToolError(
-                "No folder is granted to the files tool; grant one in Settings > Tools."
-            )
-        given = Path(raw).expanduser()
-        candidates = [given] if given.is_absolute() else [root / given for root in self.roots]
-        outside = False
-        for candidate in candidates:
-            real = Path(os.path.realpath(candidate))
-            if not self.inside(real):
-                outside = True
-                continue
-            if real.exists() or given.is_absolute():
-                return real
-        if outside:
-            raise ToolError(f"'{raw}' is outside the granted folders; access refused.")
-        raise ToolError(f"'{raw}' does not exist in the granted folders.")
+__all__ = ["GrantedFolders", "create_files_server"]
 
 
 def _is_binary(head: bytes) -> bool:
     return b"\x00" in head
 
 
+def _describe_link(folders: GrantedFolders, folder: Opened, name: str) -> str:
+    """How a listing shows the link ``name`` in ``folder``: where it leads, if inside."""
+    if not FD_WALK:
+        real = Path(os.path.realpath(folder.path / name))
+        target: Opened | None = Opened(None, real, real.stat()) if folders.inside(real) else None
+    else:
+        try:
+            target = folders.probe(folder.root, (*folder.names, name))
+        except (MissingError, OSError):
+            return f"{name} -> (broken link)"
+    if target is None:
+        return f"{name} -> (link outside the granted folders, not followed)"
+    target.close()
+    return f"{name}/" if target.is_dir else f"{name}  ({target.st.st_size} bytes)"
+
+
 def _list(folders: GrantedFolders, path: str) -> str:
     if not path:
         return "Granted folders:\n" + "\n".join(str(r) for r in folders.roots)
-    target = folders.resolve(path)
-    if not target.is_dir():
-        raise ToolError(f"'{path}' is not a folder.")
-    lines: list[str] = []
-    entries = sorted(target.iterdir(), key=lambda p: p.name.lower())
-    for entry in entries[:MAX_LIST_ENTRIES]:
-        real = Path(os.path.realpath(entry))
-        if not folders.inside(real):
-            lines.append(f"{entry.name} -> (link outside the granted folders, not followed)")
-        elif real.is_dir():
-            lines.append(f"{entry.name}/")
-        else:
-            lines.append(f"{entry.name}  ({real.stat().st_size} bytes)")
+    folder = folders.open(path, "dir")
+    try:
+        with os.scandir(folder.fd if folder.fd is not None else folder.path) as it:
+            entries = sorted(it, key=lambda e: e.name.lower())
+        lines: list[str] = []
+        for entry in entries[:MAX_LIST_ENTRIES]:
+            try:
+                if entry.is_symlink() or not FD_WALK:
+                    lines.append(_describe_link(folders, folder, entry.name))
+                elif entry.is_dir(follow_symlinks=False):
+                    lines.append(f"{entry.name}/")
+                else:
+                    size = entry.stat(follow_symlinks=False).st_size
+                    lines.append(f"{entry.name}  ({size} bytes)")
+            except FileNotFoundError:
+                continue  # removed while listing
+    finally:
+        folder.close()
     if len(entries) > MAX_LIST_ENTRIES:
         lines.append(f"[{len(entries) - MAX_LIST_ENTRIES} more entries not shown]")
-    return f"{target}:\n" + ("\n".join(lines) if lines else "(empty)")
+    return f"{folder.path}:\n" + ("\n".join(lines) if lines else "(empty)")
+
+
+def _file(opened: Opened) -> BinaryIO:
+    """A file object over ``opened`` (it takes over the fd)."""
+    if opened.fd is None:
+        return opened.path.open("rb")
+    fd, opened.fd = opened.fd, None
+    return os.fdopen(fd, "rb")
 
 
 def _read(folders: GrantedFolders, path: str, offset: int, max_bytes: int) -> str:
-    target = folders.resolve(path)
-    if not target.is_file():
-        raise ToolError(f"'{path}' is not a file.")
-    size = target.stat().st_size
-    with target.open("rb") as fh:
+    with _file(folders.open(path, "file")) as fh:
+        size = os.fstat(fh.fileno()).st_size
         fh.seek(max(0, offset))
         data = fh.read(max_bytes)
     if _is_binary(data[:4096]):
@@ -99,37 +110,94 @@ def _read(folders: GrantedFolders, path: str, offset: int, max_bytes: int) -> st
     return text
 
 
+def _tree(top: Opened) -> Iterator[tuple[Opened, list[str]]]:
+    """Every folder under ``top`` (its fd belongs to the walk) with its sorted file names,
+    never entering a link (``os.fwalk`` compares each folder's fd with what it opened) or a
+    hidden folder."""
+    if top.fd is None:
+        for dirpath, dirnames, filenames in os.walk(top.path, followlinks=False):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            yield Opened(None, Path(dirpath), top.st), sorted(filenames)
+        return
+    for dirpath, dirnames, filenames, dirfd in os.fwalk(".", dir_fd=top.fd):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        rel = parts_of(dirpath)
+        here = Opened(dirfd, top.path.joinpath(*rel), top.st, top.root, (*top.names, *rel))
+        yield here, sorted(filenames)
+
+
+def _open_found(folders: GrantedFolders, folder: Opened, name: str) -> Opened | None:
+    """A file found by the search, opened if it is a regular file inside the folders."""
+    if folder.fd is None:
+        real = Path(os.path.realpath(folder.path / name))
+        ok = folders.inside(real) and real.is_file()
+        return Opened(None, real, real.stat()) if ok else None
+    try:
+        fd = open_component(name, folder.fd, last=True)
+        if fd is None:  # a link: only where it stays inside
+            opened = folders.probe(folder.root, (*folder.names, name))
+        else:
+            opened = Opened(fd, folder.path / name, os.fstat(fd))
+    except (MissingError, OSError):
+        return None
+    if opened is not None and not opened.is_file:
+        opened.close()
+        return None
+    return opened
+
+
 def _search(folders: GrantedFolders, query: str, path: str, max_results: int) -> str:
     if not query:
         raise ToolError("Give some text to search for.")
-    tops = [folders.resolve(path)] if path else list(folders.roots)
     needle = query.lower()
     hits: list[str] = []
     scanned = 0
-    for top in tops:
-        for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for filename in sorted(filenames):
-                file = Path(dirpath) / filename
-                real = Path(os.path.realpath(file))
-                if not folders.inside(real) or not real.is_file():
-                    continue
-                if real.stat().st_size > MAX_SEARCH_FILE_BYTES:
-                    continue
-                scanned += 1
-                if scanned > MAX_SEARCH_FILES:
-                    hits.append(f"[stopped after {MAX_SEARCH_FILES} files]")
-                    return "\n".join(hits)
-                data = real.read_bytes()
-                if _is_binary(data[:4096]):
-                    continue
-                for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
-                    if needle in line.lower():
-                        hits.append(f"{file}:{number}: {line.strip()[:200]}")
-                        if len(hits) >= max_results:
-                            hits.append(f"[stopped at {max_results} matches]")
-                            return "\n".join(hits)
+    for top in _tops(folders, path):
+        try:
+            for folder, filenames in _tree(top):
+                for filename in filenames:
+                    found = _open_found(folders, folder, filename)
+                    if found is None:
+                        continue
+                    if found.st.st_size > MAX_SEARCH_FILE_BYTES:
+                        found.close()
+                        continue
+                    scanned += 1
+                    if scanned > MAX_SEARCH_FILES:
+                        found.close()
+                        hits.append(f"[stopped after {MAX_SEARCH_FILES} files]")
+                        return "\n".join(hits)
+                    with _file(found) as fh:
+                        data = fh.read()
+                    if _is_binary(data[:4096]):
+                        continue
+                    file = folder.path / filename
+                    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+                        if needle in line.lower():
+                            hits.append(f"{file}:{number}: {line.strip()[:200]}")
+                            if len(hits) >= max_results:
+                                hits.append(f"[stopped at {max_results} matches]")
+                                return "\n".join(hits)
+        finally:
+            top.close()
     return "\n".join(hits) if hits else f"No matches for {query!r}."
+
+
+def _tops(folders: GrantedFolders, path: str) -> Iterator[Opened]:
+    """The folders to search: ``path``, or every granted folder (opened one at a time)."""
+    if path:
+        top = folders.open(path)
+        if top.is_dir:
+            yield top
+        else:
+            top.close()  # a file: nothing to walk, as before
+        return
+    folders._check_granted()
+    for root in folders.roots:
+        try:
+            yield folders.open(str(root), "dir")
+        except ToolError:
+            continue  # a granted folder that is gone, or replaced by a link
 
 
 def create_files_server(
