@@ -127,7 +127,8 @@ class ToolCallingModel(ChatModel, Protocol):
         require: bool = False,
     ) -> ToolTurn:
         """One turn with ``tools`` offered. ``require``: the model must call one. Tool results
-        come back in ``messages`` as ``tool`` messages (``Result of server.tool: ...``)."""
+        come back in ``messages`` as ``tool`` messages, each one
+        ``<tool_result tool="server.tool">…</tool_result>`` block (``core.tools.untrusted_text``)."""
         ...
 
 

@@ -27,7 +27,14 @@ from keiko_desktop.core.ports import ChatMessage, FinishReason, GenerationParams
 from keiko_desktop.llm.cpu_backends import CpuPlanner, activate
 from keiko_desktop.llm.gguf import load_failure
 from keiko_desktop.llm.llama_logging import quiet_llama
-from keiko_desktop.llm.prompting import ChatRenderer, StopScanner
+from keiko_desktop.llm.prompting import (
+    ChatRenderer,
+    Part,
+    SpecialToken,
+    StopScanner,
+    break_specials,
+    prompt_runs,
+)
 
 # Prompt tokens evaluated between two looks at the cancel flag.
 PREFILL_CHUNK = 64
@@ -36,6 +43,12 @@ PREFILL_CHUNK = 64
 EMIT_INTERVAL = 0.02
 # Share of the context a reply may claim when max_tokens asks for more than fits.
 MAX_REPLY_SHARE = 0.75
+# Token attributes that make a token a control token: llama.cpp matches their text only when a
+# prompt is tokenized with special=True (user-defined tokens it matches either way).
+_CONTROL = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_UNKNOWN
+# Template texts whose control tokens are known; forgotten when it grows past this.
+_SCANNED_MAX = 4096
+_SCANNED_LEN = 512
 # Sampling defaults of llama-cpp-python's create_completion, for what GenerationParams lacks.
 _TOP_K = 40
 _MIN_P = 0.05
@@ -60,7 +73,11 @@ class LlamaEngine:
             metadata.get("tokenizer.chat_template"),
             bos_token=self._special_text(llm.token_bos()),
             eos_token=self._special_text(llm.token_eos()),
+            neutralize=self._neutralize,
         )
+        # The control tokens seen in template text, by text, and the template texts looked at.
+        self._specials: dict[str, SpecialToken] = {}
+        self._scanned: set[str] = set()
         self._last_messages: list[ChatMessage] | None = None
         self._last_tokens: list[int] = []
         # Cache bookkeeping for reproducible replies (see _prefill): positions below _aligned
@@ -111,16 +128,70 @@ class LlamaEngine:
         return self._piece_buf.raw[:n]
 
     def tokenize_messages(self, messages: Sequence[ChatMessage]) -> list[int]:
-        """The prompt tokens for ``messages``; the last result is kept for the next call."""
+        """The prompt tokens for ``messages``; the last result is kept for the next call.
+
+        Control tokens come only from the template's own text: message content is tokenized as
+        text, so a ``<|im_start|>system`` in a tool result, a file or a message stays the
+        characters it is (see ``prompting``). Raw text between two control tokens is tokenized
+        in one piece, as before, so prompts without such text are the same tokens as ever.
+        """
         msgs = list(messages)
         if msgs == self._last_messages:
             return self._last_tokens
-        text = self.renderer.render(msgs)
-        tokens: list[int] = self.llm.tokenize(
-            text.encode("utf-8"), add_bos=not self.renderer.adds_bos, special=True
-        )
+        tokens = self.tokenize_parts(self.renderer.render_parts(msgs))
         self._last_messages, self._last_tokens = msgs, tokens
         return tokens
+
+    def tokenize_parts(self, parts: Sequence[Part]) -> list[int]:
+        """The tokens for rendered ``parts``: control tokens from template parts only."""
+        for text, is_content in parts:
+            if not is_content:
+                self._learn_specials(text)
+        add_bos = not self.renderer.adds_bos
+        tokens: list[int] = []
+        for i, (text, special) in enumerate(prompt_runs(parts, self._specials)):
+            if special is not None and not (add_bos and i == 0):
+                tokens.append(special.id)
+                continue
+            tokens += self.llm.tokenize(
+                text.encode("utf-8"), add_bos=add_bos and i == 0, special=special is not None
+            )
+        if not tokens and add_bos:
+            tokens = self.llm.tokenize(b"", add_bos=True, special=False)
+        return tokens
+
+    def _control_tokens(self, text: str) -> list[int]:
+        """The control tokens llama.cpp finds in ``text`` when it parses special tokens."""
+        found = self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        get_attr = llama_cpp.llama_vocab_get_attr
+        return [t for t in found if int(get_attr(self._vocab, t)) & _CONTROL]
+
+    def _learn_specials(self, text: str) -> None:
+        """Note the control tokens in the template text ``text`` (their text, id, stripping)."""
+        if text in self._scanned:
+            return
+        if len(self._scanned) >= _SCANNED_MAX:
+            self._scanned.clear()
+        if len(text) <= _SCANNED_LEN:  # template parts; not a whole prompt (the fallback)
+            self._scanned.add(text)
+        for token in self._control_tokens(text):
+            piece = self._special_text(token)
+            if piece and piece not in self._specials:
+                attr = int(llama_cpp.llama_vocab_get_attr(self._vocab, token))
+                self._specials[piece] = SpecialToken(
+                    token,
+                    lstrip=bool(attr & llama_cpp.LLAMA_TOKEN_ATTR_LSTRIP),
+                    rstrip=bool(attr & llama_cpp.LLAMA_TOKEN_ATTR_RSTRIP),
+                )
+
+    def _neutralize(self, text: str) -> str:
+        """``text`` with every control token's text in it broken (the renderer's fallback)."""
+        for _ in range(8):
+            found = {self._special_text(t) for t in self._control_tokens(text)} if text else set()
+            if not found:
+                return text
+            text = break_specials(text, found)
+        return break_specials(text, (*self._specials, *found))
 
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return len(self.tokenize_messages(messages))

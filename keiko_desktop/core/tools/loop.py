@@ -3,7 +3,8 @@
 ``ToolLoop.run`` offers the tools to a ``ToolCallingModel`` turn by turn (``call_tools``; how the
 model formats a call is its backend's business: a grammar-constrained JSON object in llama.cpp,
 native function calling elsewhere) and runs what it asks for, at most ``max_steps`` calls. Each
-result goes back to the model as a ``tool`` message, cut to ``max_result_chars`` with a note.
+result goes back to the model as a ``tool`` message, cut to ``max_result_chars`` with a note,
+inside a ``<tool_result>`` block (data, not instructions: see ``tool_instructions``).
 Calls go through ``ToolService`` (policies, approvals, audit), so a refusal is just a result the
 model reads.
 
@@ -32,6 +33,7 @@ from keiko_desktop.core.ports import (
 )
 from keiko_desktop.core.tools.errors import ToolNotFoundError
 from keiko_desktop.core.tools.models import ToolResult, ToolSpec
+from keiko_desktop.core.tools.untrusted_text import result_block
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +64,9 @@ class ToolStep:
     shown: str
 
     def as_message(self) -> ChatMessage:
-        """The result as the model reads it."""
-        return ChatMessage("tool", f"Result of {self.name}:\n{self.shown}")
+        """The result as the model reads it: in a ``<tool_result tool="NAME">`` block that
+        nothing in the result can close (``core/tools/untrusted_text.py``)."""
+        return ChatMessage("tool", result_block(self.name, self.shown))
 
 
 @dataclass(frozen=True)

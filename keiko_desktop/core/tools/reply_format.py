@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from keiko_desktop.core.ports import ChatMessage, Generation, GenerationStats, ToolTurn
 from keiko_desktop.core.ports import ToolCallRequest as ToolRequest
 from keiko_desktop.core.tools.models import ToolSpec
+from keiko_desktop.core.tools.untrusted_text import DATA_NOTE, descriptions_block, tool_line
 
 __all__ = [
     "ToolRequest",
@@ -37,17 +38,25 @@ _ANSWER_START = re.compile(r'\s*\{\s*"answer"\s*:\s*"')
 
 
 def tool_instructions(tools: Sequence[ToolSpec]) -> str:
-    """The system text that tells the model which tools exist and how to call them."""
+    """The system text that tells the model which tools exist and how to call them.
+
+    What the servers wrote (names, parameter names, descriptions) is listed inside a
+    ``<tool_descriptions>`` block, one line per tool (``core/tools/untrusted_text.py``), and the
+    model is told that such blocks, and the ``<tool_result>`` blocks results come in, are data.
+    """
     lines = [
         "You can use tools. Reply with exactly one JSON object:",
         '{"tool": "<name>", "arguments": {...}} to call a tool, or',
         '{"answer": "<your reply to the user>"} when you can answer.',
+        DATA_NOTE,
         "Tools:",
     ]
+    listed = []
     for spec in tools:
-        summary = spec.description.strip().splitlines()[0] if spec.description.strip() else ""
-        params = ", ".join(sorted(spec.input_schema.get("properties", {})))
-        lines.append(f"- {spec.qualified_name}({params}): {summary}")
+        properties = spec.input_schema.get("properties")
+        params = sorted(map(str, properties)) if isinstance(properties, dict) else []
+        listed.append(tool_line(spec.qualified_name, params, spec.description))
+    lines.append(descriptions_block(listed))
     return "\n".join(lines)
 
 

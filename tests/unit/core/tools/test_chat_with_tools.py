@@ -202,4 +202,6 @@ async def test_an_empty_answer_falls_back_to_a_streamed_reply(
     streamed = [piece async for piece in reply]
     result = await asyncio.wait_for(reply.result(), 20)
     assert (result.status, result.text, streamed) == ("complete", "free text", ["free ", "text"])
-    assert model.calls[-1][-1] == ChatMessage("tool", "Result of vault.peek:\nnothing to see")
+    assert model.calls[-1][-1] == ChatMessage(
+        "tool", '<tool_result tool="vault.peek">\nnothing to see\n</tool_result>'
+    )

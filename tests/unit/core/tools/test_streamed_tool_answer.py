@@ -169,7 +169,9 @@ async def test_after_the_step_limit_a_plain_reply_streams_with_its_stats(
     assert result.text == "I peeked once."  # type: ignore[attr-defined]
     assert len(model.tool_turns) == 1  # the limit: no second tool turn, a plain reply instead
     [prompt] = model.generated
-    assert prompt[-1] == ChatMessage("tool", "Result of vault.peek:\nnothing to see")
+    assert prompt[-1] == ChatMessage(
+        "tool", '<tool_result tool="vault.peek">\nnothing to see\n</tool_result>'
+    )
     stored = await chat.repo.get_message(result.message_id)  # type: ignore[attr-defined]
     assert stored is not None
     assert (stored.prompt_tokens, stored.completion_tokens) == (11, 3)
