@@ -7,14 +7,16 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-import sqlite3
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from keiko_desktop.core.config import Paths, load_settings
+from keiko_desktop.core.config import Paths, Settings, load_settings
 from keiko_desktop.core.errors import KeikoError
+
+if TYPE_CHECKING:
+    from keiko_desktop.core.ports import ModelInfo
 
 Level = Literal["ok", "warn", "fail"]
 _MARK = {"ok": "✓", "warn": "!", "fail": "✗"}
@@ -38,27 +40,16 @@ def check_settings(paths: Paths) -> Check:
 
 
 def check_database(paths: Paths) -> Check:
+    """The database: permissions, a write lock someone holds, damage, free disk space."""
+    from keiko_desktop.store.database import inspect_database
+
     path = paths.database
+    try:
+        count = inspect_database(path)
+    except KeikoError as exc:
+        return Check("database", "fail", exc.message, exc.hint)
     if not path.exists():
         return Check("database", "ok", f"{path} (created on first use)")
-    try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
-        try:
-            count = con.execute("SELECT count(*) FROM messages").fetchone()[0]
-            integrity = con.execute("PRAGMA quick_check").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error as exc:
-        return Check(
-            "database",
-            "fail",
-            f"{path}: {exc}",
-            "Quit other Keiko windows; if it persists, move the file aside and restart.",
-        )
-    if integrity != "ok":
-        return Check("database", "fail", f"{path}: {integrity}", "Restore it from a backup.")
-    if not os.access(path, os.W_OK):
-        return Check("database", "fail", f"{path} is read-only", f"chmod u+w {path}")
     return Check("database", "ok", f"{path} ({count} messages)")
 
 
@@ -69,12 +60,11 @@ def check_models(paths: Paths) -> list[Check]:
         settings = load_settings(paths)
     except KeikoError:
         settings = None
-    from keiko_desktop.core.config import Settings
-
     registry = ModelRegistry(settings or Settings())
     checks: list[Check] = []
+    model: ModelInfo | None = None
     try:
-        default = registry.default_model()
+        model = default = registry.default_model()
         checks.append(
             Check("bundled model", "ok", f"{default.name} ({default.size_bytes / 1e6:.0f} MB)")
         )
@@ -82,11 +72,50 @@ def check_models(paths: Paths) -> list[Check]:
         checks.append(Check("bundled model", "fail", exc.message, exc.hint))
     if settings is not None and settings.model:
         try:
-            chosen = registry.resolve(settings.model)
+            model = chosen = registry.resolve(settings.model)
             checks.append(Check("chosen model", "ok", f"{chosen.name}: {chosen.path}"))
         except KeikoError as exc:
+            model = None
             checks.append(Check("chosen model", "fail", exc.message, exc.hint))
+    if settings is not None:
+        checks.append(check_threads(settings))
+        if model is not None and model.backend == "llama.cpp":
+            checks.append(check_context(settings, model))
     return checks
+
+
+def check_threads(settings: Settings, cores: int | None = None) -> Check:
+    """The ``threads`` setting against this machine's cores."""
+    cores = cores or os.cpu_count() or 1
+    used = settings.effective_threads(cores)
+    if settings.threads > cores:
+        return Check(
+            "threads",
+            "warn",
+            f"threads = {settings.threads}, but this machine has {cores} cores: {used} will "
+            "be used",
+            f"Set 'threads' under [model] in settings.toml to 0 (automatic) or at most {cores}.",
+        )
+    chosen = "automatic" if not settings.threads else "the setting"
+    return Check("threads", "ok", f"{used} of {cores} cores ({chosen})")
+
+
+def check_context(settings: Settings, model: ModelInfo, available_ram: int | None = None) -> Check:
+    """``context_size`` against the model's trained context and the RAM its KV cache needs:
+    the context a load would use, and why, computed as the load computes it."""
+    from keiko_desktop.llm.llama_backend import plan_for
+
+    plan = plan_for(model.path, settings.context_size, available_ram)
+    if not plan.lowered:
+        trained = f" (trained for {plan.trained})" if plan.trained else ""
+        return Check("context", "ok", f"{plan.n_ctx} tokens for {model.name}{trained}")
+    return Check(
+        "context",
+        "warn",
+        f"context_size = {settings.context_size} is too large for {model.name} here: "
+        f"{plan.n_ctx} will be used ({plan.reason})",
+        f"Set 'context_size' under [model] in settings.toml to at most {plan.n_ctx}.",
+    )
 
 
 def check_llama_cpu(paths: Paths, reprobe: bool = False) -> Check:

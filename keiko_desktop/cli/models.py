@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import errno
 from pathlib import Path
 
 from keiko_desktop.cli.common import error
 from keiko_desktop.core.config import Paths, load_settings, save_settings
-from keiko_desktop.core.errors import KeikoError
+from keiko_desktop.core.errors import KeikoError, SettingsError
 from keiko_desktop.llm.registry import ModelRegistry
 
 
@@ -42,3 +43,19 @@ def run_models(args: argparse.Namespace) -> int:
     except KeikoError as exc:
         error(exc)
         return 1
+    except OSError as exc:  # the settings file or its folder: read-only, gone, disk full
+        error(file_error(exc, paths.settings_file))
+        return 1
+
+
+def file_error(exc: OSError, fallback: Path) -> SettingsError:
+    """An OSError met while reading or saving settings, as a message and a fix."""
+    where = Path(exc.filename) if exc.filename else fallback
+    reason = exc.strerror or exc.__class__.__name__
+    if isinstance(exc, PermissionError) or exc.errno == errno.EROFS:
+        hint = f"Make {where.parent} writable for your user (or set KEIKO_HOME to another folder)."
+    elif exc.errno == errno.ENOSPC:
+        hint = f"Free some disk space on the disk holding {where.parent}, then try again."
+    else:
+        hint = f"Check {where} and its folder, then try again."
+    return SettingsError(f"Cannot use the settings file {where}: {reason}.", hint)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import os
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -64,8 +64,11 @@ class Paths:
         return self.data_dir / "logs"
 
     def ensure(self) -> None:
+        """Create Keiko's folders owner-only (0700), tightening ones an older Keiko made 0755."""
+        from keiko_desktop.core.private_files import private_dir
+
         for d in (self.config_dir, self.data_dir, self.cache_dir, self.log_dir):
-            d.mkdir(parents=True, exist_ok=True)
+            private_dir(d)
 
 
 # ---------------------------------------------------------------------- the declaration
@@ -140,20 +143,28 @@ class Setting:
             raise TypeError(f"setting {self.key!r} has no range")
         return self.minimum, self.maximum
 
-    def coerce(self, value: Any, source: str = "") -> Any:
+    def coerce(self, value: Any, source: str = "", *, flag: str = "") -> Any:
         """``value`` as this setting's type (an int for a float, a list for a tuple) and checked;
-        SettingsError naming the key otherwise."""
+        SettingsError naming the key (or ``flag``, see ``check``) otherwise."""
         if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         elif self.kind is tuple and isinstance(value, list):
             value = tuple(value)
-        self.check(value, source)
+        self.check(value, source, flag=flag)
         return value
 
-    def check(self, value: Any, source: str = "") -> None:
-        """Raise SettingsError (naming key and section) unless ``value`` is allowed."""
-        where = f"Setting '{self.key}' in [{self.section}]" + (f" of {source}" if source else "")
-        hint = f"Fix '{self.key}' under [{self.section}] in settings.toml, or remove it."
+    def check(self, value: Any, source: str = "", *, flag: str = "") -> None:
+        """Raise SettingsError unless ``value`` is allowed. The message names the key and its
+        section (and ``source``, the file), or, for a value given on the command line, the
+        ``flag`` (``--max-tokens``) and how to give it right."""
+        if flag:
+            where = f"The value of {flag}"
+            hint = self._flag_hint(flag)
+        else:
+            where = f"Setting '{self.key}' in [{self.section}]" + (
+                f" of {source}" if source else ""
+            )
+            hint = f"Fix '{self.key}' under [{self.section}] in settings.toml, or remove it."
         if not self._has_kind(value):
             raise SettingsError(
                 f"{where} must be {_KINDS[self.kind]}, not {type(value).__name__} ({value!r}).",
@@ -179,6 +190,19 @@ class Setting:
                 f"{where} is {_num(value)}; it must be between {_num(low)} and {_num(high)}.",
                 hint,
             )
+
+    def _flag_hint(self, flag: str) -> str:
+        default = f"the setting '{self.key}'"
+        if self.choices:
+            allowed = ", ".join(self.choices)
+            return f"Give {flag} one of {allowed}, or leave it out to use {default}."
+        if self.numeric:
+            low, high = self.bounds
+            return (
+                f"Give {flag} a value from {_num(low)} to {_num(high)}, or leave it out to use "
+                f"{default}."
+            )
+        return f"Give {flag} a valid value, or leave it out to use {default}."
 
     def _has_kind(self, value: Any) -> bool:
         if self.kind is tuple:
@@ -317,23 +341,31 @@ class Settings:
             spec.check(getattr(self, spec.key))
         return self
 
-    def effective_threads(self) -> int:
-        """Threads for inference: the setting, or all cores up to 4 and one left free above."""
+    def effective_threads(self, cores: int | None = None) -> int:
+        """Threads for inference: the setting capped at the machine's ``cores`` (default:
+        ``os.cpu_count()``; more threads than cores only slows llama.cpp down, and thousands
+        crash its OpenMP runtime), or, for 0, all cores up to 4 and one left free above."""
+        cores = max(1, cores or os.cpu_count() or 1)
         if self.threads:
-            return self.threads
-        cores = os.cpu_count() or 1
+            return min(self.threads, cores)
         return cores if cores <= 4 else min(8, cores - 1)
 
     def with_changes(self, **changes: Any) -> Settings:
         """A copy with ``changes`` (coerced like the file's values) and validated."""
+        return self.with_flags({key: ("", value) for key, value in changes.items()})
+
+    def with_flags(self, changes: Mapping[str, tuple[str, Any]]) -> Settings:
+        """A copy with ``changes``, key -> (flag, value), for values given on the command
+        line: a bad value's error names its flag (``--max-tokens``), not settings.toml. An
+        empty flag reads like ``with_changes``."""
         values = {}
-        for key, value in changes.items():
+        for key, (flag, value) in changes.items():
             spec = SETTINGS.get(key)
             if spec is None:
                 raise SettingsError(
                     f"Unknown setting '{key}'.", f"Use one of: {', '.join(sorted(SETTINGS))}."
                 )
-            values[key] = spec.coerce(value)
+            values[key] = spec.coerce(value, flag=flag)
         return replace(self, **values).validate()
 
 

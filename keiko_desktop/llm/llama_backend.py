@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import logging
 import os
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -34,7 +35,15 @@ from keiko_desktop.core.ports import (
     ModelInfo,
     ToolTurn,
 )
-from keiko_desktop.llm.gguf import load_failure, validate_gguf
+from keiko_desktop.llm.context_budget import ContextPlan, available_memory, plan_context
+from keiko_desktop.llm.gguf import (
+    Metadata,
+    context_failure,
+    is_context_failure,
+    load_failure,
+    read_metadata,
+    validate_gguf,
+)
 from keiko_desktop.workers.thread_worker import StreamHandle, ThreadWorker
 
 if TYPE_CHECKING:
@@ -43,14 +52,45 @@ if TYPE_CHECKING:
     from keiko_desktop.llm.cpu_backends import CpuPlanner
     from keiko_desktop.llm.llama_engine import LlamaEngine
 
+log = logging.getLogger(__name__)
+
 _RETRY_HINT = "Try again; if it keeps failing, pick another model in Settings."
 
 
-def _open_engine(path: str, n_ctx: int, n_threads: int, cpu: CpuPlanner | None) -> LlamaEngine:
-    """On the model's worker: importing llama_cpp takes a third of a second, off the loop."""
+def plan_for(path: str, requested: int, available_ram: int | None = None) -> ContextPlan:
+    """The context ``path`` gets for a ``requested`` size (blocking: reads the file's metadata
+    and, unless ``available_ram`` is given, the free RAM). Metadata that cannot be read leaves
+    only the RAM bound, on the file's size; llama.cpp then says what is wrong with the file."""
+    try:
+        metadata: Metadata = read_metadata(path)
+    except ModelLoadError as exc:
+        log.warning("no context bound from %s's metadata: %s", path, exc.message)
+        metadata = {}
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = 0
+    ram = available_memory() if available_ram is None else available_ram
+    return plan_context(requested, metadata, size, ram)
+
+
+def _open_engine(
+    path: str, n_ctx: int, n_threads: int, cpu: CpuPlanner | None, available_ram: int | None
+) -> tuple[LlamaEngine, ContextPlan]:
+    """On the model's worker: reading the metadata and importing llama_cpp (a third of a
+    second) happen off the loop. The context is the setting bounded by ``plan_for``."""
     from keiko_desktop.llm.llama_engine import LlamaEngine
 
-    return LlamaEngine.open(path, n_ctx, n_threads, cpu)
+    plan = plan_for(path, n_ctx, available_ram)
+    if plan.lowered:
+        log.info("%s: %s", Path(path).name, plan.reason)
+    try:
+        return LlamaEngine.open(path, plan.n_ctx, n_threads, cpu), plan
+    except ModelLoadError as exc:  # the weights loaded but the context (KV cache) did not
+        cause = exc.__cause__
+        if cause is not None and is_context_failure(cause):
+            raise context_failure(path, plan.n_ctx, cause) from cause
+        raise
 
 
 class LlamaGeneration:
@@ -134,11 +174,22 @@ class LlamaChatModel:
 
     supports_tools = True
 
-    def __init__(self, name: str, path: str, worker: ThreadWorker, engine: LlamaEngine) -> None:
+    def __init__(
+        self,
+        name: str,
+        path: str,
+        worker: ThreadWorker,
+        engine: LlamaEngine,
+        plan: ContextPlan | None = None,
+    ) -> None:
         """Use ``await LlamaChatModel.load(...)``; this only wires up what it made."""
         self.name = name
         self.path = path
         self.context_length: int = engine.n_ctx
+        self.context_plan = plan or ContextPlan(engine.n_ctx, requested=engine.n_ctx)
+        """The context asked for, the one used, and why they differ."""
+        self.load_note: str = self.context_plan.reason
+        """What the user should know about how the model was loaded ("" if nothing)."""
         self._worker = worker
         self._engine: LlamaEngine | None = engine
         self._active: set[LlamaGeneration] = set()
@@ -151,9 +202,13 @@ class LlamaChatModel:
         n_ctx: int = 4096,
         n_threads: int | None = None,
         cpu: CpuPlanner | None = None,
+        available_ram: int | None = None,
     ) -> LlamaChatModel:
         """Check and load a GGUF file on a new worker thread.
 
+        ``n_ctx`` is what is asked for: the model gets at most its trained context and what
+        free RAM (``available_ram`` bytes, default: measured now) holds for the KV cache; see
+        ``context_plan`` and ``load_note``. ``n_threads`` is capped at the machine's cores.
         ``cpu`` chooses llama.cpp's CPU configuration (default: ``CpuPlanner.default()``).
 
         Raises ``ModelLoadError`` naming the file when it is missing, not GGUF, truncated or
@@ -161,10 +216,11 @@ class LlamaChatModel:
         """
         shown = str(path)
         validate_gguf(shown)
-        threads = n_threads or max(1, min(8, os.cpu_count() or 1))
+        cores = os.cpu_count() or 1
+        threads = min(n_threads, cores) if n_threads else max(1, min(8, cores))
         worker = ThreadWorker(f"llm-{name or Path(shown).stem}")
         try:
-            engine = await worker.run(_open_engine, shown, n_ctx, threads, cpu)
+            engine, plan = await worker.run(_open_engine, shown, n_ctx, threads, cpu, available_ram)
         except ModelLoadError:
             worker.shutdown(wait=False)
             raise
@@ -176,7 +232,7 @@ class LlamaChatModel:
                     "Run `make setup`, or `pip install llama-cpp-python`.",
                 ) from exc
             raise load_failure(shown, exc) from exc
-        return cls(name or Path(shown).stem, shown, worker, engine)
+        return cls(name or Path(shown).stem, shown, worker, engine, plan)
 
     def generate(
         self, messages: Sequence[ChatMessage], params: GenerationParams
@@ -250,9 +306,13 @@ class LlamaCppBackend:
 
     name = "llama.cpp"
 
-    def __init__(self, cpu: CpuPlanner | None = None) -> None:
+    def __init__(
+        self, cpu: CpuPlanner | None = None, available_ram: Callable[[], int | None] | None = None
+    ) -> None:
         self.cpu = cpu
         """Chooses llama.cpp's CPU configuration (None: ``CpuPlanner.default()``)."""
+        self.available_ram = available_ram
+        """Bytes of free RAM a load may plan with (None: measured at each load)."""
 
     @staticmethod
     def prepare() -> None:
@@ -268,11 +328,13 @@ class LlamaCppBackend:
         return None  # GGUF files are found by path, not by id
 
     async def load(self, info: ModelInfo, settings: Settings) -> LlamaChatModel:
-        """Load ``info`` with the context size and threads from ``settings``."""
+        """Load ``info`` with the context size (bounded: see ``LlamaChatModel.load``) and
+        threads from ``settings``."""
         return await LlamaChatModel.load(
             info.path,
             info.name,
             n_ctx=settings.context_size,
             n_threads=settings.effective_threads(),
             cpu=self.cpu,
+            available_ram=self.available_ram() if self.available_ram is not None else None,
         )

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
 from keiko_desktop.core.errors import StoreError
+from keiko_desktop.core.private_files import ensure_private_file, private_dir, tighten_file
 from keiko_desktop.store import failures, owners
 from keiko_desktop.store.conversations import SqliteConversationRepository
 from keiko_desktop.store.migrations import (
@@ -180,8 +181,12 @@ class Database:
                 if not self.path.is_file():
                     raise failures.cantopen_error(self.path, "there is no such file")
             else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                private_dir(self.path.parent, tighten=False)
             failures.check_header(self.path)
+            if not self.read_only:  # owner-only; SQLite gives -wal and -shm the file's mode
+                ensure_private_file(self.path)
+                for suffix in ("-wal", "-shm"):
+                    tighten_file(f"{self.path}{suffix}")
             name = str(self.path)
             if self.read_only:
                 with self._engine.connect() as conn:
@@ -252,3 +257,52 @@ async def open_database(
         await database.aclose()
         raise
     return database
+
+
+DOCTOR_BUSY_TIMEOUT_MS = 1000
+
+
+def inspect_database(path: Path, *, busy_timeout_ms: int = DOCTOR_BUSY_TIMEOUT_MS) -> int:
+    """Check the database at ``path`` for ``keiko doctor`` without changing it; returns how
+    many messages it holds (0 for a file not made yet, when its folder is writable).
+
+    Raises the ``StoreError`` of the first problem, each with its own fix: a read-only file,
+    folder or file system (its permissions), a write lock another process holds (found by
+    ``BEGIN IMMEDIATE`` on a connection of its own, rolled back at once: WAL readers are never
+    blocked, so a read alone would look fine), a damaged file (move it aside), a full disk
+    (free space on its mount). Blocking: run it off the event loop.
+    """
+    path = Path(path).expanduser().absolute()
+    if not path.exists():
+        if not failures.writable(failures.nearest_folder(path)):
+            raise failures.readonly_error(path)
+        return 0
+    failures.check_header(path)
+    if not failures.writable(path) or not failures.writable(path.parent):
+        raise failures.readonly_error(path)
+    timeout_ms = max(0, int(busy_timeout_ms))
+    try:
+        conn = sqlite3.connect(
+            path.as_uri() + "?mode=rw", uri=True, timeout=timeout_ms / 1000, isolation_level=None
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+            conn.execute("BEGIN IMMEDIATE")  # the write lock, as a reply's first write takes it
+            conn.execute("ROLLBACK")
+            integrity = conn.execute("PRAGMA quick_check").fetchone()[0]
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            count = (
+                int(conn.execute("SELECT count(*) FROM messages").fetchone()[0])
+                if "messages" in tables
+                else 0
+            )
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise failures.store_error(exc, path) from exc
+    if integrity != "ok":
+        raise failures.corrupt_error(path)
+    free = failures.free_space(path)
+    if free is not None and free < failures.LOW_SPACE:
+        raise failures.full_error(path, writing=False)
+    return count

@@ -1,7 +1,9 @@
 """ModelManager: which model is loaded, loading it in the background, falling back on failure.
 
-State changes are published as ``ModelStateChanged``. ``await manager.get()`` waits until a model
-is ready, so a message typed while the model loads is sent as soon as it can be.
+State changes are published as ``ModelStateChanged``; a ``ready`` state's detail is
+``"fallback"`` (the chosen model failed) or the model's ``load_note`` (the context was lowered
+to what the model or free RAM allows, and why), else empty. ``await manager.get()`` waits until
+a model is ready, so a message typed while the model loads is sent as soon as it can be.
 """
 
 from __future__ import annotations
@@ -14,6 +16,12 @@ from keiko_desktop.core.events import EventBus, ModelState, ModelStateChanged
 from keiko_desktop.core.ports import ChatModel, ModelInfo, ModelProvider
 
 log = logging.getLogger(__name__)
+
+
+def load_note(model: ChatModel) -> str:
+    """A model's note on how it was loaded (``LlamaChatModel.load_note``), "" if it has none."""
+    note = getattr(model, "load_note", "")
+    return note if isinstance(note, str) else ""
 
 
 class ModelManager:
@@ -29,6 +37,9 @@ class ModelManager:
         self._task: asyncio.Task[ChatModel] | None = None
         self.state: ModelState = "unloaded"
         self.last_error: KeikoError | None = None
+        self.load_note = ""
+        """What the loaded model's backend said about the load (the context was lowered, and
+        why); the ``ready`` state's detail unless the model is a fallback."""
 
     @property
     def info(self) -> ModelInfo | None:
@@ -55,6 +66,7 @@ class ModelManager:
             if old is not None:
                 await old.aclose()
             self.last_error = None
+            self.load_note = ""
             try:
                 info = self.provider.resolve(name_or_path)
                 return await self._load_info(info)
@@ -75,8 +87,11 @@ class ModelManager:
         self._publish(info.name, "loading")
         model = await self.provider.load(info)
         self._model, self._info = model, info
+        self.load_note = load_note(model)
+        if self.load_note:
+            log.warning("%s: %s", info.name, self.load_note)
         self._ready.set()
-        self._publish(info.name, "ready", "fallback" if self.last_error else "")
+        self._publish(info.name, "ready", "fallback" if self.last_error else self.load_note)
         return model
 
     async def get(self) -> ChatModel:

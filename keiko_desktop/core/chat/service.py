@@ -147,16 +147,34 @@ class ChatService:
 
     # ----------------------------------------------------------------- commands
     async def send(self, conversation_id: int | None, text: str) -> Reply:
-        """Store ``text`` as the user's message and start the reply to it."""
-        if not text.strip():
-            raise EmptyPromptError("The message is empty.", "Type something to send.")
-        if conversation_id is None:
+        """Store ``text`` as the user's message and start the reply to it.
+
+        With no ``conversation_id`` a new conversation is made for it; when the message cannot
+        be stored (disk full, database locked) that conversation is deleted again, so a failed
+        send never leaves an empty "Untitled" chat behind.
+        """
+        check_prompt(text)
+        if conversation_id is not None:
+            user = await self.repo.add_message(conversation_id, "user", text)
+        else:
             conversation = await self.repo.create_conversation("")
+            try:
+                user = await self.repo.add_message(conversation.id, "user", text)
+            except BaseException:
+                await self._discard(conversation.id)
+                raise
             conversation_id = conversation.id
             self._bus.publish(ConversationChanged(conversation_id, "created"))
-        user = await self.repo.add_message(conversation_id, "user", text)
         self._bus.publish(MessageCreated(conversation_id, user.id, "user"))
         return await self._start_reply(conversation_id, user)
+
+    async def _discard(self, conversation_id: int) -> None:
+        """Delete a conversation made for a message that could not be stored (best effort:
+        the store is failing, so this may fail too)."""
+        try:
+            await asyncio.shield(self.repo.delete_conversation(conversation_id))
+        except Exception as exc:  # noqa: BLE001 - the first failure is the one to report
+            log.warning("could not delete the empty conversation %s: %s", conversation_id, exc)
 
     async def regenerate(self, conversation_id: int) -> Reply:
         """Replace the last reply (complete, interrupted or failed) with a new one."""
@@ -169,8 +187,7 @@ class ChatService:
 
     async def edit_and_resend(self, message_id: int, text: str) -> Reply:
         """Change a user message, drop everything after it, and reply again."""
-        if not text.strip():
-            raise EmptyPromptError("The message is empty.", "Type something to send.")
+        check_prompt(text)
         original = await self.repo.get_message(message_id)
         if original is None or original.role != "user":
             raise KeikoError("That message cannot be edited.", "Only your own messages can.")
@@ -401,6 +418,21 @@ class ChatService:
         if conversation is not None and not conversation.title:
             await self.repo.rename_conversation(conversation_id, make_title(user_text, reply_text))
             self._bus.publish(ConversationChanged(conversation_id, "renamed"))
+
+
+def check_prompt(text: str) -> None:
+    """Refuse a message with no text, or one that is not text at all: lone surrogates (what
+    Python makes of invalid UTF-8 bytes in argv or a file) cannot be stored or tokenized."""
+    if not text.strip():
+        raise EmptyPromptError("The message is empty.", "Type something to send.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise KeikoError(
+            f"The message is not valid text: character {exc.start + 1} is not a Unicode "
+            "character (invalid UTF-8 bytes?).",
+            "Send it as UTF-8 text (check the terminal's or the file's encoding).",
+        ) from exc
 
 
 def tool_message_content(step: ToolStep, redacted_arguments: dict[str, Any]) -> str:

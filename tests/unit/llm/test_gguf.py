@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from keiko_desktop.core.errors import ModelLoadError
-from keiko_desktop.llm.gguf import DEFAULT_HINT, load_failure, read_header, validate_gguf
+from keiko_desktop.llm.gguf import (
+    DEFAULT_HINT,
+    load_failure,
+    read_header,
+    read_metadata,
+    validate_gguf,
+)
 
 
 def header(version: int = 3, tensors: int = 10, kvs: int = 5) -> bytes:
@@ -109,3 +115,53 @@ def test_load_failure_wraps_llama_errors() -> None:
     assert "truncated" in err.message
     assert "ValueError" in err.message
     assert err.hint == DEFAULT_HINT
+
+
+# ---------------------------------------------------------------- metadata
+
+
+def _string(text: str) -> bytes:
+    raw = text.encode()
+    return struct.pack("<Q", len(raw)) + raw
+
+
+def _kv_file(path: Path, entries: list[bytes], cut: int = 0) -> Path:
+    body = header(kvs=len(entries)) + b"".join(entries)
+    path.write_bytes(body[: len(body) - cut] if cut else body + b"\0" * 64)
+    return path
+
+
+def test_read_metadata_keeps_scalars_and_skips_arrays(tmp_path: Path) -> None:
+    entries = [
+        _string("general.architecture") + struct.pack("<I", 8) + _string("llama"),
+        _string("llama.context_length") + struct.pack("<II", 4, 8192),
+        _string("llama.rope.freq_base") + struct.pack("<If", 6, 10000.0),
+        _string("tokenizer.ggml.tokens")
+        + struct.pack("<IIQ", 9, 8, 2)
+        + _string("a")
+        + _string("bc"),
+        _string("tokenizer.ggml.scores") + struct.pack("<IIQ", 9, 6, 3) + b"\0" * 12,
+        _string("llama.block_count") + struct.pack("<IQ", 10, 30),
+    ]
+    metadata = read_metadata(_kv_file(tmp_path / "m.gguf", entries))
+    assert metadata == {
+        "general.architecture": "llama",
+        "llama.context_length": 8192,
+        "llama.rope.freq_base": 10000.0,
+        "llama.block_count": 30,
+    }
+
+
+def test_read_metadata_of_a_cut_file_names_it(tmp_path: Path) -> None:
+    entries = [_string("general.architecture") + struct.pack("<I", 8) + _string("llama" * 20)]
+    path = _kv_file(tmp_path / "cut.gguf", entries, cut=40)
+    with pytest.raises(ModelLoadError) as info:
+        read_metadata(path)
+    assert str(path) in info.value.message
+    assert "damaged metadata" in info.value.message
+
+
+def test_read_metadata_refuses_a_huge_length(tmp_path: Path) -> None:
+    entries = [struct.pack("<Q", 1 << 60)]
+    with pytest.raises(ModelLoadError):
+        read_metadata(_kv_file(tmp_path / "huge.gguf", entries))
