@@ -2,18 +2,20 @@
 
 Registered on the Core (``core.set_approver``) or on the tool service's broker. ``--yes``
 approves every Ask up front; without a terminal on stdin an Ask is denied with a hint.
-The question is read on a daemon thread, so an unanswered prompt never keeps the process alive.
+The question shows every argument in full (a secret-looking name hides nothing from the
+person approving), escaped; a long value is folded (its start, its end and its length) and
+``v`` shows it all. The question is read on a daemon thread, so an unanswered prompt never
+keeps the process alive.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import threading
 
 from keiko_desktop.cli.common import error
-from keiko_desktop.core.tools.approvals import ApprovalRequest
+from keiko_desktop.core.tools.approvals import ApprovalRequest, describe_arguments
 from keiko_desktop.core.tools.models import ApprovalAnswer
 
 _ANSWERS = {
@@ -39,17 +41,22 @@ class TerminalApprover:
                 "and stdin is not a terminal.\n  → Pass --yes to approve it."
             )
             return ApprovalAnswer.DENY
-        shown = json.dumps(request.arguments, ensure_ascii=False)
-        question = (
-            f"Allow {request.qualified_name} with {shown}?\n"
-            f"  [y] yes, once   [a] always   [N] no ({int(request.remaining())} s): "
-        )
-        try:
-            reply = await _read_line(question)
-        except asyncio.CancelledError:
-            sys.stderr.write("\n(no answer in time: not allowed)\n")
-            raise
-        return _ANSWERS.get(reply.strip().lower(), ApprovalAnswer.DENY)
+        folded = True
+        while True:
+            question = (
+                f"Allow {request.qualified_name}?\n{describe_arguments(request.arguments, folded)}"
+                f"  [y] yes, once   [a] always   [v] view in full   [N] no "
+                f"({int(request.remaining())} s): "
+            )
+            try:
+                reply = (await _read_line(question)).strip().lower()
+            except asyncio.CancelledError:
+                sys.stderr.write("\n(no answer in time: not allowed)\n")
+                raise
+            if reply in ("v", "view"):
+                folded = False
+                continue
+            return _ANSWERS.get(reply, ApprovalAnswer.DENY)
 
 
 async def _read_line(prompt: str) -> str:

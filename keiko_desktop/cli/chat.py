@@ -15,11 +15,12 @@ import threading
 from collections.abc import Iterator
 
 from keiko_desktop.app import Core, build_core
-from keiko_desktop.cli.common import error, run_async
+from keiko_desktop.cli.common import error, run_async, show
 from keiko_desktop.core.chat.service import Reply, ReplyResult
 from keiko_desktop.core.config import load_settings
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.events import ModelStateChanged
+from keiko_desktop.core.safe_text import printable
 
 TOOLS_SETTLE_SECONDS = 20.0
 
@@ -37,17 +38,17 @@ async def _open(args: argparse.Namespace) -> Core:
 
     paths = Paths.from_env()
     settings = load_settings(paths)
-    changes: dict[str, object] = {}
+    changes: dict[str, tuple[str, object]] = {}  # key -> (the flag it came from, value)
     if getattr(args, "model", None):
-        changes["model"] = args.model
+        changes["model"] = ("--model", args.model)
     if getattr(args, "temperature", None) is not None:
-        changes["temperature"] = args.temperature
+        changes["temperature"] = ("--temperature", args.temperature)
     if getattr(args, "max_tokens", None) is not None:
-        changes["max_tokens"] = args.max_tokens
+        changes["max_tokens"] = ("--max-tokens", args.max_tokens)
     if getattr(args, "tools", False):
-        changes["tools_in_chat"] = True
+        changes["tools_in_chat"] = ("--tools", True)
     if changes:
-        settings = settings.with_changes(**changes)
+        settings = settings.with_flags(changes)  # a bad value's error names its flag
     core = await build_core(paths, settings, start_tools=bool(getattr(args, "tools", False)))
     if getattr(args, "tools", False):
         if getattr(args, "command", None) == "ask":  # `chat` reads stdin itself: no approver,
@@ -93,7 +94,7 @@ async def _stream(reply: Reply, echo: bool) -> ReplyResult:
     with _ctrl_c_stops(reply):
         async for piece in reply:
             if echo:
-                sys.stdout.write(piece)
+                sys.stdout.write(printable(piece))  # the model's text is not Keiko's
                 sys.stdout.flush()
         result = await reply.result()
     if echo:
@@ -106,8 +107,27 @@ async def _stream(reply: Reply, echo: bool) -> ReplyResult:
     return result
 
 
+def question_text(words: list[str]) -> str:
+    """The question from argv. Python turns bytes that are not UTF-8 into lone surrogates
+    (``surrogateescape``); such a question is refused, naming the bytes, rather than sent with
+    guessed characters: the user sees at once that the terminal's encoding is wrong."""
+    text = " ".join(words)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        escaped = sorted({ord(c) - 0xDC00 for c in text if 0xDC80 <= ord(c) <= 0xDCFF})
+        shown = ", ".join(f"\\x{b:02x}" for b in escaped) or f"character {exc.start + 1}"
+        raise KeikoError(
+            f"The question is not valid UTF-8 text: it contains {shown}, which UTF-8 cannot"
+            " decode.",
+            "Pass the question as UTF-8: check the terminal's encoding (LANG=C.UTF-8) and that"
+            " of any file it came from.",
+        ) from exc
+    return text
+
+
 async def _ask(args: argparse.Namespace) -> int:
-    question = " ".join(args.question)
+    question = question_text(args.question)  # before the core: a bad question writes nothing
     core = await _open(args)
     notices = _ModelNotices(core)
     try:
@@ -171,7 +191,7 @@ async def _chat(args: argparse.Namespace) -> int:
                 return 1
             for m in await core.conversations.list_messages(conversation_id):
                 mark = "" if m.status == "complete" else f" [{m.status}]"
-                print(f"{m.role}{mark}> {m.content}")
+                show(f"{m.role}{mark}> {m.content}")
         print(_CHAT_HELP)
         reader = _LineReader()
         while True:

@@ -6,7 +6,7 @@ import argparse
 import json
 from dataclasses import asdict
 
-from keiko_desktop.cli.common import error, run_async
+from keiko_desktop.cli.common import error, run_async, show
 from keiko_desktop.core.config import Paths
 from keiko_desktop.store import open_database
 
@@ -25,10 +25,10 @@ async def _history(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps([asdict(h) for h in hits]))
             elif not hits:
-                print(f"No messages match {args.search!r}.")
+                show(f"No messages match {args.search!r}.")
             for h in [] if args.json else hits:
-                print(f"#{h.conversation_id} {h.conversation_title or 'Untitled'}  [{h.role}]")
-                print(f"    {h.snippet}")
+                show(f"#{h.conversation_id} {h.conversation_title or 'Untitled'}  [{h.role}]")
+                show(f"    {h.snippet}")
             return 0
         if args.conversation is not None:
             conversation = await repo.get_conversation(args.conversation)
@@ -39,10 +39,10 @@ async def _history(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps([asdict(m) for m in messages], default=str))
                 return 0
-            print(f"#{conversation.id} {conversation.title or 'Untitled'}")
+            show(f"#{conversation.id} {conversation.title or 'Untitled'}")
             for m in messages:
                 mark = "" if m.status == "complete" else f" [{m.status}]"
-                print(f"\n{m.role}{mark}:\n{m.content}")
+                show(f"\n{m.role}{mark}:\n{m.content}")
             return 0
         conversations = await repo.list_conversations(limit=args.limit)
         if args.json:
@@ -52,7 +52,7 @@ async def _history(args: argparse.Namespace) -> int:
             print("No conversations yet. Start one with `keiko ask` or `keiko chat`.")
         for c in conversations:
             when = c.updated_at.strftime("%Y-%m-%d %H:%M")
-            print(f"#{c.id:<5} {when}  {c.message_count:>4} msgs  {c.title or 'Untitled'}")
+            show(f"#{c.id:<5} {when}  {c.message_count:>4} msgs  {c.title or 'Untitled'}")
         return 0
     finally:
         await database.aclose()

@@ -16,10 +16,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from keiko_desktop.cli.common import error, run_async
+from keiko_desktop.cli.common import error, run_async, show
 from keiko_desktop.core.config import Paths
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.events import EventBus
+from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.core.tools.models import ToolResult
 
 if TYPE_CHECKING:
@@ -87,7 +88,10 @@ async def _list(args: argparse.Namespace) -> int:
         for s in states:
             detail = f"  {s.detail}" if s.detail else ""
             tools = f"{s.tool_count} tools" if s.status == "ready" else ""
-            print(f"{s.name:<16} {s.kind:<8} {s.status:<9} {tools:<10} {s.target}{detail}")
+            line = f"{s.name:<16} {s.kind:<8} {s.status:<9} {tools:<10} {s.target}{detail}"
+            show(one_line(line, 2000))
+            for note in s.notes:
+                show(f"    note: {one_line(note, 300)}")
         return 0
 
 
@@ -120,7 +124,9 @@ async def _tools(args: argparse.Namespace) -> int:
         if only and not system.service.servers():
             error(f"there is no server named '{only[0]}'.\n  → See `keiko mcp list`.")
             return 1
-        tools = system.service.tools(include_disabled=True)
+        tools = system.service.tools(include_disabled=True, include_unusable=True)
+        await system.service.reconcile(tools)
+        _print_notes(system)
         if args.json:
             out = [
                 {
@@ -128,17 +134,30 @@ async def _tools(args: argparse.Namespace) -> int:
                     "description": t.description,
                     "policy": system.service.policy_for(t).value,
                     "input_schema": t.input_schema,
+                    "problem": t.problem,
                 }
                 for t in tools
             ]
             print(json.dumps(out, indent=2))
         for t in [] if args.json else tools:
-            policy = system.service.policy_for(t).value
-            summary = t.description.strip().splitlines()[0] if t.description.strip() else ""
-            print(f"{t.qualified_name:<32} [{policy}]  {summary}")
+            policy = system.service.policy_for(t).value if t.usable else "unusable"
+            text = t.description.strip()
+            summary = one_line(text.splitlines()[0] if text else "", 120)
+            show(f"{t.qualified_name:<32} [{policy}]  {summary}")
+            if t.problem:
+                show(f"    {t.problem}")
             if args.schema:
                 print("    " + json.dumps(t.input_schema))
         return 1 if failed and not tools else 0
+
+
+def _print_notes(system: ToolSystem) -> None:
+    """What a server offered that was refused, and Always policies that stopped holding."""
+    for state in system.service.servers():
+        for note in state.notes:
+            error(f"server '{state.name}' {note}")
+    for reset in system.service.policy_notes:
+        error(reset.text)
 
 
 async def _call(args: argparse.Namespace, arguments: dict[str, Any]) -> int:
@@ -154,6 +173,8 @@ async def _call(args: argparse.Namespace, arguments: dict[str, Any]) -> int:
     async with _tool_system([server]) as system:
         system.service.approvals.set_approver(TerminalApprover(args.yes))
         await system.pool.wait_settled(time_limit=SETTLE_SECONDS)
+        await system.service.reconcile(system.service.tools(server, include_unusable=True))
+        _print_notes(system)
         if args.timeout is not None:
             system.service.call_timeout = args.timeout
         result = await system.service.call(args.tool, arguments)
@@ -181,7 +202,7 @@ def _print_result(result: ToolResult, as_json: bool) -> None:
     elif result.is_error:
         error(result.text)
     else:
-        print(result.text)
+        show(result.text)
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -201,10 +222,14 @@ def _import(args: argparse.Namespace) -> int:
         moved: list[str] = []
         plain: list[str] = []
         store = SecretStore()
+        changed: list[str] = []
         for name, server in found.items():
             if name in config.builtins or (name in config.servers and not args.replace):
                 skipped.append(name)
                 continue
+            old = config.servers.get(name)
+            if old is not None and old.identity != server.identity:
+                changed.append(name)
             if args.plain_secrets:
                 plain.extend(f"{name}.{key}" for key in plain_secrets(server))
             else:
@@ -216,6 +241,12 @@ def _import(args: argparse.Namespace) -> int:
     except KeikoError as exc:
         error(exc)
         return 1
+    except OSError as exc:
+        error(
+            f"cannot save {exc.filename or 'mcp.json'}: {exc.strerror or exc}.\n"
+            f"  → Check that {paths.config_dir} is writable and the disk is not full."
+        )
+        return 1
     print(f"Imported {len(added)} server(s) into {path}: {', '.join(added) or 'none'}")
     if skipped:
         print(f"Skipped (already configured; use --replace): {', '.join(skipped)}")
@@ -223,4 +254,9 @@ def _import(args: argparse.Namespace) -> int:
         print(f"Secrets moved to the system keychain: {', '.join(moved)}")
     if plain:
         print(f"Note: these secrets stay in plain text in {path}: {', '.join(plain)}")
+    for name in changed:
+        print(
+            f"Note: '{name}' is now a different server (command, arguments, environment names "
+            "or URL); tools you set to Always for it will ask again."
+        )
     return 0

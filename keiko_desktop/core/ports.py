@@ -127,8 +127,9 @@ class ToolCallingModel(ChatModel, Protocol):
         require: bool = False,
     ) -> ToolTurn:
         """One turn with ``tools`` offered. ``require``: the model must call one. Tool results
-        come back in ``messages`` as ``tool`` messages, each one
-        ``<tool_result tool="server.tool">…</tool_result>`` block (``core.tools.untrusted_text``)."""
+        come back in ``messages`` as ``tool`` messages, each a
+        ``<tool_result tool="server.tool">…</tool_result>`` block (``core.tools.untrusted_text``).
+        """
         ...
 
 

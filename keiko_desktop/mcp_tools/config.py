@@ -15,7 +15,6 @@ An entry may also carry ``"disabled": true`` and (stdio) ``"cwd"``. Secrets may 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -23,11 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from keiko_desktop.core.config import Paths
+from keiko_desktop.core.private_files import private_dir, write_private_text
+from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.core.tools.errors import McpConfigError
 
 CONFIG_FILE = "mcp.json"
 BUILTIN_NAMES: tuple[str, ...] = ("files", "notes", "clock")
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_CONFIG_BYTES = 4_000_000
+MAX_SERVERS = 200
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,11 @@ class StdioServerConfig:
     def target(self) -> str:
         return " ".join([self.command, *self.args])
 
+    @property
+    def identity(self) -> str:
+        """What this server is: command, arguments, the names (not values) of its env, cwd."""
+        return json.dumps(["stdio", self.command, list(self.args), sorted(self.env), self.cwd])
+
 
 @dataclass(frozen=True)
 class HttpServerConfig:
@@ -59,6 +67,11 @@ class HttpServerConfig:
     def target(self) -> str:
         return self.url
 
+    @property
+    def identity(self) -> str:
+        """What this server is: its URL and the names (not values) of its headers."""
+        return json.dumps(["http", self.url, sorted(self.headers)])
+
 
 @dataclass(frozen=True)
 class BuiltinServerConfig:
@@ -71,6 +84,10 @@ class BuiltinServerConfig:
     @property
     def target(self) -> str:
         return "built-in"
+
+    @property
+    def identity(self) -> str:
+        return json.dumps(["builtin", self.name])
 
 
 ServerConfig = StdioServerConfig | HttpServerConfig | BuiltinServerConfig
@@ -132,7 +149,7 @@ def _string_map(value: Any, source: str, server: str, name: str) -> dict[str, st
 def _check_name(name: str, source: str) -> None:
     if not _NAME.match(name):
         raise McpConfigError(
-            f"Server name '{name}' in {source} is not allowed.",
+            f"Server name {one_line(repr(name), 80)} in {source} is not allowed.",
             "Use letters, digits, '-' and '_' only (no dots or spaces), at most 64 characters.",
         )
 
@@ -194,6 +211,7 @@ def parse_config(data: Any, source: str) -> McpConfig:
     raw = data.get("mcpServers", {})
     if not isinstance(raw, dict):
         raise _fail(source, None, "mcpServers", "must be an object of servers")
+    _check_count(raw, source)
     servers = {name: parse_server(name, entry, source) for name, entry in raw.items()}
     builtins = _parse_builtins(data.get("builtinServers"), source)
     clash = sorted(set(servers) & set(builtins))
@@ -206,20 +224,40 @@ def parse_config(data: Any, source: str) -> McpConfig:
 
 
 def _read_json(path: Path) -> Any:
+    """The JSON in ``path``: read at most ``MAX_CONFIG_BYTES`` (``/dev/zero`` ends, it does
+    not fill memory), nested at most as deep as Python's parser copes with."""
     try:
-        raw = path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:
+            data = fh.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise McpConfigError(f"{path} does not exist.", "Check the path.") from None
+    except IsADirectoryError:
+        raise McpConfigError(f"{path} is a folder, not a file.", "Pick a JSON file.") from None
     except OSError as exc:
         raise McpConfigError(
             f"Cannot read {path}: {exc.strerror}.", "Check its permissions."
         ) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise McpConfigError(
+            f"{path} is larger than {MAX_CONFIG_BYTES // 1_000_000} MB; it is not an MCP "
+            "config file.",
+            "Pick a claude_desktop_config.json or an mcp.json file.",
+        )
     try:
-        return json.loads(raw)
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise McpConfigError(
+            f"{path} is not UTF-8 text (byte {exc.start}).", "Save it as UTF-8 JSON."
+        ) from None
     except json.JSONDecodeError as exc:
         raise McpConfigError(
             f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).",
             "Fix the JSON, for example a missing comma or quote.",
+        ) from None
+    except RecursionError:
+        raise McpConfigError(
+            f"{path} is nested too deeply to be an MCP config file.",
+            "Pick a claude_desktop_config.json or an mcp.json file.",
         ) from None
 
 
@@ -262,13 +300,8 @@ def to_json(config: McpConfig) -> dict[str, Any]:
 def save_config(paths: Paths, config: McpConfig) -> Path:
     """Write ``mcp.json`` atomically (owner-only permissions: it may hold headers)."""
     path = config_path(paths)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(to_json(config), fh, indent=2, ensure_ascii=False)
-        fh.write("\n")
-    os.replace(tmp, path)
+    private_dir(path.parent)
+    write_private_text(path, json.dumps(to_json(config), indent=2, ensure_ascii=False) + "\n")
     return path
 
 
@@ -289,4 +322,13 @@ def import_servers(path: Path) -> dict[str, ExternalServerConfig]:
         )
     if not isinstance(raw, dict):
         raise _fail(source, None, "servers", "must be an object of servers")
+    _check_count(raw, source)
     return {name: parse_server(name, entry, source) for name, entry in raw.items()}
+
+
+def _check_count(raw: dict[str, Any], source: str) -> None:
+    if len(raw) > MAX_SERVERS:
+        raise McpConfigError(
+            f"{source} lists {len(raw)} servers; Keiko runs at most {MAX_SERVERS}.",
+            "Keep the servers you use and remove the rest.",
+        )

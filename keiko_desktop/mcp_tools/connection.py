@@ -28,14 +28,17 @@ from pydantic import ValidationError
 
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.events import EventBus
+from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.core.tools.errors import ServerUnavailableError, ToolCallError, ToolTimeoutError
 from keiko_desktop.core.tools.events import McpServerStatusChanged, McpToolsChanged
-from keiko_desktop.core.tools.models import ServerStatus, ToolResult, ToolSpec
+from keiko_desktop.core.tools.models import ServerStatus, ToolResult, ToolSpec, tool_name_problem
 from keiko_desktop.mcp_tools.config import BuiltinServerConfig, ServerConfig
 from keiko_desktop.mcp_tools.convert import tool_result, tool_spec
 from keiko_desktop.mcp_tools.transport import ClientFactory, stderr_tail
 
 log = logging.getLogger(__name__)
+
+MAX_TOOLS_PER_SERVER = 1_000
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,9 @@ class PoolOptions:
     backoff_max: float = 30.0
     stable_after: float = 30.0
     max_result_chars: int = 100_000
+    max_starting: int = 8
+    """Servers starting at the same time; the rest wait their turn (2,000 hanging servers
+    must not start at once)."""
     protocol: str = "auto"
     """``auto`` (try 2026-07-28, fall back to the 2025 handshake) or ``legacy`` (handshake only)."""
 
@@ -63,8 +69,10 @@ class ServerConnection:
         factory: ClientFactory,
         bus: EventBus,
         options: PoolOptions,
+        start_slots: asyncio.Semaphore | None = None,
     ) -> None:
         self.config = config
+        self._start_slots = start_slots or asyncio.Semaphore(options.max_starting)
         self.name = config.name
         self.builtin = isinstance(config, BuiltinServerConfig)
         self.status: ServerStatus = "stopped"
@@ -82,6 +90,8 @@ class ServerConnection:
         self._tools_dirty = False
         self._ready_at: float | None = None
         self.restarts = 0
+        self.refused: tuple[str, ...] = ()
+        """Notes on tools the server offered and Keiko refused (unsafe names), escaped."""
 
     # ---------------------------------------------------------------- control
     @property
@@ -209,7 +219,7 @@ class ServerConnection:
         self._tools_dirty = False
         self._ready_at = None
         async with AsyncExitStack() as stack:
-            async with asyncio.timeout(self._options.start_timeout):
+            async with self._start_slots, asyncio.timeout(self._options.start_timeout):
                 client = await self._factory.open(
                     self.config, stack, self._on_closed, self._on_message, self._options.protocol
                 )
@@ -272,15 +282,34 @@ class ServerConnection:
                 task_status.started()
 
     async def _fetch_tools(self, client: Client) -> tuple[ToolSpec, ...]:
+        """The server's tools. A tool with an unsafe name is refused (kept out, with a note in
+        ``refused``); one with a broken schema is kept, marked unusable."""
         tools: list[types.Tool] = []
         cursor: str | None = None
         for _ in range(100):
             page = await client.list_tools(cursor=cursor)
             tools.extend(page.tools)
             cursor = page.next_cursor
-            if cursor is None:
+            if cursor is None or len(tools) >= MAX_TOOLS_PER_SERVER:
                 break
-        return tuple(tool_spec(self.name, t, builtin=self.builtin) for t in tools)
+        refused: list[str] = []
+        specs: dict[str, ToolSpec] = {}
+        for tool in tools[:MAX_TOOLS_PER_SERVER]:
+            problem = tool_name_problem(tool.name)
+            if problem is None and tool.name in specs:
+                problem = "another tool of this server has the same name"
+            if problem is not None:
+                refused.append(f"refused a tool named {one_line(repr(tool.name), 80)}: {problem}")
+                continue
+            specs[tool.name] = tool_spec(
+                self.name, tool, builtin=self.builtin, identity=self.config.identity
+            )
+        if len(tools) > MAX_TOOLS_PER_SERVER:
+            refused.append(f"only the first {MAX_TOOLS_PER_SERVER} tools are used")
+        for note in refused:
+            log.warning("MCP server %s: %s", self.name, note)
+        self.refused = tuple(refused)
+        return tuple(specs.values())
 
     # ---------------------------------------------------------------- calls
     def _unavailable(self) -> ServerUnavailableError:

@@ -6,22 +6,30 @@ import json
 
 import mcp.types as types
 
+from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.core.tools.models import ToolResult, ToolSpec
+from keiko_desktop.core.tools.schema_check import schema_problem
 
 TRUNCATION_NOTE = "\n[truncated: the result was {size} characters; only the first {kept} are shown]"
 
 
-def tool_spec(server: str, tool: types.Tool, *, builtin: bool) -> ToolSpec:
+def tool_spec(server: str, tool: types.Tool, *, builtin: bool, identity: str = "") -> ToolSpec:
+    """Keiko's spec of ``tool``. Its schema is checked here, once: a broken one makes the tool
+    unusable (``problem`` says why). Its name must already be valid (``tool_name_problem``)."""
     annotations = tool.annotations
     read_only = bool(annotations is not None and annotations.read_only_hint)
+    schema = dict(tool.input_schema or {"type": "object"})
+    problem = schema_problem(schema)
     return ToolSpec(
         server=server,
         name=tool.name,
         description=tool.description or "",
-        input_schema=dict(tool.input_schema or {"type": "object"}),
+        input_schema=schema,
         title=tool.title or (annotations.title if annotations is not None else None),
         read_only=read_only,
         builtin=builtin,
+        server_identity=identity,
+        problem=one_line(problem, 300) if problem else None,
     )
 
 

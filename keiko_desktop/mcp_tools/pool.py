@@ -49,6 +49,7 @@ class ServerPool:
         self._on_config_changed = on_config_changed
         self._servers: dict[str, ServerConnection] = {}
         self._closed = False
+        self._start_slots = asyncio.Semaphore(self.options.max_starting)
 
     # ---------------------------------------------------------------- lifecycle
     def start(self, configs: Iterable[ServerConfig]) -> None:
@@ -61,7 +62,9 @@ class ServerPool:
             raise RuntimeError("the pool is closed")
         if config.name in self._servers:
             raise ValueError(f"server {config.name!r} is already in the pool")
-        connection = ServerConnection(config, self.factory, self.bus, self.options)
+        connection = ServerConnection(
+            config, self.factory, self.bus, self.options, self._start_slots
+        )
         self._servers[config.name] = connection
         if not config.disabled:
             connection.start()
@@ -126,6 +129,7 @@ class ServerPool:
                 enabled=not c.config.disabled,
                 tool_count=len(c.tools),
                 target=c.config.target,
+                notes=c.refused,
             )
             for c in self._servers.values()
         ]

@@ -16,7 +16,7 @@ from keiko_desktop.core.config import Paths
 from keiko_desktop.core.events import EventBus
 from keiko_desktop.core.tools.approvals import DEFAULT_APPROVAL_TIMEOUT, Approver
 from keiko_desktop.core.tools.ports import NoteRepository, ToolAuditRepository, ToolPolicyRepository
-from keiko_desktop.core.tools.redaction import Redactor
+from keiko_desktop.core.tools.redaction import Redactor, redact_logs, stop_redacting_logs
 from keiko_desktop.core.tools.service import ToolService
 from keiko_desktop.mcp_tools.builtin import (
     create_clock_server,
@@ -49,6 +49,7 @@ class ToolSystem:
 
     async def aclose(self) -> None:
         await self.pool.aclose()
+        stop_redacting_logs(self.service.redactor)
 
 
 def builtin_factories(notes: NoteRepository | None) -> dict[str, BuiltinFactory]:
@@ -99,6 +100,7 @@ async def build_tool_system(
     without one every Ask is denied."""
     config = config if config is not None else load_config(paths)
     redactor = Redactor()
+    redact_logs(redactor)  # what servers are given as secrets never reaches a log
     factories = builtin_factories(notes)
     factory = ClientFactory(
         builtins=factories,

@@ -20,11 +20,12 @@ import anyio
 import httpx2
 from mcp import Client, StdioServerParameters
 from mcp.client.session import MessageHandlerFnT
-from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver import MCPServer
 
-from keiko_desktop.core.tools.redaction import Redactor
+from keiko_desktop.core.safe_text import one_line
+from keiko_desktop.core.tools.redaction import Redactor, is_secret_key
+from keiko_desktop.mcp_tools.bounded_stdio import DEFAULT_MAX_MESSAGE_BYTES, bounded_stdio_client
 from keiko_desktop.mcp_tools.config import (
     BuiltinServerConfig,
     HttpServerConfig,
@@ -33,6 +34,7 @@ from keiko_desktop.mcp_tools.config import (
 )
 from keiko_desktop.mcp_tools.reaper import ProcessReaper
 from keiko_desktop.mcp_tools.secrets import SecretStore
+from keiko_desktop.mcp_tools.server_log import RedactedServerLog
 from keiko_desktop.mcp_tools.shell_env import LoginShellPath, resolve_command
 
 log = logging.getLogger(__name__)
@@ -107,7 +109,7 @@ def stderr_tail(path: Path | None, lines: int = 3) -> str:
             tail = fh.read().decode("utf-8", "replace")
     except OSError:
         return ""
-    kept = [line.strip() for line in tail.splitlines() if line.strip()]
+    kept = [one_line(line.strip(), 300) for line in tail.splitlines() if line.strip()]
     return " | ".join(kept[-lines:])
 
 
@@ -128,6 +130,8 @@ class ClientFactory:
         self.redactor = redactor or Redactor()
         self.shell_path = shell_path or LoginShellPath()
         self.log_dir = log_dir
+        self.max_message_bytes = DEFAULT_MAX_MESSAGE_BYTES
+        """The longest message a stdio server may send; longer replies become an error."""
 
     def stderr_log(self, name: str) -> Path | None:
         return self.log_dir / f"mcp-{name}.log" if self.log_dir is not None else None
@@ -142,6 +146,7 @@ class ClientFactory:
     ) -> Client:
         target: Any
         reaper: ProcessReaper | None = None
+        server_log: RedactedServerLog | None = None
         if isinstance(config, BuiltinServerConfig):
             factory = self.builtins.get(config.name)
             if factory is None:
@@ -151,18 +156,31 @@ class ClientFactory:
             target = await self._http(config, stack, on_closed)
         else:
             reaper = ProcessReaper()
-            target = await self._stdio(config, stack, on_closed, reaper)
+            server_log = self._server_log(config.name, stack)
+            errlog = server_log.writer if server_log is not None else self._devnull(stack)
+            target = await self._stdio(config, stack, on_closed, reaper, errlog)
         client = Client(target, cache=None, message_handler=message_handler, mode=mode)
         await stack.enter_async_context(client)
         if reaper is not None:
             reaper.find()
             stack.callback(reaper.snapshot)
+        if server_log is not None:  # the server holds its own end of the stderr pipe now
+            server_log.close_writer()
         return client
 
     async def _resolve(self, values: Mapping[str, str]) -> dict[str, str]:
+        """Values with keychain references resolved; every secret among them (resolved, or
+        written in plain text under a secret-looking name) is handed to the redactor."""
         if not values:
             return {}
-        return await asyncio.to_thread(self.secrets.resolve_map, values, self.redactor)
+        resolved = await asyncio.to_thread(self.secrets.resolve_map, values, self.redactor)
+        for key, value in resolved.items():
+            if is_secret_key(key):
+                self.redactor.add_secret(value)
+                scheme, _, credential = value.partition(" ")  # "Bearer <token>"
+                if credential and scheme.isalpha():
+                    self.redactor.add_secret(credential)
+        return resolved
 
     async def _stdio(
         self,
@@ -170,12 +188,12 @@ class ClientFactory:
         stack: AsyncExitStack,
         on_closed: Callable[[], None],
         reaper: ProcessReaper,
+        errlog: TextIO,
     ) -> Any:
         env = await self._resolve(config.env)
         path = await self.shell_path.get()
         env["PATH"] = path
         command = resolve_command(config.command, path)
-        errlog = self._open_errlog(config.name, stack)
         env.update(reaper.env())
         # LIFO: reap runs after the client has closed; the snapshot (pushed in open(), once
         # the client is entered) runs just before it closes.
@@ -183,7 +201,7 @@ class ClientFactory:
         params = StdioServerParameters(
             command=command, args=list(config.args), env=env, cwd=config.cwd
         )
-        return watched(stdio_client(params, errlog=errlog), on_closed)
+        return watched(bounded_stdio_client(params, errlog, self.max_message_bytes), on_closed)
 
     async def _http(
         self, config: HttpServerConfig, stack: AsyncExitStack, on_closed: Callable[[], None]
@@ -193,14 +211,16 @@ class ClientFactory:
         stack.push_async_callback(http.aclose)
         return watched(streamable_http_client(config.url, http_client=http), on_closed)
 
-    def _open_errlog(self, name: str, stack: AsyncExitStack) -> TextIO:
+    def _server_log(self, name: str, stack: AsyncExitStack) -> RedactedServerLog | None:
+        """The server's stderr: a pipe into its redacted, owner-only log (``server_log``)."""
         path = self.stderr_log(name)
         if path is None:
-            fh = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - the stack closes it
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if path.exists() and path.stat().st_size > 1_000_000:
-                path.replace(path.with_suffix(".log.1"))
-            fh = path.open("a", encoding="utf-8")
+            return None
+        server_log = RedactedServerLog(path, self.redactor)
+        stack.callback(server_log.close_writer)  # when the start fails before open() closes it
+        return server_log
+
+    def _devnull(self, stack: AsyncExitStack) -> TextIO:
+        fh = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - the stack closes it
         stack.callback(fh.close)
         return fh

@@ -163,6 +163,12 @@ def m005_message_stream_owner(conn: Connection) -> None:
     )
 
 
+def m006_tool_policy_fingerprint(conn: Connection) -> None:
+    """The server and tool a policy was given for (``ToolSpec.fingerprint``): a policy holds
+    only while both stay the same. Older rows get none, so their Always no longer holds."""
+    _run(conn, "ALTER TABLE tool_policies ADD COLUMN fingerprint TEXT")
+
+
 # Append new migrations at the end; never edit, rename or reorder one that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (
     m001_conversations_messages,
@@ -170,6 +176,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m003_conversation_pinned_deleted,
     m004_tool_audit_policies_notes,
     m005_message_stream_owner,
+    m006_tool_policy_fingerprint,
 )
 
 _CREATE_LEDGER = """

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from keiko_desktop.core.tools.models import AuditEntry, Decision, Note
+from keiko_desktop.core.tools.models import AuditEntry, Decision, Note, StoredPolicy
 from keiko_desktop.store.tables import UTCDateTime, metadata, utcnow
 
 if TYPE_CHECKING:
@@ -60,6 +60,7 @@ tool_policies = Table(
     Column("tool", Text, primary_key=True),
     Column("policy", String(8), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("fingerprint", Text, nullable=True),
 )
 
 notes = Table(
@@ -146,22 +147,28 @@ class SqliteToolRepository:
         return await self._db.read(run)
 
     # ---------------------------------------------------------------- policies
-    async def load_policies(self) -> dict[str, str]:
-        def run(session: Session) -> dict[str, str]:
-            rows = session.execute(select(tool_policies.c.tool, tool_policies.c.policy))
-            return {row.tool: row.policy for row in rows}
+    async def load_policies(self) -> dict[str, StoredPolicy]:
+        def run(session: Session) -> dict[str, StoredPolicy]:
+            rows = session.execute(
+                select(tool_policies.c.tool, tool_policies.c.policy, tool_policies.c.fingerprint)
+            )
+            return {row.tool: StoredPolicy(row.policy, row.fingerprint) for row in rows}
 
         return await self._db.read(run)
 
-    async def set_policy(self, tool: str, policy: str) -> None:
+    async def set_policy(self, tool: str, policy: str, fingerprint: str | None = None) -> None:
         def run(session: Session) -> None:
             statement = sqlite_insert(tool_policies).values(
-                tool=tool, policy=policy, updated_at=utcnow()
+                tool=tool, policy=policy, fingerprint=fingerprint, updated_at=utcnow()
             )
             session.execute(
                 statement.on_conflict_do_update(
                     index_elements=[tool_policies.c.tool],
-                    set_={"policy": policy, "updated_at": statement.excluded.updated_at},
+                    set_={
+                        "policy": policy,
+                        "fingerprint": fingerprint,
+                        "updated_at": statement.excluded.updated_at,
+                    },
                 )
             )
 

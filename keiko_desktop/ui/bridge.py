@@ -18,8 +18,8 @@ from keiko_desktop.core.events import (
 )
 from keiko_desktop.core.tools.events import (
     McpServerStatusChanged,
-    ToolApprovalRequested,
     ToolExecuted,
+    ToolPolicyReset,
 )
 
 
@@ -32,7 +32,8 @@ class EventBridge(QObject):
         message_completed(MessageCompleted): a reply ended (complete, interrupted or error).
         conversation_changed(ConversationChanged): a chat was created, renamed, pinned, deleted
             or restored.
-        tool_approval_requested(ToolApprovalRequested): a tool with policy Ask wants to run.
+        tool_policy_reset(ToolPolicyReset): a tool set to Always asks again (its server or
+            the tool changed).
         tool_executed(ToolExecuted): a tool call finished (or was refused).
         mcp_server_status_changed(McpServerStatusChanged): a tool server started, failed or
             stopped.
@@ -42,7 +43,7 @@ class EventBridge(QObject):
     message_created = Signal(object)
     message_completed = Signal(object)
     conversation_changed = Signal(object)
-    tool_approval_requested = Signal(object)
+    tool_policy_reset = Signal(object)
     tool_executed = Signal(object)
     mcp_server_status_changed = Signal(object)
     _relayed = Signal(object)
@@ -55,7 +56,7 @@ class EventBridge(QObject):
             MessageCreated: self.message_created,
             MessageCompleted: self.message_completed,
             ConversationChanged: self.conversation_changed,
-            ToolApprovalRequested: self.tool_approval_requested,
+            ToolPolicyReset: self.tool_policy_reset,
             ToolExecuted: self.tool_executed,
             McpServerStatusChanged: self.mcp_server_status_changed,
         }

@@ -15,6 +15,8 @@ from PySide6.QtCore import QObject
 
 from keiko_desktop.core.config import Paths, Settings
 from keiko_desktop.core.errors import KeikoError
+from keiko_desktop.core.safe_text import one_line
+from keiko_desktop.core.tools.events import ToolPolicyReset
 from keiko_desktop.ui.bridge import EventBridge
 from keiko_desktop.ui.core_handle import CoreHandle
 from keiko_desktop.ui.main_window import MainWindow
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXPOSE_TIMEOUT = 2.0
+POLICY_NOTE_MS = 20_000
 
 
 class AppController(QObject):
@@ -61,6 +64,7 @@ class AppController(QObject):
         self.model = ModelPresenter(window, self.handle, self.bridge, self)
         self._closed = asyncio.Event()
         self._shutdown_done = False
+        self.bridge.tool_policy_reset.connect(self._on_bridge_tool_policy_reset)
         window.new_chat_requested.connect(self._on_window_new_chat_requested)
         window.escape_pressed.connect(self._on_window_escape_pressed)
         window.closed.connect(self._on_window_closed)
@@ -155,6 +159,10 @@ class AppController(QObject):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(exposed.wait(), EXPOSE_TIMEOUT)
         await asyncio.sleep(0.01)  # let the first frame reach the screen
+
+    def _on_bridge_tool_policy_reset(self, event: ToolPolicyReset) -> None:
+        text = one_line(f"{event.tool} asks again: {event.reason}.", 300)
+        self.window.statusBar().showMessage(text, POLICY_NOTE_MS)
 
     def _on_window_new_chat_requested(self) -> None:
         self.window.show_page("chat")

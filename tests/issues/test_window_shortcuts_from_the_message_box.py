@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QEvent, Qt  # noqa: TID251
-from PySide6.QtGui import QKeyEvent  # noqa: TID251
-from PySide6.QtTest import QTest  # noqa: TID251
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: TID251
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QWidget
 
 from keiko_desktop.ui.main_window import MainWindow
 from keiko_desktop.ui.shortcuts import WINDOW_SHORTCUTS

@@ -25,7 +25,7 @@ from keiko_desktop.ui.widgets.tool_card import ToolCard
 
 from .conftest import Runner, wait_until
 
-ARGS = {"path": "/home/ann/report.txt", "api_key": "[redacted]"}
+ARGS = {"path": "/home/ann/report.txt", "api_key": "k-live-123456"}
 
 
 @pytest.fixture
@@ -33,15 +33,15 @@ def request_() -> ApprovalRequest:
     return ApprovalRequest("files", "delete_file", dict(ARGS), 30.0)
 
 
-def test_dialog_shows_the_call_with_redacted_arguments(
-    qtbot: QtBot, request_: ApprovalRequest
-) -> None:
+def test_dialog_shows_the_call_with_every_argument(qtbot: QtBot, request_: ApprovalRequest) -> None:
     dialog = ApprovalDialog(request_)
     qtbot.addWidget(dialog)
     dialog.show()
     assert dialog.title.text() == "Allow delete_file from files?"
-    assert '"api_key": "[redacted]"' in dialog.arguments.toPlainText()
-    assert "/home/ann/report.txt" in dialog.arguments.toPlainText()
+    shown = dialog.arguments.toPlainText()
+    assert "api_key:\n      k-live-123456" in shown  # the person approving sees it all
+    assert "/home/ann/report.txt" in shown
+    assert not dialog.show_all_button.isVisible()  # nothing folded
     assert "denied in 30 s" in dialog.countdown.text()
     assert dialog.deny_button.isDefault()
     assert not dialog.allow_once_button.isDefault()
@@ -102,7 +102,7 @@ def _ask_through_broker(
     opened: list[ApprovalDialog] = []
     presenter.dialog_opened.connect(opened.append)
     broker = ApprovalBroker(EventBus(loop), timeout, approver=presenter)
-    task = loop.create_task(broker.ask("files", "delete_file", dict(ARGS)))
+    task = loop.create_task(broker.ask("files", "delete_file", dict(ARGS), dict(ARGS)))
     return presenter, task, opened
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -19,24 +20,35 @@ from typing import Any, Protocol
 
 from keiko_desktop.core.config import default_of
 from keiko_desktop.core.events import EventBus, SettingsChanged
+from keiko_desktop.core.safe_text import printable
 from keiko_desktop.core.tools.events import ToolApprovalRequested
 from keiko_desktop.core.tools.models import ApprovalAnswer, Decision
 
 log = logging.getLogger(__name__)
 
 DEFAULT_APPROVAL_TIMEOUT: float = default_of("tool_approval_timeout")
+FOLD_AT = 1_200
+"""Values longer than this many characters are folded in a question (and can be unfolded)."""
 _ids = itertools.count(1)
 
 
 @dataclass(frozen=True)
 class ApprovalRequest:
-    """One question: may ``server.tool`` run with these (redacted) arguments?"""
+    """One question: may ``server.tool`` run with these arguments?
+
+    ``arguments`` are the call's arguments in full: the person approving sees exactly what
+    would be sent (a secret-looking name hides nothing from them; a steered model could use
+    one to send a file's contents out unseen). ``redacted_arguments`` are for logs, events and
+    the audit trail. ``description`` is the tool's own description, escaped for display.
+    """
 
     server: str
     tool: str
     arguments: dict[str, Any]
     timeout: float
     """Seconds the broker waits for an answer before it denies."""
+    redacted_arguments: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
     id: int = field(default_factory=lambda: next(_ids))
     created: float = field(default_factory=time.monotonic)
 
@@ -99,10 +111,18 @@ class ApprovalBroker:
         return list(self._pending.values())
 
     async def ask(
-        self, server: str, tool: str, redacted_arguments: dict[str, Any]
+        self,
+        server: str,
+        tool: str,
+        arguments: dict[str, Any],
+        redacted_arguments: dict[str, Any],
+        description: str = "",
     ) -> ApprovalOutcome:
-        """Ask the approver and wait, at most ``timeout`` seconds."""
-        request = ApprovalRequest(server, tool, redacted_arguments, self.timeout)
+        """Ask the approver about a call with ``arguments`` (shown in full to the approver;
+        ``redacted_arguments`` go on the bus) and wait, at most ``timeout`` seconds."""
+        request = ApprovalRequest(
+            server, tool, arguments, self.timeout, redacted_arguments, description
+        )
         name = request.qualified_name
         approver = self._approver
         if approver is None:
@@ -132,3 +152,31 @@ class ApprovalBroker:
         if answer is ApprovalAnswer.DENY:
             return ApprovalOutcome("denied", answer, f"The user did not allow {name} to run.")
         return ApprovalOutcome("approved", ApprovalAnswer(answer))
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+
+
+def describe_arguments(
+    arguments: dict[str, Any], folded: bool = True, unfold_hint: str = "v shows them"
+) -> str:
+    """The arguments for a person approving a call: each on its own lines, in full, escaped
+    (``safe_text.printable``), with its length when long. With ``folded`` a value longer than
+    ``FOLD_AT`` shows its start and end and how much is folded between (``unfold_hint`` says
+    how to see it); nothing is ever redacted here."""
+    if not arguments:
+        return "  (no arguments)\n"
+    lines: list[str] = []
+    for key, value in arguments.items():
+        text = printable(_value_text(value))
+        size = f" ({len(text):,} characters)" if len(text) > 80 else ""
+        if folded and len(text) > FOLD_AT:
+            head, tail = text[: FOLD_AT * 2 // 3], text[-FOLD_AT // 3 :]
+            hidden = len(text) - len(head) - len(tail)
+            text = f"{head}\n… {hidden:,} characters folded ({unfold_hint}) …\n{tail}"
+        body = text.replace("\n", "\n      ")
+        lines.append(f"  {printable(str(key), newlines=False)}{size}:\n      {body}")
+    return "\n".join(lines) + "\n"

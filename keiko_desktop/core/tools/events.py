@@ -48,3 +48,12 @@ class ToolExecuted(Event):
     duration: float | None = None
     conversation_id: int | None = None
     agent: str | None = None
+
+
+@dataclass(frozen=True)
+class ToolPolicyReset(Event):
+    """An Always stopped holding because the server or the tool changed (``reason``); the tool
+    asks again."""
+
+    tool: str
+    reason: str

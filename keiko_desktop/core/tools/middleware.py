@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import jsonschema
-from jsonschema.exceptions import SchemaError
 
 from keiko_desktop.core.events import EventBus
+from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.core.tools.approvals import ApprovalBroker
 from keiko_desktop.core.tools.events import ToolExecuted
 from keiko_desktop.core.tools.models import (
@@ -40,12 +40,16 @@ DEFAULT_ORDER: tuple[str, ...] = ("logging", "audit", "validation", "approval", 
 
 @dataclass
 class ToolCallContext:
-    """What the middleware share about one call."""
+    """What the middleware share about one call.
+
+    ``decision`` starts as ``error`` (nothing decided): only the approval step sets ``auto``
+    or ``approved``, so a call that fails before it is never recorded as let through.
+    """
 
     call: ToolCall
     spec: ToolSpec
     redacted_arguments: dict[str, Any]
-    decision: Decision = "auto"
+    decision: Decision = "error"
     duration: float | None = None
 
 
@@ -88,15 +92,22 @@ class ValidationMiddleware:
     """Checks arguments against the tool's input schema before anyone is asked."""
 
     async def __call__(self, ctx: ToolCallContext, call_next: NextStep) -> ToolResult:
+        name = ctx.spec.qualified_name
+        if ctx.spec.problem is not None:
+            ctx.decision = "unusable"
+            return refusal(f"The tool {name} cannot be used: {ctx.spec.problem}.", "unusable")
         schema = ctx.spec.input_schema or {"type": "object"}
         try:
             validator_cls = jsonschema.validators.validator_for(schema)
             errors = sorted(
                 validator_cls(schema).iter_errors(ctx.call.arguments), key=lambda e: list(e.path)
             )
-        except SchemaError as exc:
-            log.warning("tool %s has an invalid schema: %s", ctx.spec.qualified_name, exc.message)
-            errors = []
+        except Exception as exc:  # noqa: BLE001 - a hostile schema breaks the checker anyhow
+            log.warning("tool %s: its schema cannot be checked: %s", name, type(exc).__name__)
+            ctx.decision = "unusable"
+            return refusal(
+                f"The tool {name} cannot be used: its input schema cannot be checked.", "unusable"
+            )
         if errors:
             ctx.decision = "invalid"
             problems = "; ".join(
@@ -123,12 +134,18 @@ class ApprovalMiddleware:
             ctx.decision = "blocked"
             return refusal(f"The tool {name} is set to Never run.", "blocked")
         if policy is Policy.ASK:
-            outcome = await self._broker.ask(ctx.spec.server, ctx.spec.name, ctx.redacted_arguments)
+            outcome = await self._broker.ask(
+                ctx.spec.server,
+                ctx.spec.name,
+                ctx.call.arguments,
+                ctx.redacted_arguments,
+                one_line(ctx.spec.description, 500),
+            )
             ctx.decision = outcome.decision
             if outcome.decision != "approved":
                 return refusal(outcome.reason, outcome.decision)
             if outcome.answer is ApprovalAnswer.ALWAYS_ALLOW:
-                await self._policies.set_policy(name, Policy.ALWAYS)
+                await self._policies.set_policy(ctx.spec, Policy.ALWAYS)
         else:
             ctx.decision = "auto"
         return await call_next(ctx)

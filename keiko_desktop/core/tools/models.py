@@ -6,6 +6,9 @@ so the first dot splits the two.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -14,12 +17,29 @@ from typing import Any, Literal
 ServerStatus = Literal["starting", "ready", "error", "stopped"]
 ServerKind = Literal["builtin", "stdio", "http"]
 
-Decision = Literal["auto", "approved", "denied", "timed_out", "blocked", "invalid"]
+Decision = Literal[
+    "auto", "approved", "denied", "timed_out", "blocked", "invalid", "unusable", "error"
+]
 """How a call was let through or stopped: ``auto`` (policy Always), ``approved`` (Ask, the user
 allowed it), ``denied`` (Ask, the user refused or nobody could be asked), ``timed_out`` (Ask, no
-answer in time), ``blocked`` (policy Never), ``invalid`` (arguments failed the tool's schema)."""
+answer in time), ``blocked`` (policy Never), ``invalid`` (arguments failed the tool's schema),
+``unusable`` (the tool's own schema is broken, so nothing can be checked or approved), ``error``
+(the call failed before any decision was made). Only ``auto`` and ``approved`` ran."""
 
-DENIED_DECISIONS: frozenset[str] = frozenset({"denied", "timed_out", "blocked", "invalid"})
+DENIED_DECISIONS: frozenset[str] = frozenset(
+    {"denied", "timed_out", "blocked", "invalid", "unusable", "error"}
+)
+
+TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+"""The MCP spec's tool-name rule: 1 to 128 of ``A-Z a-z 0-9 _ - .``; nothing else is accepted,
+so a name can never carry a newline, an escape sequence or look like another tool's line."""
+
+
+def tool_name_problem(name: str) -> str | None:
+    """Why ``name`` is not an acceptable tool name, or None."""
+    if TOOL_NAME.match(name):
+        return None
+    return "tool names may only use letters, digits, '_', '-' and '.' (1 to 128 of them)"
 
 
 class Policy(StrEnum):
@@ -28,6 +48,14 @@ class Policy(StrEnum):
     ALWAYS = "always"
     ASK = "ask"
     NEVER = "never"
+
+
+@dataclass(frozen=True)
+class StoredPolicy:
+    """A policy as stored: its value and the ``ToolSpec.fingerprint`` it was given for."""
+
+    policy: str
+    fingerprint: str | None = None
 
 
 class ApprovalAnswer(StrEnum):
@@ -57,10 +85,31 @@ class ToolSpec:
     title: str | None = None
     read_only: bool = False
     builtin: bool = False
+    server_identity: str = ""
+    """What the server is (its command, arguments and env names, or its URL): a policy set for
+    this tool holds only while the server and the tool stay the same (``fingerprint``)."""
+    problem: str | None = None
+    """Why the tool cannot be used (an invalid input schema); None when it can."""
 
     @property
     def qualified_name(self) -> str:
         return f"{self.server}.{self.name}"
+
+    @property
+    def usable(self) -> bool:
+        return self.problem is None
+
+    @property
+    def fingerprint(self) -> str:
+        """``<server digest>.<tool digest>``: the server's identity, then the tool's name,
+        description and schema, each hashed (so a note can say which of the two changed)."""
+        tool = _digest([self.name, self.description, self.input_schema])
+        return f"{_digest(self.server_identity)}.{tool}"
+
+
+def _digest(value: Any) -> str:
+    data = json.dumps(value, sort_keys=True, ensure_ascii=True, default=str)
+    return hashlib.sha256(data.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -111,6 +160,8 @@ class ServerState:
     tool_count: int = 0
     target: str = ""
     """The command line or URL, secrets left as references."""
+    notes: tuple[str, ...] = ()
+    """What Keiko refused of what the server offered (tools with unsafe names), escaped."""
 
 
 @dataclass(frozen=True)

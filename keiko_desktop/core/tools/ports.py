@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from keiko_desktop.core.tools.models import AuditEntry, Note, ServerState, ToolResult, ToolSpec
+from keiko_desktop.core.tools.models import (
+    AuditEntry,
+    Note,
+    ServerState,
+    StoredPolicy,
+    ToolResult,
+    ToolSpec,
+)
 
 
 class ToolProvider(Protocol):
@@ -24,11 +31,12 @@ class ToolProvider(Protocol):
 
 
 class ToolPolicyRepository(Protocol):
-    """Per-tool policies, keyed by ``server.tool``; values are ``Policy`` strings."""
+    """Per-tool policies, keyed by ``server.tool``: a ``Policy`` string and the fingerprint of
+    the server and tool it was given for."""
 
-    async def load_policies(self) -> dict[str, str]: ...
+    async def load_policies(self) -> dict[str, StoredPolicy]: ...
 
-    async def set_policy(self, tool: str, policy: str) -> None: ...
+    async def set_policy(self, tool: str, policy: str, fingerprint: str | None = None) -> None: ...
 
     async def clear_policy(self, tool: str) -> None: ...
 

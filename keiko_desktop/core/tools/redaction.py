@@ -7,7 +7,9 @@ from the keychain are registered with ``add_secret``).
 
 from __future__ import annotations
 
+import logging
 import re
+import traceback
 from typing import Any
 
 REDACTED = "[redacted]"
@@ -29,17 +31,19 @@ class Redactor:
     """Hides secret-looking keys and known secret values."""
 
     def __init__(self, secrets: set[str] | None = None) -> None:
-        self._secrets: set[str] = set()
+        # Longest first; replaced whole (never mutated) so other threads (a server's stderr
+        # copier, logging) can read it while the loop adds a secret.
+        self._secrets: tuple[str, ...] = ()
         for value in secrets or ():
             self.add_secret(value)
 
     def add_secret(self, value: str) -> None:
         """Remember ``value`` so it is hidden wherever it appears. Short values are ignored."""
-        if len(value) >= _MIN_SECRET_LENGTH:
-            self._secrets.add(value)
+        if len(value) >= _MIN_SECRET_LENGTH and value not in self._secrets:
+            self._secrets = tuple(sorted({*self._secrets, value}, key=len, reverse=True))
 
     def redact_text(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
+        for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         return text
@@ -55,3 +59,42 @@ class Redactor:
         if isinstance(value, str):
             return self.redact_text(value)
         return value
+
+
+class RedactingFilter(logging.Filter):
+    """Hides the redactor's secrets in every record a handler writes (message and traceback)."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True  # a broken format string: logging reports it itself
+        redacted = self.redactor.redact_text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+        if record.exc_text:
+            record.exc_text = self.redactor.redact_text(record.exc_text)
+        return True
+
+
+def redact_logs(redactor: Redactor, logger: logging.Logger | None = None) -> None:
+    """Put a ``RedactingFilter`` for ``redactor`` on every handler of ``logger`` (the root)."""
+    for handler in (logger or logging.getLogger()).handlers:
+        if not any(
+            isinstance(f, RedactingFilter) and f.redactor is redactor for f in handler.filters
+        ):
+            handler.addFilter(RedactingFilter(redactor))
+
+
+def stop_redacting_logs(redactor: Redactor, logger: logging.Logger | None = None) -> None:
+    """Take ``redactor``'s filters off again (its tool system closed)."""
+    for handler in (logger or logging.getLogger()).handlers:
+        for f in list(handler.filters):
+            if isinstance(f, RedactingFilter) and f.redactor is redactor:
+                handler.removeFilter(f)

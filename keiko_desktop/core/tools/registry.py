@@ -47,15 +47,22 @@ class ToolRegistry:
     def servers(self) -> list[str]:
         return sorted(self._tools)
 
-    def tools(self, server: str | None = None, include_disabled: bool = False) -> list[ToolSpec]:
-        """Tools sorted by qualified name; only enabled servers unless asked otherwise."""
+    def tools(
+        self,
+        server: str | None = None,
+        include_disabled: bool = False,
+        include_unusable: bool = False,
+    ) -> list[ToolSpec]:
+        """Tools sorted by qualified name; only usable tools of enabled servers unless asked
+        otherwise (a tool with a broken schema is unusable: listed for people, never offered
+        to a model)."""
         out: list[ToolSpec] = []
         for name, tools in self._tools.items():
             if server is not None and name != server:
                 continue
             if not include_disabled and name in self._disabled:
                 continue
-            out.extend(tools.values())
+            out.extend(t for t in tools.values() if include_unusable or t.usable)
         return sorted(out, key=lambda t: t.qualified_name)
 
     def get(self, qualified_name: str) -> ToolSpec:

@@ -8,6 +8,7 @@ what went wrong; only an unknown tool raises ``ToolNotFoundError``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from keiko_desktop.core.events import EventBus
 from keiko_desktop.core.tools.approvals import DEFAULT_APPROVAL_TIMEOUT, ApprovalBroker, Approver
 from keiko_desktop.core.tools.errors import ToolError
+from keiko_desktop.core.tools.events import McpToolsChanged, ToolPolicyReset
 from keiko_desktop.core.tools.middleware import (
     DEFAULT_ORDER,
     ApprovalMiddleware,
@@ -34,12 +36,14 @@ from keiko_desktop.core.tools.models import (
     ToolResult,
     ToolSpec,
 )
-from keiko_desktop.core.tools.permissions import PolicyBook
+from keiko_desktop.core.tools.permissions import PolicyBook, PolicyReset
 from keiko_desktop.core.tools.ports import ToolAuditRepository, ToolPolicyRepository, ToolProvider
 from keiko_desktop.core.tools.redaction import Redactor
 from keiko_desktop.core.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
+
+MAX_POLICY_NOTES = 50
 
 
 class ToolService:
@@ -82,17 +86,58 @@ class ToolService:
             self.registry.update(server, specs)
         for state in provider.server_states():
             self.registry.set_enabled(state.name, state.enabled)
+        self.policy_notes: list[PolicyReset] = []
+        """Recent Always policies that stopped holding (newest last)."""
+        self._reconciling: set[asyncio.Task[None]] = set()
+        bus.subscribe(McpToolsChanged, self._on_bus_tools_changed)
 
     async def load(self) -> None:
-        """Read stored policies. Call once after building."""
+        """Read stored policies (and clear those that no longer hold). Call once after
+        building."""
         await self.policies.load()
+        await self.reconcile(self.registry.tools(include_disabled=True, include_unusable=True))
+
+    async def reconcile(self, specs: Sequence[ToolSpec]) -> list[PolicyReset]:
+        """Clear the Always of each tool in ``specs`` that changed; note and publish each."""
+        resets = await self.policies.reconcile(specs)
+        for reset in resets:
+            self.policy_notes = [*self.policy_notes, reset][-MAX_POLICY_NOTES:]
+            self.bus.publish(ToolPolicyReset(reset.tool, reset.reason))
+        return resets
+
+    def _on_bus_tools_changed(self, event: McpToolsChanged) -> None:
+        if not event.tools:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # published outside a loop (a test): policy_for still checks
+            return
+        task = loop.create_task(self._reconcile_quietly(event.tools))
+        self._reconciling.add(task)
+        task.add_done_callback(self._reconciling.discard)
+
+    async def wait_reconciled(self) -> None:
+        """Wait for the policy checks started by tool lists that arrived so far."""
+        while self._reconciling:
+            await asyncio.gather(*list(self._reconciling))
+
+    async def _reconcile_quietly(self, specs: Sequence[ToolSpec]) -> None:
+        try:
+            await self.reconcile(specs)
+        except Exception:
+            log.exception("could not reset changed tool policies")
 
     # ---------------------------------------------------------------- reading
     def servers(self) -> list[ServerState]:
         return self.provider.server_states()
 
-    def tools(self, server: str | None = None, include_disabled: bool = False) -> list[ToolSpec]:
-        return self.registry.tools(server, include_disabled)
+    def tools(
+        self,
+        server: str | None = None,
+        include_disabled: bool = False,
+        include_unusable: bool = False,
+    ) -> list[ToolSpec]:
+        return self.registry.tools(server, include_disabled, include_unusable)
 
     def policy_for(self, spec: ToolSpec) -> Policy:
         return self.policies.policy_for(spec)
@@ -104,7 +149,8 @@ class ToolService:
 
     # ---------------------------------------------------------------- changing
     async def set_policy(self, qualified_name: str, policy: Policy) -> None:
-        await self.policies.set_policy(qualified_name, policy)
+        """Set the policy of a tool a ready server offers, bound to that server and tool."""
+        await self.policies.set_policy(self.registry.get(qualified_name), policy)
 
     async def set_server_enabled(self, server: str, enabled: bool) -> None:
         self.registry.set_enabled(server, enabled)
@@ -123,7 +169,14 @@ class ToolService:
         spec = self.registry.get(name)
         call = ToolCall(spec.server, spec.name, dict(arguments or {}), conversation_id, agent)
         ctx = ToolCallContext(call, spec, self.redactor.redact(call.arguments))
-        return await self._pipeline(ctx)
+        try:
+            return await self._pipeline(ctx)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("tool call %s failed", spec.qualified_name)
+            text = f"{spec.qualified_name} failed: {self.redactor.redact_text(str(exc))[:500]}"
+            return ToolResult(text=text, is_error=True, size=len(text), decision=ctx.decision)
 
     async def _execute(self, ctx: ToolCallContext) -> ToolResult:
         try:

@@ -1,18 +1,19 @@
 """ApprovalDialog: may this tool run? Allow once, always allow, or deny.
 
-Passive: it shows one ``ApprovalRequest`` (the server, the tool and its already redacted
-arguments), counts down to the automatic deny, and emits the user's answer. Closing it or
-pressing Esc is a deny. ``dismiss()`` closes it unanswered (the request timed out, or the reply
-that asked was stopped). ``presenters.approval_presenter.ApprovalPresenter`` opens one per
-request and hands the answer back to the core.
+Passive: it shows one ``ApprovalRequest`` (the server, the tool, its description and every
+argument in full: nothing is redacted from the person approving; long values are folded,
+and "Show all" unfolds them), all as plain text (``core.tools.approvals.describe_arguments``
+escapes control characters), counts down to the automatic deny, and emits the user's answer.
+Closing it or pressing Esc is a deny. ``dismiss()`` closes it unanswered (the request timed
+out, or the reply that asked was stopped). ``presenters.approval_presenter.ApprovalPresenter``
+opens one per request and hands the answer back to the core.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QFontDatabase
 from PySide6.QtWidgets import (
     QDialog,
@@ -24,7 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from keiko_desktop.core.tools.approvals import ApprovalRequest
+from keiko_desktop.core.safe_text import one_line
+from keiko_desktop.core.tools.approvals import ApprovalRequest, describe_arguments
 from keiko_desktop.core.tools.models import ApprovalAnswer
 from keiko_desktop.ui.widgets.heading import heading_label
 
@@ -46,18 +48,28 @@ class ApprovalDialog(QDialog):
         self.setWindowTitle("Keiko — allow a tool?")
         self.setMinimumWidth(480)
         self.title = heading_label(self, 1.1)
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.title.setText(f"Allow {request.tool} from {request.server}?")
         self.subtitle = QLabel(self)
+        self.subtitle.setTextFormat(Qt.TextFormat.PlainText)
         self.subtitle.setWordWrap(True)
+        about = f" It says: {one_line(request.description, 500)}" if request.description else ""
         self.subtitle.setText(
-            f"The tool {request.qualified_name} wants to run with these arguments "
-            "(secrets are hidden):"
+            f"The tool {request.qualified_name} wants to run with the arguments below, exactly"
+            f" as they would be sent.{about}"
         )
         self.arguments = QPlainTextEdit(self)
         self.arguments.setReadOnly(True)
+        self.arguments.setAccessibleName("Tool arguments")
         self.arguments.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.arguments.setPlainText(_pretty(request.arguments))
+        self.arguments.setPlainText(_shown(request.arguments, folded=True))
         self.arguments.setMinimumHeight(100)
+        self.show_all_button = QPushButton("Show all", self)
+        self.show_all_button.setAccessibleName("Show every argument unfolded")
+        self.show_all_button.setVisible(
+            _shown(request.arguments, folded=False) != self.arguments.toPlainText()
+        )
+        self.show_all_button.clicked.connect(self._on_show_all_button_clicked)
         self.countdown = QLabel(self)
         self.allow_once_button = QPushButton("Allow once", self)
         self.always_button = QPushButton("Always allow", self)
@@ -71,6 +83,7 @@ class ApprovalDialog(QDialog):
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
         layout.addWidget(self.arguments, 1)
+        layout.addWidget(self.show_all_button)
         layout.addWidget(self.countdown)
         layout.addWidget(buttons)
         self.allow_once_button.clicked.connect(self._on_allow_once_button_clicked)
@@ -111,6 +124,10 @@ class ApprovalDialog(QDialog):
     def _on_always_button_clicked(self) -> None:
         self.answer(ApprovalAnswer.ALWAYS_ALLOW)
 
+    def _on_show_all_button_clicked(self) -> None:
+        self.arguments.setPlainText(_shown(self.request.arguments, folded=False))
+        self.show_all_button.setVisible(False)
+
     def _on_deny_button_clicked(self) -> None:
         self.answer(ApprovalAnswer.DENY)
 
@@ -129,7 +146,5 @@ class ApprovalDialog(QDialog):
         self.countdown.setText(f"If you do not answer, it is denied in {seconds} s.")
 
 
-def _pretty(arguments: dict[str, Any]) -> str:
-    if not arguments:
-        return "(no arguments)"
-    return json.dumps(arguments, indent=2, ensure_ascii=False, default=str)
+def _shown(arguments: dict[str, Any], folded: bool) -> str:
+    return describe_arguments(arguments, folded, "Show all unfolds them").rstrip("\n")

@@ -30,13 +30,14 @@ from PySide6.QtWidgets import (
 )
 
 from keiko_desktop.core.errors import KeikoError
+from keiko_desktop.core.safe_text import one_line, printable
 from keiko_desktop.core.tools.models import AuditEntry, Policy, ServerState, ToolSpec
 
 POLICY_LABELS = {Policy.ALWAYS: "Always", Policy.ASK: "Ask", Policy.NEVER: "Never"}
 
 
 def _item(text: str) -> QTableWidgetItem:
-    item = QTableWidgetItem(text)
+    item = QTableWidgetItem(one_line(text, 500))
     item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
     return item
 
@@ -136,7 +137,8 @@ class ToolsDialog(QDialog):
                 self.servers.setItem(row, 2, _item(state.kind))
                 self.servers.setItem(row, 3, _item(state.status))
                 self.servers.setItem(row, 4, _item(str(state.tool_count)))
-                self.servers.setItem(row, 5, _item(state.detail or state.target))
+                details = "; ".join([state.detail or state.target, *state.notes])
+                self.servers.setItem(row, 5, _item(details))
         finally:
             self._filling = False
 
@@ -149,11 +151,15 @@ class ToolsDialog(QDialog):
             for value, label in POLICY_LABELS.items():
                 combo.addItem(label, value.value)
             combo.setCurrentIndex(combo.findData(policy.value))
+            combo.setAccessibleName(f"Policy of {spec.qualified_name}")
             combo.currentIndexChanged.connect(
                 lambda _i, c=combo, n=spec.qualified_name: self._on_policy_combo_changed(n, c)
             )
+            combo.setEnabled(spec.usable)
             self.tools.setCellWidget(row, 1, combo)
             summary = spec.description.strip().splitlines()[0] if spec.description.strip() else ""
+            if spec.problem:
+                summary = f"Unusable: {spec.problem}"
             self.tools.setItem(row, 2, _item(summary))
         if tools:
             self.tools.setCurrentCell(0, 0)
@@ -189,5 +195,6 @@ class ToolsDialog(QDialog):
     def _on_tools_current_cell_changed(self, row: int, *_: int) -> None:
         if 0 <= row < len(self._specs):
             spec = self._specs[row]
-            text = f"{spec.description.strip()}\n\nInput schema:\n"
+            problem = f"Unusable: {spec.problem}\n\n" if spec.problem else ""
+            text = f"{problem}{printable(spec.description.strip())}\n\nInput schema:\n"
             self.schema.setPlainText(text + json.dumps(spec.input_schema, indent=2))

@@ -34,7 +34,7 @@ class ToolsPresenter(QObject):
         """Show the servers, the tools with their policies, and the latest audit rows."""
         self.dialog.clear_error()
         self.dialog.set_servers(self.service.servers())
-        tools = self.service.tools(include_disabled=True)
+        tools = self.service.tools(include_disabled=True, include_unusable=True)
         self.dialog.set_tools([(t, self.service.policy_for(t)) for t in tools])
         self.dialog.set_audit(await self.service.audit_log(AUDIT_ROWS))
 

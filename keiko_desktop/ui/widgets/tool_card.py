@@ -13,6 +13,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QFrame, QLabel, QPlainTextEdit, QToolButton, QVBoxLayout, QWidget
 
+from keiko_desktop.core.safe_text import printable
+
 _RESULT_PREVIEW_CHARS = 20_000
 
 
@@ -88,7 +90,7 @@ class ToolCard(QFrame):
         shown = text[:_RESULT_PREVIEW_CHARS]
         if len(text) > _RESULT_PREVIEW_CHARS:
             shown += f"\n[{len(text) - _RESULT_PREVIEW_CHARS} more characters not shown]"
-        self.result.setPlainText(shown)
+        self.result.setPlainText(printable(shown))
         self.decision.setText(_DECISIONS.get(decision, decision))
         self._render_header()
 
@@ -124,4 +126,6 @@ _DECISIONS = {
     "timed_out": "Not run: nobody approved it in time.",
     "blocked": "Not run: its policy is Never.",
     "invalid": "Not run: the arguments did not fit the tool.",
+    "unusable": "Not run: the tool's input schema is broken.",
+    "error": "Not run: the call failed before it could be approved.",
 }

@@ -70,7 +70,9 @@ async def test_always_allow_answer_persists_the_policy(
     await service.call("vault.delete_file", {"path": "a"})
     await service.call("vault.delete_file", {"path": "b"})
     assert len(approver.seen) == 1
-    assert await repo.load_policies() == {"vault.delete_file": "always"}
+    [(tool, stored)] = (await repo.load_policies()).items()
+    assert (tool, stored.policy) == ("vault.delete_file", "always")
+    assert stored.fingerprint == service.registry.get("vault.delete_file").fingerprint
     assert [r.decision for r in await repo.list_tool_calls()] == ["auto", "approved"]
 
 
@@ -181,7 +183,7 @@ async def test_default_policies(service: ToolService) -> None:
     assert '"timezone": "UTC"' in result.text
 
 
-async def test_secrets_in_arguments_are_redacted_everywhere(
+async def test_secrets_are_redacted_everywhere_but_for_the_approver(
     service: ToolService, bus: EventBus, vault: Vault, repo: SqliteToolRepository
 ) -> None:
     approver = Approver(service, ApprovalAnswer.ALLOW_ONCE)
@@ -191,7 +193,9 @@ async def test_secrets_in_arguments_are_redacted_everywhere(
         {"user": "ann sk-live-0123456789", "password": "hunter22", "api_key": "k-123456"},
     )
     assert result.text == "hello ann sk-live-0123456789"  # the tool itself got the real values
-    shown = approver.seen[0].arguments
+    [request] = approver.seen
+    assert request.arguments["password"] == "hunter22"  # whoever approves sees what is sent
+    shown = request.redacted_arguments
     assert shown == {"user": "ann [redacted]", "password": "[redacted]", "api_key": "[redacted]"}
     [row] = await repo.list_tool_calls()
     for secret in ("hunter22", "k-123456", "sk-live-0123456789"):
