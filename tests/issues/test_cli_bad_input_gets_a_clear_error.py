@@ -70,3 +70,31 @@ def test_models_use_with_a_read_only_config_folder(keiko_home: Path) -> None:
     assert "OSError" not in result.stderr
     assert str(keiko_home / "config") in result.stderr  # names the folder or the file in it
     assert "read-only" in result.stderr.lower() or "permission" in result.stderr.lower()
+
+
+def test_mcp_import_with_a_read_only_config_folder(keiko_home: Path, tmp_path: Path) -> None:
+    source = tmp_path / "claude.json"
+    source.write_text('{"mcpServers": {"time": {"command": "uvx", "args": ["mcp-server-time"]}}}')
+    with _read_only_folder(keiko_home / "config"):
+        result = run_keiko(keiko_home, "mcp", "import", str(source), timeout=60)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "cannot save" in result.stderr
+    assert f"Check that {keiko_home / 'config'} is writable" in result.stderr
+
+
+@pytest.mark.model
+def test_keiko_chat_refuses_a_line_that_is_not_utf8_and_goes_on(keiko_home: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "keiko_desktop", "chat"],
+        env=keiko_env(keiko_home),
+        input=b"abc\xff\xfe\n/exit\n",
+        capture_output=True,
+        timeout=180,
+        check=False,
+    )
+    stderr = result.stderr.decode("utf-8", errors="replace")
+    assert result.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert "is not valid text" in stderr
+    assert db_rows(keiko_home, "SELECT id FROM conversations WHERE deleted_at IS NULL") == []

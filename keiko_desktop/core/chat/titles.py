@@ -16,7 +16,7 @@ def make_title(
     """A title from the user's first message (the reply is used only if that has no words)."""
     source = user_text.strip() or reply_text.strip()
     line = next((ln.strip() for ln in source.splitlines() if ln.strip()), "")
-    line = re.sub(r"[`*_#>\[\]]", "", line)
+    line = re.sub(r"[`*#>\[\]]|(?<!\w)_+|_+(?!\w)", "", line)  # markdown, not snake_case
     previous = None
     while previous != line:
         previous, line = line, _FILLER.sub("", line).strip()

@@ -11,6 +11,7 @@ from keiko_desktop.core.chat.titles import make_title
         ("What is the capital of France?", "What is the capital of France"),
         ("hey keiko, can you explain Python decorators", "Explain Python decorators"),
         ("# Summarise\nthis text please", "Summarise"),
+        ("rename my_var to **count** and _why_", "Rename my_var to count and why"),
         (
             "please write a haiku about autumn leaves falling slowly in the park",
             "Write a haiku about autumn leaves falling…",
