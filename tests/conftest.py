@@ -1,15 +1,19 @@
-"""Test-wide fixtures: every test gets its own KEIKO_HOME."""
+"""Test-wide fixtures: every test gets its own KEIKO_HOME (and, when it asks, an event bus on
+its loop and an open database there)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import keyring
 import pytest
 
 from keiko_desktop.core.config import Paths
+from keiko_desktop.core.events import EventBus
+from keiko_desktop.store import Database, open_database
+from tests.helpers.events import running_loop_bus
 from tests.helpers.memory_keyring import MemoryKeyring
 
 
@@ -52,3 +56,19 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(previous)
+
+
+@pytest.fixture
+async def bus() -> EventBus:
+    """A bus bound to the test's loop, as the app makes it."""
+    return running_loop_bus()
+
+
+@pytest.fixture
+async def database(paths: Paths) -> AsyncIterator[Database]:
+    """The store in the test's KEIKO_HOME, open on the test's loop."""
+    db = await open_database(paths.database)
+    try:
+        yield db
+    finally:
+        await db.aclose()

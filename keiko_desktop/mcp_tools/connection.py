@@ -153,6 +153,7 @@ class ServerConnection:
                 except KeikoError as exc:  # bad command, missing secret: retrying will not help
                     reason, permanent = exc.message, True
                 except Exception as exc:  # noqa: BLE001 - any failure to start is a status
+                    await self._factory.stderr_settled(self.name)
                     reason = self._describe(exc)
                 if self._stopping:
                     break
@@ -250,6 +251,7 @@ class ServerConnection:
             if self._stopping or self._restart:
                 return None
             if self._closed:
+                await self._factory.stderr_settled(self.name)
                 return self._describe_exit()
             if self._tools_dirty:
                 self._tools_dirty = False

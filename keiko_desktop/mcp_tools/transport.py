@@ -132,9 +132,17 @@ class ClientFactory:
         self.log_dir = log_dir
         self.max_message_bytes = DEFAULT_MAX_MESSAGE_BYTES
         """The longest message a stdio server may send; longer replies become an error."""
+        self._server_logs: dict[str, RedactedServerLog] = {}
 
     def stderr_log(self, name: str) -> Path | None:
         return self.log_dir / f"mcp-{name}.log" if self.log_dir is not None else None
+
+    async def stderr_settled(self, name: str, time_limit: float = 1.0) -> None:
+        """Wait (off the loop, at most ``time_limit``) until what the server ``name`` wrote
+        to stderr before it exited is in its log, so an error message can quote it."""
+        server_log = self._server_logs.get(name)
+        if server_log is not None:
+            await asyncio.to_thread(server_log.join, time_limit)
 
     async def open(
         self,
@@ -218,6 +226,7 @@ class ClientFactory:
             return None
         server_log = RedactedServerLog(path, self.redactor)
         stack.callback(server_log.close_writer)  # when the start fails before open() closes it
+        self._server_logs[name] = server_log
         return server_log
 
     def _devnull(self, stack: AsyncExitStack) -> TextIO:

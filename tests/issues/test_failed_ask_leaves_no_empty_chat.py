@@ -8,28 +8,17 @@ made for a message that could not be stored is deleted again.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy.orm import Session
 
 from keiko_desktop.core.chat.models import ModelManager
 from keiko_desktop.core.chat.service import ChatService
-from keiko_desktop.core.config import Paths, Settings
+from keiko_desktop.core.config import Settings
 from keiko_desktop.core.errors import KeikoError, StoreError
-from keiko_desktop.store import Database, open_database
+from keiko_desktop.store import Database
 from tests.helpers.events import running_loop_bus
 from tests.helpers.fake_model import FakeChatModel
 from tests.helpers.fake_provider import FakeProvider
-
-
-@pytest.fixture
-async def database(paths: Paths) -> AsyncIterator[Database]:
-    db = await open_database(paths.database)
-    try:
-        yield db
-    finally:
-        await db.aclose()
 
 
 def _service(database: Database) -> ChatService:

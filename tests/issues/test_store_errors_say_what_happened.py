@@ -30,23 +30,13 @@ from keiko_desktop.core.errors import StoreError
 from keiko_desktop.store import failures, open_database
 from keiko_desktop.store.database import inspect_database
 from tests.helpers.cli import keiko_env
-from tests.unit.store.store_helpers import run_as_nobody
-
-
-async def _seed(path: Path) -> None:
-    db = await open_database(path)
-    try:
-        c = await db.conversations.create_conversation("kept")
-        await db.conversations.add_message(c.id, "user", "hello")
-    finally:
-        await db.aclose()
-
+from tests.unit.store.store_helpers import run_as_nobody, seed
 
 # ---------------------------------------------------------------------- a full disk
 
 
 async def test_sqlite_full_names_the_mount_and_says_free_space(paths: Paths) -> None:
-    await _seed(paths.database)
+    await seed(paths.database)
     db = await open_database(paths.database)
     try:
 
@@ -88,7 +78,7 @@ def test_a_disk_io_error_on_a_full_disk_is_a_full_disk(
 
 
 def test_doctor_reports_a_full_disk_as_full(paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
-    asyncio.run(_seed(paths.database))
+    asyncio.run(seed(paths.database))
     monkeypatch.setattr(failures, "free_space", lambda _p: 4096)
     check = check_database(paths)
     assert check.level == "fail"
@@ -205,7 +195,7 @@ def _as_nobody(path: Path) -> tuple[str, str]:
 def test_a_read_only_data_folder_names_its_permissions(shared_dir: Path) -> None:
     folder = shared_dir / "data"
     folder.mkdir()
-    asyncio.run(_seed(folder / "keiko.sqlite3"))
+    asyncio.run(seed(folder / "keiko.sqlite3"))
     for leftover in folder.glob("keiko.sqlite3-*"):
         leftover.unlink()
     (folder / "keiko.sqlite3").chmod(0o666)  # the file is writable: only the folder is not
@@ -221,7 +211,7 @@ def test_a_read_only_data_folder_names_its_permissions(shared_dir: Path) -> None
 
 def test_a_read_only_file_names_the_file(shared_dir: Path) -> None:
     path = shared_dir / "keiko.sqlite3"
-    asyncio.run(_seed(path))
+    asyncio.run(seed(path))
     path.chmod(0o444)
     message, hint = _as_nobody(path)
     assert "the file is read-only" in message
@@ -245,7 +235,7 @@ def test_a_missing_database_in_a_read_only_folder(shared_dir: Path) -> None:
 
 def test_doctor_finds_a_write_lock_and_names_who_holds_it(keiko_home: Path) -> None:
     paths = Paths.from_env()
-    asyncio.run(_seed(paths.database))
+    asyncio.run(seed(paths.database))
     # The lock is held by a child process, so doctor (this process) can name it.
     holder = subprocess.Popen(
         [
@@ -312,7 +302,7 @@ def test_doctor_still_says_move_aside_for_a_damaged_file(paths: Paths) -> None:
 def test_a_subprocess_doctor_no_longer_says_ok_while_locked(keiko_home: Path) -> None:
     """The whole command, as the issue saw it: ✓ database while another process held the lock."""
     paths = Paths.from_env()
-    asyncio.run(_seed(paths.database))
+    asyncio.run(seed(paths.database))
     other = sqlite3.connect(paths.database, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:

@@ -1,6 +1,6 @@
 """Fixtures for the MCP tests: a pool with short limits, its status events, waiting on them.
 
-``bus`` comes from tests/unit/conftest.py, the in-memory keychain from tests/conftest.py.
+``bus`` and the in-memory keychain come from tests/conftest.py.
 """
 
 from __future__ import annotations

@@ -59,3 +59,19 @@ def run_as_nobody(fn: Callable[[], object]) -> object:
     if result == ("cannot-drop-privileges",):
         pytest.skip("running as root without the right to switch to uid nobody")
     return result
+
+
+SEED_TITLE = "precious"
+SEED_TEXT = "do not lose me"
+
+
+async def seed(path: Path) -> None:
+    """A database at ``path`` holding one chat (``SEED_TITLE``) with one message."""
+    from keiko_desktop.store import open_database
+
+    db = await open_database(path)
+    try:
+        c = await db.conversations.create_conversation(SEED_TITLE)
+        await db.conversations.add_message(c.id, "user", SEED_TEXT)
+    finally:
+        await db.aclose()

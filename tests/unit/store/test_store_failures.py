@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from keiko_desktop.core.errors import StoreError
 from keiko_desktop.store import Database, open_database
 
-from .store_helpers import digest, run_as_nobody
+from .store_helpers import SEED_TEXT, digest, run_as_nobody, seed
 
 SHORT_TIMEOUT_MS = 200
 
@@ -32,21 +32,12 @@ def _assert_actionable(error: StoreError, path: Path, *words: str) -> None:
         assert word in text.lower(), f"{word!r} not in {text!r}"
 
 
-async def _seed(path: Path) -> None:
-    db = await open_database(path)
-    try:
-        c = await db.conversations.create_conversation("precious")
-        await db.conversations.add_message(c.id, "user", "do not lose me")
-    finally:
-        await db.aclose()
-
-
 async def _assert_seed_intact(path: Path) -> None:
     db = await open_database(path)
     try:
         [conversation] = await db.conversations.list_conversations()
         messages = await db.conversations.list_messages(conversation.id)
-        assert [m.content for m in messages] == ["do not lose me"]
+        assert [m.content for m in messages] == [SEED_TEXT]
     finally:
         await db.aclose()
 
@@ -77,7 +68,7 @@ async def test_random_bytes_are_refused_and_left_untouched(db_path: Path) -> Non
 
 async def test_damaged_database_is_refused_and_left_untouched(db_path: Path) -> None:
     """A real SQLite header followed by garbage: SQLite itself must report it."""
-    await _seed(db_path)
+    await seed(db_path)
     _scramble_after_header(db_path)
     before = digest(db_path)
     with pytest.raises(StoreError) as caught:
@@ -103,7 +94,7 @@ def _hold_exclusive_lock(path: Path) -> sqlite3.Connection:
 
 
 async def test_locked_database_at_open(db_path: Path) -> None:
-    await _seed(db_path)
+    await seed(db_path)
     other = _hold_exclusive_lock(db_path)
     try:
         started = time.monotonic()
@@ -157,7 +148,7 @@ async def test_locked_database_while_writing(db_path: Path) -> None:
 
 
 async def test_full_disk_is_reported_and_earlier_data_kept(db_path: Path) -> None:
-    await _seed(db_path)
+    await seed(db_path)
     db = await open_database(db_path)
     try:
 
@@ -181,7 +172,7 @@ async def test_full_disk_is_reported_and_earlier_data_kept(db_path: Path) -> Non
 
 
 async def test_read_only_mode_reads_and_refuses_writes(db_path: Path) -> None:
-    await _seed(db_path)
+    await seed(db_path)
     before = digest(db_path)
     db = await open_database(db_path, read_only=True)
     try:
@@ -197,7 +188,7 @@ async def test_read_only_mode_reads_and_refuses_writes(db_path: Path) -> None:
 
 async def test_sqlite_read_only_connection_reports_read_only(db_path: Path) -> None:
     """SQLite's own refusal (``mode=ro``) is translated too, not just our guard in ``write``."""
-    await _seed(db_path)
+    await seed(db_path)
     db = await open_database(db_path, read_only=True)
     try:
         with pytest.raises(StoreError) as caught:
@@ -243,7 +234,7 @@ def _as_user_without_rights(path: Path) -> tuple[str, str] | None:
 
 def test_read_only_file_is_refused(shared_dir: Path) -> None:
     path = shared_dir / "keiko.sqlite3"
-    asyncio.run(_seed(path))
+    asyncio.run(seed(path))
     shared_dir.chmod(0o777)  # the folder is writable: only the file is read-only
     path.chmod(0o444)
     before = digest(path)
@@ -262,7 +253,7 @@ def test_read_only_file_is_refused(shared_dir: Path) -> None:
 
 
 def test_read_only_folder_is_refused(shared_dir: Path) -> None:
-    asyncio.run(_seed(shared_dir / "warm-up.sqlite3"))  # imports everything the child needs
+    asyncio.run(seed(shared_dir / "warm-up.sqlite3"))  # imports everything the child needs
     folder = shared_dir / "locked-down"
     folder.mkdir()
     folder.chmod(0o555)

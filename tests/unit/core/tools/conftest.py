@@ -1,6 +1,6 @@
 """Fixtures for tool-use tests: the real store, a real pool with an in-process server.
 
-``bus`` and ``database`` come from tests/unit/conftest.py.
+``bus`` and ``database`` come from tests/conftest.py.
 """
 
 from __future__ import annotations
