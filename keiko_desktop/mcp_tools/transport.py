@@ -25,6 +25,7 @@ from mcp.server.mcpserver import MCPServer
 
 from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.core.tools.redaction import Redactor, is_secret_key
+from keiko_desktop.mcp_tools.bounded_http import BoundedTransport
 from keiko_desktop.mcp_tools.bounded_stdio import DEFAULT_MAX_MESSAGE_BYTES, bounded_stdio_client
 from keiko_desktop.mcp_tools.config import (
     BuiltinServerConfig,
@@ -215,7 +216,11 @@ class ClientFactory:
         self, config: HttpServerConfig, stack: AsyncExitStack, on_closed: Callable[[], None]
     ) -> Any:
         headers = await self._resolve(config.headers)
-        http = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0, read=300.0))
+        http = httpx2.AsyncClient(
+            headers=headers,
+            timeout=httpx2.Timeout(30.0, read=300.0),
+            transport=BoundedTransport(self.max_message_bytes),
+        )
         stack.push_async_callback(http.aclose)
         return watched(streamable_http_client(config.url, http_client=http), on_closed)
 

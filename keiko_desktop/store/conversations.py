@@ -188,6 +188,21 @@ class SqliteConversationRepository:
 
         await self._db.write(run)
 
+    async def discard_if_empty(self, conversation_id: int) -> bool:
+        """Delete the conversation for good if it holds no message (one made for a message
+        that could not be stored); True when it went."""
+
+        def run(session: Session) -> int:
+            has_messages = (
+                select(messages.c.id).where(messages.c.conversation_id == conversation_id).exists()
+            )
+            result = session.execute(
+                delete(conversations).where(conversations.c.id == conversation_id, ~has_messages)
+            )
+            return _rowcount(result)
+
+        return bool(await self._db.write(run))
+
     async def restore_conversation(self, conversation_id: int) -> None:
         """Undo ``delete_conversation``, unless the conversation has been purged."""
         await self._set_conversation(conversation_id, deleted_at=None)

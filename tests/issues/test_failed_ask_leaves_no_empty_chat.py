@@ -9,6 +9,7 @@ made for a message that could not be stored is deleted again.
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from keiko_desktop.core.chat.models import ModelManager
@@ -46,6 +47,10 @@ async def test_a_message_the_full_disk_refuses_leaves_no_conversation(
         await service.send(None, "x" * 2_000_000)  # the conversation fits, the message not
     assert "full" in caught.value.message
     assert await database.conversations.list_conversations() == []
+    count = await database.read(
+        lambda s: s.execute(text("SELECT count(*) FROM conversations")).scalar_one()
+    )
+    assert count == 0  # gone for good, not waiting in the trash
 
 
 async def test_an_existing_conversation_is_kept_when_a_message_fails(

@@ -3,8 +3,8 @@
 Importing a 100,000-deep JSON file raised ``RecursionError`` and importing ``/dev/zero`` read
 without limit; a tool result of 100 MB was parsed whole before any limit applied; 2,000 servers
 that hang were all started at once. Config files are now read with a size cap and a clear
-error, a stdio server's messages are capped while they are read, and servers start with
-bounded concurrency.
+error, a server's replies (stdio lines, HTTP JSON bodies) are capped while they are read, and
+servers start with bounded concurrency.
 """
 
 from __future__ import annotations
@@ -22,13 +22,19 @@ import pytest
 from keiko_desktop.core.events import EventBus
 from keiko_desktop.core.tools.errors import ToolCallError
 from keiko_desktop.mcp_tools.bounded_stdio import DEFAULT_MAX_MESSAGE_BYTES
-from keiko_desktop.mcp_tools.config import StdioServerConfig
+from keiko_desktop.mcp_tools.config import HttpServerConfig, StdioServerConfig
 from keiko_desktop.mcp_tools.connection import PoolOptions
 from keiko_desktop.mcp_tools.pool import ServerPool
 from keiko_desktop.mcp_tools.transport import ClientFactory
 from tests.helpers.cli import run_keiko
 from tests.helpers.events import running_loop_bus
-from tests.helpers.mcp_servers import HOSTILE, MISBEHAVING, hostile_entry, write_servers_file
+from tests.helpers.mcp_servers import (
+    HOSTILE,
+    MISBEHAVING,
+    hostile_entry,
+    http_server,
+    write_servers_file,
+)
 
 
 def test_a_deeply_nested_file_is_refused_plainly(keiko_home: Path, tmp_path: Path) -> None:
@@ -91,3 +97,19 @@ async def test_hanging_servers_start_a_few_at_a_time(pool: ServerPool) -> None:
     assert len(me.children()) == slots
     states = {s.status for s in pool.server_states()}
     assert states == {"starting"}
+
+
+@pytest.mark.parametrize("mode", ["--json", "--sse"])
+async def test_a_huge_reply_over_http_is_dropped_while_it_is_read(
+    pool: ServerPool, mode: str
+) -> None:
+    with http_server(mode) as url:
+        pool.add(HttpServerConfig("remote", url))
+        assert await pool.wait_settled(time_limit=60)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        with pytest.raises(ToolCallError) as caught:
+            await pool.call_tool("remote", "huge", {"size": 100_000_000}, time_limit=120)
+        assert "larger than 16 MB and was dropped" in caught.value.message
+        grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+        assert grown < 3 * DEFAULT_MAX_MESSAGE_BYTES
+        assert (await pool.call_tool("remote", "add", {"a": 1, "b": 2})).text == "3"

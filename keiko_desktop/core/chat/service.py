@@ -172,7 +172,7 @@ class ChatService:
         """Delete a conversation made for a message that could not be stored (best effort:
         the store is failing, so this may fail too)."""
         try:
-            await asyncio.shield(self.repo.delete_conversation(conversation_id))
+            await asyncio.shield(self.repo.discard_if_empty(conversation_id))
         except Exception as exc:  # noqa: BLE001 - the first failure is the one to report
             log.warning("could not delete the empty conversation %s: %s", conversation_id, exc)
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,3 +30,39 @@ def write_servers_file(path: Path, **servers: dict[str, Any]) -> Path:
     """A Claude Desktop style file with these ``mcpServers``, for ``keiko mcp import``."""
     path.write_text(json.dumps({"mcpServers": servers}), encoding="utf-8")
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def http_server(*args: str) -> Iterator[str]:
+    """``http_server.py`` running on a free port (``args``: e.g. ``--json``); yields its URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(HTTP_SERVER), str(port), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(300):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                    break
+            except OSError:
+                if process.poll() is not None:
+                    raise RuntimeError("the HTTP test server exited at start") from None
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("the HTTP test server did not start in 15 s")
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)

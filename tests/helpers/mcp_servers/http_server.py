@@ -1,4 +1,5 @@
-"""A streamable-HTTP MCP server on 127.0.0.1 for tests: ``http_server.py PORT``."""
+"""A streamable-HTTP MCP server on 127.0.0.1 for tests: ``http_server.py PORT [--json]``
+(``--json``: replies as plain JSON bodies instead of server-sent events)."""
 
 from __future__ import annotations
 
@@ -31,9 +32,15 @@ async def hang(seconds: float = 600.0) -> str:
     return "woke up"
 
 
+@server.tool()
+def huge(size: int = 1_000_000) -> str:
+    """Return ``size`` characters."""
+    return "x" * size
+
+
 def main() -> None:
     port = int(sys.argv[1])
-    app = server.streamable_http_app()
+    app = server.streamable_http_app(json_response="--json" in sys.argv[2:])
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -17,44 +13,15 @@ from keiko_desktop.core.tools.service import ToolService
 from keiko_desktop.mcp_tools.config import HttpServerConfig
 from keiko_desktop.mcp_tools.pool import ServerPool
 from keiko_desktop.mcp_tools.secrets import SecretStore
-from tests.helpers.mcp_servers import HTTP_SERVER
+from tests.helpers.mcp_servers import free_port, http_server
 
 from .conftest import wait_status
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def http_url() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(HTTP_SERVER), str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(300):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.1):
-                    break
-            except OSError:
-                if process.poll() is not None:
-                    pytest.fail("the HTTP test server exited at start")
-                time.sleep(0.05)
-        else:
-            pytest.fail("the HTTP test server did not start in 15 s")
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+    with http_server() as url:
+        yield url
 
 
 async def test_http_server_with_a_keychain_header(
