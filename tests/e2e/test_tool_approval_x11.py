@@ -91,7 +91,8 @@ def test_a_person_sees_the_whole_call_and_decides(person: Person) -> None:
     p.key("ctrl+n")  # a fresh chat: the same question, not after a refusal in the history
     time.sleep(0.3)
     d_left, d_top, d_width, d_height = _ask_and_wait_for_the_dialog(p)
-    # "Allow once" sits left of the default "Deny" button, bottom right.
+    # "Allow once" sits left of the default "Deny" button, bottom right. (Its Alt+O works
+    # where Qt counts the dialog active, which it does not without a window manager.)
     p.x.xdotool(
         "mousemove", "--sync", str(d_left + d_width - 139), str(d_top + d_height - 23), "click", "1"
     )

@@ -249,3 +249,26 @@ def test_tools_presenter_shows_a_failure_in_the_dialog(qtbot: QtBot, run: Runner
     wait_until(lambda: dialog.error_label.isVisible(), 5)
     assert dialog.error_label.text() == "Server 'gh' cannot stop. Try again."
     run(presenter.tasks.wait_idle())
+
+
+@pytest.mark.parametrize(
+    ("key", "answer"),
+    [
+        (Qt.Key.Key_O, ApprovalAnswer.ALLOW_ONCE),
+        (Qt.Key.Key_A, ApprovalAnswer.ALWAYS_ALLOW),
+        (Qt.Key.Key_D, ApprovalAnswer.DENY),
+    ],
+)
+def test_each_answer_has_a_key(
+    qtbot: QtBot, request_: ApprovalRequest, key: Qt.Key, answer: ApprovalAnswer
+) -> None:
+    from PySide6.QtTest import QTest
+
+    dialog = ApprovalDialog(request_)
+    qtbot.addWidget(dialog)
+    with qtbot.waitActive(dialog):
+        dialog.show()
+        dialog.activateWindow()
+    with qtbot.waitSignal(dialog.answered, timeout=2000) as signal:  # buttons animate a click
+        QTest.keyClick(dialog, key, Qt.KeyboardModifier.AltModifier)
+    assert signal.args == [answer.value]

@@ -71,9 +71,9 @@ class ApprovalDialog(QDialog):
         )
         self.show_all_button.clicked.connect(self._on_show_all_button_clicked)
         self.countdown = QLabel(self)
-        self.allow_once_button = QPushButton("Allow once", self)
-        self.always_button = QPushButton("Always allow", self)
-        self.deny_button = QPushButton("Deny", self)
+        self.allow_once_button = QPushButton("Allow &once", self)  # Alt+O
+        self.always_button = QPushButton("&Always allow", self)  # Alt+A
+        self.deny_button = QPushButton("&Deny", self)  # Alt+D, Esc, Enter
         self.deny_button.setDefault(True)  # Enter never approves by accident
         buttons = QDialogButtonBox(self)
         buttons.addButton(self.deny_button, QDialogButtonBox.ButtonRole.RejectRole)

@@ -147,22 +147,28 @@ class ToolsDialog(QDialog):
         self.tools.setRowCount(len(tools))
         for row, (spec, policy) in enumerate(tools):
             self.tools.setItem(row, 0, _item(spec.qualified_name))
-            combo = QComboBox(self.tools)
-            for value, label in POLICY_LABELS.items():
-                combo.addItem(label, value.value)
-            combo.setCurrentIndex(combo.findData(policy.value))
-            combo.setAccessibleName(f"Policy of {spec.qualified_name}")
-            combo.currentIndexChanged.connect(
-                lambda _i, c=combo, n=spec.qualified_name: self._on_policy_combo_changed(n, c)
-            )
-            combo.setEnabled(spec.usable)
-            self.tools.setCellWidget(row, 1, combo)
+            if spec.usable:
+                self.tools.setCellWidget(row, 1, self._policy_combo(spec, policy))
+            else:  # nothing to choose: it never runs
+                self.tools.removeCellWidget(row, 1)
+                self.tools.setItem(row, 1, _item("Unusable"))
             summary = spec.description.strip().splitlines()[0] if spec.description.strip() else ""
             if spec.problem:
                 summary = f"Unusable: {spec.problem}"
             self.tools.setItem(row, 2, _item(summary))
         if tools:
             self.tools.setCurrentCell(0, 0)
+
+    def _policy_combo(self, spec: ToolSpec, policy: Policy) -> QComboBox:
+        combo = QComboBox(self.tools)
+        for value, label in POLICY_LABELS.items():
+            combo.addItem(label, value.value)
+        combo.setCurrentIndex(combo.findData(policy.value))
+        combo.setAccessibleName(f"Policy of {spec.qualified_name}")
+        combo.currentIndexChanged.connect(
+            lambda _i, c=combo, n=spec.qualified_name: self._on_policy_combo_changed(n, c)
+        )
+        return combo
 
     def set_audit(self, entries: Sequence[AuditEntry]) -> None:
         self.audit.setRowCount(len(entries))
