@@ -33,7 +33,7 @@ from keiko_desktop.core.ports import (
 )
 from keiko_desktop.core.tools.errors import ToolNotFoundError
 from keiko_desktop.core.tools.models import ToolResult, ToolSpec
-from keiko_desktop.core.tools.untrusted_text import result_block
+from keiko_desktop.core.tools.untrusted_text import DATA_NOTE, result_block
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,17 @@ class LoopOutcome:
     messages: list[ChatMessage] = field(default_factory=list)
     stopped: Literal["answer", "step_limit"] = "answer"
     answer: Generation | None = None
+
+
+def with_data_note(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+    """``messages`` with ``DATA_NOTE`` (tool output is data, not instructions) in the system
+    message, for an answer written from tool results without the tool instructions."""
+    history = list(messages)
+    if history and history[0].role == "system":
+        if DATA_NOTE not in history[0].content:
+            history[0] = ChatMessage("system", f"{history[0].content}\n\n{DATA_NOTE}")
+        return history
+    return [ChatMessage("system", DATA_NOTE), *history]
 
 
 def cut(text: str, limit: int) -> str:
@@ -149,7 +160,10 @@ class ToolLoop:
         """The answer to stream: the one the model began, else a plain reply to the results."""
         if outcome.answer is not None:
             return outcome.answer
-        return self.model.generate(outcome.messages, params)
+        messages = outcome.messages
+        if outcome.steps:  # tool results are in there: say again that they are data
+            messages = with_data_note(messages)
+        return self.model.generate(messages, params)
 
     async def _run_tool(
         self, request: ToolCallRequest, conversation_id: int | None, agent: str | None

@@ -10,6 +10,7 @@ from keiko_desktop.core.tools.loop import LoopOutcome, ToolLoop, ToolStep
 from keiko_desktop.core.tools.models import ApprovalAnswer
 from keiko_desktop.core.tools.reply_format import parse_reply, tool_instructions
 from keiko_desktop.core.tools.service import ToolService
+from keiko_desktop.core.tools.untrusted_text import DATA_NOTE
 from keiko_desktop.store import SqliteToolRepository
 from tests.helpers.approver import Approver
 from tests.helpers.fake_model import FakeGeneration, FakeToolModel
@@ -103,6 +104,7 @@ async def test_step_limit_answers_with_a_plain_reply_to_the_results(
     assert len(model.tool_turns) == 2  # no third turn: the limit was reached
     assert await answer_text(loop, outcome) == "Enough peeking."
     assert model.calls[-1] == [
+        ChatMessage("system", DATA_NOTE),  # the answer is written from data, said again
         ChatMessage("user", "peek forever"),
         ChatMessage("tool", '<tool_result tool="vault.peek">\nnothing to see\n</tool_result>'),
         ChatMessage("tool", '<tool_result tool="vault.peek">\nnothing to see\n</tool_result>'),
