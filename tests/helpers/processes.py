@@ -1,9 +1,12 @@
-"""Is a process gone? For tests that check the tool servers leave nothing behind."""
+"""Is a process gone (for tests that check the tool servers leave nothing behind), and
+stopping one a test started."""
 
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import time
+from typing import Any
 
 import psutil
 
@@ -23,3 +26,15 @@ def gone(pid: int) -> bool:
     with contextlib.suppress(psutil.NoSuchProcess):
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     return True
+
+
+def stop(proc: subprocess.Popen[Any], grace: float = 5.0) -> None:
+    """Terminate ``proc`` if it still runs; kill it if it is not gone within ``grace`` s."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)

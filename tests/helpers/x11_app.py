@@ -19,6 +19,7 @@ import pytest
 
 from tests.helpers.cli import db_rows, keiko_env
 from tests.helpers.models import bundled_gguf
+from tests.helpers.processes import stop
 from tests.helpers.xvfb import XServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,10 +123,4 @@ def launched(xserver: XServer, home: Path, log: Path, shots: Path = SHOTS) -> It
     try:
         yield Person(xserver, home, proc, log, shots)
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+        stop(proc, grace=30)

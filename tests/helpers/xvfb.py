@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from tests.helpers.processes import stop
+
 TOOLS = ("Xvfb", "xdotool")
 SCREEN = "1280x800x24"
 
@@ -110,13 +112,7 @@ class XServer:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        stop(proc)
         if proc.stderr is not None:
             proc.stderr.close()
 

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.helpers.processes import stop
+
 HERE = Path(__file__).parent
 MISBEHAVING = HERE / "misbehaving.py"
 HTTP_SERVER = HERE / "http_server.py"
@@ -60,9 +62,4 @@ def http_server(*args: str) -> Iterator[str]:
             raise RuntimeError("the HTTP test server did not start in 15 s")
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop(process)
