@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXPOSE_TIMEOUT = 2.0
-POLICY_NOTE_MS = 20_000
+POLICY_NOTE_MS = 12_000
 
 
 class AppController(QObject):

@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from keiko_desktop.core.events import EventBus
 from keiko_desktop.core.tools.approvals import ApprovalRequest
+from keiko_desktop.core.tools.events import ToolPolicyReset
 from keiko_desktop.core.tools.service import ToolService
 from keiko_desktop.mcp_tools.config import StdioServerConfig
 from keiko_desktop.mcp_tools.pool import ServerPool
@@ -23,7 +24,7 @@ from keiko_desktop.ui.presenters.tools_presenter import ToolsPresenter
 from tests.helpers.mcp_servers import HOSTILE
 from tests.helpers.mcp_servers.hostile import BAD_SCHEMAS
 
-from .conftest import Runner
+from .conftest import Harness, Runner
 
 SHOTS = Path(__file__).resolve().parents[2] / "screenshots" / "qt"
 
@@ -94,3 +95,11 @@ def test_the_approval_dialog_shows_everything_inert(qtbot: QtBot) -> None:
     assert "\x1b" not in dialog.subtitle.text()
     SHOTS.mkdir(parents=True, exist_ok=True)
     dialog.grab().save(str(SHOTS / "approval-full-arguments.png"))
+
+
+def test_a_reset_always_is_said_in_the_status_bar(harness: Harness) -> None:
+    harness.core.bus.publish(
+        ToolPolicyReset("helper.echo", "the server 'helper' is not the one it was allowed for")
+    )
+    harness.wait(lambda: "helper.echo asks again" in harness.window.statusBar().currentMessage())
+    assert "is not the one it was allowed for" in harness.window.statusBar().currentMessage()
