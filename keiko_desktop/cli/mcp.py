@@ -53,10 +53,11 @@ def run_mcp(args: argparse.Namespace) -> int:
 
 
 @asynccontextmanager
-async def _tool_system(
+async def tool_system(
     only: list[str] | None, config: McpConfig | None = None
 ) -> AsyncIterator[ToolSystem]:
-    """The database and the tool system with the wanted servers; both closed on exit."""
+    """The database and the tool system over mcp.json with the wanted servers (all: None),
+    on the running loop; both closed on exit. The ``keiko mcp`` commands run in it."""
     from keiko_desktop.mcp_tools.setup import build_tool_system
     from keiko_desktop.store import SqliteToolRepository, open_database
 
@@ -77,7 +78,7 @@ async def _tool_system(
 
 
 async def _list(args: argparse.Namespace) -> int:
-    async with _tool_system(None) as system:
+    async with tool_system(None) as system:
         await system.pool.wait_settled(time_limit=SETTLE_SECONDS)
         states = system.service.servers()
         if args.json:
@@ -116,7 +117,7 @@ async def _tools(args: argparse.Namespace) -> int:
                 return 2
             adhoc = StdioServerConfig("stdio", words[0], tuple(words[1:]))
         config, only = McpConfig(servers={adhoc.name: adhoc}, builtins={}), [adhoc.name]
-    async with _tool_system(only, config) as system:
+    async with tool_system(only, config) as system:
         await system.pool.wait_settled(time_limit=SETTLE_SECONDS)
         failed = [s for s in system.service.servers() if s.status != "ready"]
         for s in failed:
@@ -125,7 +126,7 @@ async def _tools(args: argparse.Namespace) -> int:
             error(f"there is no server named '{only[0]}'.\n  → See `keiko mcp list`.")
             return 1
         tools = system.service.tools(include_disabled=True, include_unusable=True)
-        await system.service.reconcile(tools)
+        await system.service.wait_reconciled()  # the policy check of each listed server
         _print_notes(system)
         if args.json:
             out = [
@@ -170,10 +171,10 @@ async def _call(args: argparse.Namespace, arguments: dict[str, Any]) -> int:
         return 2
     from keiko_desktop.cli.approvals import TerminalApprover
 
-    async with _tool_system([server]) as system:
+    async with tool_system([server]) as system:
         system.service.approvals.set_approver(TerminalApprover(args.yes))
         await system.pool.wait_settled(time_limit=SETTLE_SECONDS)
-        await system.service.reconcile(system.service.tools(server, include_unusable=True))
+        await system.service.wait_reconciled()
         _print_notes(system)
         if args.timeout is not None:
             system.service.call_timeout = args.timeout

@@ -161,8 +161,7 @@ class AppController(QObject):
         await asyncio.sleep(0.01)  # let the first frame reach the screen
 
     def _on_bridge_tool_policy_reset(self, event: ToolPolicyReset) -> None:
-        text = one_line(f"{event.tool} asks again: {event.reason}.", 300)
-        self.window.statusBar().showMessage(text, POLICY_NOTE_MS)
+        self.window.statusBar().showMessage(one_line(event.text, 300), POLICY_NOTE_MS)
 
     def _on_window_new_chat_requested(self) -> None:
         self.window.show_page("chat")

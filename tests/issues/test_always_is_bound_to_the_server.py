@@ -14,21 +14,13 @@ from pathlib import Path
 
 from keiko_desktop.core.tools.models import ApprovalAnswer, Policy
 from tests.helpers.approver import Approver
-from tests.helpers.cli import db_rows, run_keiko
-from tests.helpers.mcp_servers import hostile_entry, write_servers_file
+from tests.helpers.cli import db_rows
+from tests.helpers.mcp_servers import hostile_entry, import_servers
 from tests.helpers.tool_system import real_tool_system
 
 
-def _import(home: Path, tmp_path: Path, *args: str, replace: bool = False) -> str:
-    source = write_servers_file(tmp_path / "claude.json", helper=hostile_entry(*args))
-    flags = ["--replace"] if replace else []
-    done = run_keiko(home, "mcp", "import", str(source), *flags, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-async def _allow_always(home: Path, tmp_path: Path) -> None:
-    _import(home, tmp_path)
+async def _allow_always(home: Path) -> None:
+    import_servers(home, helper=hostile_entry())
     always = Approver(None, ApprovalAnswer.ALWAYS_ALLOW)
     async with real_tool_system(["helper"], always) as system:
         result = await system.service.call("helper.echo", {"text": "hi"})
@@ -40,9 +32,9 @@ async def _allow_always(home: Path, tmp_path: Path) -> None:
         assert result.decision == "auto"  # the same server: Always still holds
 
 
-async def test_a_replaced_server_asks_again(keiko_home: Path, tmp_path: Path) -> None:
-    await _allow_always(keiko_home, tmp_path)
-    out = _import(keiko_home, tmp_path, "--variant", "evil", replace=True)
+async def test_a_replaced_server_asks_again(keiko_home: Path) -> None:
+    await _allow_always(keiko_home)
+    out = import_servers(keiko_home, "--replace", helper=hostile_entry("--variant", "evil"))
     assert "'helper' is now a different server" in out
     deny = Approver(None, ApprovalAnswer.DENY)
     async with real_tool_system(["helper"], deny) as system:
@@ -58,8 +50,8 @@ async def test_a_replaced_server_asks_again(keiko_home: Path, tmp_path: Path) ->
     assert db_rows(keiko_home, "SELECT tool FROM tool_policies") == []
 
 
-async def test_a_changed_tool_description_asks_again(keiko_home: Path, tmp_path: Path) -> None:
-    await _allow_always(keiko_home, tmp_path)
+async def test_a_changed_tool_description_asks_again(keiko_home: Path) -> None:
+    await _allow_always(keiko_home)
     deny = Approver(None, ApprovalAnswer.DENY)
     async with real_tool_system(["helper"], deny) as system:
         spec = system.service.registry.get("helper.echo")

@@ -23,23 +23,17 @@ from pytestqt.qtbot import QtBot
 from keiko_desktop.core.tools.models import ApprovalAnswer
 from keiko_desktop.ui.dialogs.approval_dialog import ApprovalDialog
 from tests.helpers.approver import Approver
-from tests.helpers.cli import keiko_env, run_keiko
-from tests.helpers.mcp_servers import hostile_entry, write_servers_file
+from tests.helpers.cli import keiko_env
+from tests.helpers.mcp_servers import hostile_entry, import_servers
 from tests.helpers.tool_system import real_tool_system
 
 DIARY = "Dear diary, my bank PIN is 4711 and the vault code is 0815. " * 40
 
 
-def _import_hostile(home: Path, tmp_path: Path) -> None:
-    source = write_servers_file(tmp_path / "claude.json", evil=hostile_entry())
-    done = run_keiko(home, "mcp", "import", str(source), timeout=60)
-    assert done.returncode == 0, done.stderr
-
-
 async def test_the_approver_gets_every_argument_and_the_audit_log_does_not(
-    keiko_home: Path, tmp_path: Path, qtbot: QtBot
+    keiko_home: Path, qtbot: QtBot
 ) -> None:
-    _import_hostile(keiko_home, tmp_path)
+    import_servers(keiko_home, evil=hostile_entry())
     approver = Approver(None, ApprovalAnswer.DENY)
     async with real_tool_system(["evil"], approver) as system:
         result = await system.service.call("evil.send", {"session_token": DIARY})
@@ -62,8 +56,8 @@ async def test_the_approver_gets_every_argument_and_the_audit_log_does_not(
     assert DIARY.strip() in " ".join(dialog.arguments.toPlainText().split())
 
 
-def test_the_terminal_prompt_shows_the_value_in_full(keiko_home: Path, tmp_path: Path) -> None:
-    _import_hostile(keiko_home, tmp_path)
+def test_the_terminal_prompt_shows_the_value_in_full(keiko_home: Path) -> None:
+    import_servers(keiko_home, evil=hostile_entry())
     secret = "ghp_" + "s3cr3t" * 4
     args = json.dumps({"session_token": secret, "url": "https://evil.example/"})
     main, child = pty.openpty()

@@ -16,15 +16,14 @@ import pytest
 from keiko_desktop.core.tools.models import ApprovalAnswer
 from tests.helpers.approver import Approver
 from tests.helpers.cli import run_keiko
-from tests.helpers.mcp_servers import hostile_entry, write_servers_file
+from tests.helpers.mcp_servers import hostile_entry, import_servers
 from tests.helpers.mcp_servers.hostile import BAD_SCHEMAS
 from tests.helpers.tool_system import real_tool_system
 
 
 @pytest.fixture
-def hostile(keiko_home: Path, tmp_path: Path) -> Path:
-    source = write_servers_file(tmp_path / "claude.json", evil=hostile_entry())
-    assert run_keiko(keiko_home, "mcp", "import", str(source), timeout=60).returncode == 0
+def hostile(keiko_home: Path) -> Path:
+    import_servers(keiko_home, evil=hostile_entry())
     return keiko_home
 
 

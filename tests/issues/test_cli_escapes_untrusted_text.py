@@ -14,7 +14,7 @@ from pathlib import Path
 from keiko_desktop.core.config import Paths
 from keiko_desktop.store import open_database
 from tests.helpers.cli import run_keiko
-from tests.helpers.mcp_servers import hostile_entry, write_servers_file
+from tests.helpers.mcp_servers import hostile_entry, import_servers
 from tests.helpers.mcp_servers.hostile import ESCAPES
 
 RAW = ("\x1b", "\x07", "\r", "\x9b")
@@ -25,13 +25,8 @@ def _assert_inert(text: str) -> None:
         assert char not in text, f"{char!r} reached the terminal"
 
 
-def _import(home: Path, tmp_path: Path, **servers: dict[str, object]) -> None:
-    source = write_servers_file(tmp_path / "claude.json", **servers)
-    assert run_keiko(home, "mcp", "import", str(source), timeout=60).returncode == 0
-
-
-def test_mcp_call_prints_escape_sequences_inert(keiko_home: Path, tmp_path: Path) -> None:
-    _import(keiko_home, tmp_path, evil=hostile_entry())
+def test_mcp_call_prints_escape_sequences_inert(keiko_home: Path) -> None:
+    import_servers(keiko_home, evil=hostile_entry())
     done = run_keiko(keiko_home, "mcp", "call", "evil.escapes", "--yes", timeout=90)
     assert done.returncode == 0, done.stderr
     _assert_inert(done.stdout)
@@ -40,8 +35,8 @@ def test_mcp_call_prints_escape_sequences_inert(keiko_home: Path, tmp_path: Path
     assert done.stdout.rstrip().endswith("after")
 
 
-def test_mcp_list_shows_server_stderr_inert(keiko_home: Path, tmp_path: Path) -> None:
-    _import(keiko_home, tmp_path, dying=hostile_entry("--exit-with-escapes"))
+def test_mcp_list_shows_server_stderr_inert(keiko_home: Path) -> None:
+    import_servers(keiko_home, dying=hostile_entry("--exit-with-escapes"))
     done = run_keiko(keiko_home, "mcp", "list", timeout=120)
     assert "dying" in done.stdout
     assert "refusing to start" in done.stdout  # the stderr tail is there, escaped

@@ -16,18 +16,13 @@ from keiko_desktop.core.tools.errors import ToolNotFoundError
 from keiko_desktop.core.tools.models import ApprovalAnswer
 from tests.helpers.approver import Approver
 from tests.helpers.cli import run_keiko
-from tests.helpers.mcp_servers import hostile_entry, write_servers_file
+from tests.helpers.mcp_servers import hostile_entry, import_servers
 from tests.helpers.mcp_servers.hostile import SPOOF_ESCAPE, SPOOF_NEWLINE
 from tests.helpers.tool_system import real_tool_system
 
 
-def _import_hostile(home: Path, tmp_path: Path) -> None:
-    source = write_servers_file(tmp_path / "claude.json", evil=hostile_entry())
-    assert run_keiko(home, "mcp", "import", str(source), timeout=60).returncode == 0
-
-
-def test_keiko_mcp_tools_shows_no_fake_line(keiko_home: Path, tmp_path: Path) -> None:
-    _import_hostile(keiko_home, tmp_path)
+def test_keiko_mcp_tools_shows_no_fake_line(keiko_home: Path) -> None:
+    import_servers(keiko_home, evil=hostile_entry())
     done = run_keiko(keiko_home, "mcp", "tools", "evil", timeout=90)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -40,10 +35,8 @@ def test_keiko_mcp_tools_shows_no_fake_line(keiko_home: Path, tmp_path: Path) ->
     assert "refused a tool named 'x\\x1b[2K\\rclock.now'" in done.stderr
 
 
-async def test_spoofing_tools_can_be_neither_offered_nor_called(
-    keiko_home: Path, tmp_path: Path
-) -> None:
-    _import_hostile(keiko_home, tmp_path)
+async def test_spoofing_tools_can_be_neither_offered_nor_called(keiko_home: Path) -> None:
+    import_servers(keiko_home, evil=hostile_entry())
     approver = Approver(None, ApprovalAnswer.ALLOW_ONCE)
     async with real_tool_system(["evil"], approver) as system:
         names = {t.name for t in system.service.tools(include_unusable=True)}

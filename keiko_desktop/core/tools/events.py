@@ -57,3 +57,7 @@ class ToolPolicyReset(Event):
 
     tool: str
     reason: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.tool} asks again: {self.reason}."

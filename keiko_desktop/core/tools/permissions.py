@@ -8,7 +8,7 @@ An Always is given to one server and one tool: it is stored with the tool's
 tool's name, description and schema). When either changes — ``keiko mcp import --replace``
 points the name at another program, or the server changes the tool under the Always — the
 Always no longer holds: the tool asks again, the stored Always is cleared (``reconcile``) and a
-``PolicyReset`` note says why. Ask and Never are kept whatever changes: they never let a call
+``ToolPolicyReset`` says why. Ask and Never are kept whatever changes: they never let a call
 through unasked.
 """
 
@@ -18,6 +18,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from keiko_desktop.core.tools.events import ToolPolicyReset
 from keiko_desktop.core.tools.models import Policy, ToolSpec
 from keiko_desktop.core.tools.ports import ToolPolicyRepository
 
@@ -27,18 +28,6 @@ log = logging.getLogger(__name__)
 def default_policy(spec: ToolSpec) -> Policy:
     """Built-in read-only tools run without asking; everything else asks first."""
     return Policy.ALWAYS if spec.builtin and spec.read_only else Policy.ASK
-
-
-@dataclass(frozen=True)
-class PolicyReset:
-    """An Always that stopped holding, and why, in words."""
-
-    tool: str
-    reason: str
-
-    @property
-    def text(self) -> str:
-        return f"{self.tool} asks again: {self.reason}."
 
 
 @dataclass(frozen=True)
@@ -104,14 +93,14 @@ class PolicyBook:
         if self._repository is not None:
             await self._repository.clear_policy(qualified_name)
 
-    async def reconcile(self, specs: Iterable[ToolSpec]) -> list[PolicyReset]:
+    async def reconcile(self, specs: Iterable[ToolSpec]) -> list[ToolPolicyReset]:
         """Clear each stored Always that no longer matches its tool; say which and why."""
-        resets: list[PolicyReset] = []
+        resets: list[ToolPolicyReset] = []
         for spec in specs:
             entry = self._explicit.get(spec.qualified_name)
             if entry is None or self._holds(entry, spec):
                 continue
-            reset = PolicyReset(spec.qualified_name, _why_changed(spec, entry.fingerprint))
+            reset = ToolPolicyReset(spec.qualified_name, _why_changed(spec, entry.fingerprint))
             log.warning("tool policy reset: %s", reset.text)
             await self.reset_policy(spec.qualified_name)
             resets.append(reset)

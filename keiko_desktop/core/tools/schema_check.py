@@ -21,7 +21,7 @@ MAX_SCHEMA_DEPTH = 48
 MAX_REF_STEPS = 10_000
 
 # Keywords that apply a subschema to the same value (so a $ref cycle through them never ends).
-_SAME_VALUE = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else", "$ref")
+_SAME_VALUE = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else")
 
 
 def _depth(value: Any, level: int = 0) -> int:
@@ -52,46 +52,27 @@ def _pointer(root: dict[str, Any], ref: str) -> Any:
     return node
 
 
-def _same_value_refs(schema: Any) -> list[str]:
-    """Local refs reached from ``schema`` without moving to a property or an item."""
+def _local_refs(schema: Any, *, same_value: bool) -> list[str]:
+    """The local ``$ref``s in ``schema``: every one (each may apply to some value), or with
+    ``same_value`` only those reached without moving to a property or an item."""
     refs: list[str] = []
     stack = [schema]
     while stack:
         node = stack.pop()
-        if not isinstance(node, dict):
-            continue
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#"):
-            refs.append(ref)
-        for key in _SAME_VALUE[:-1]:
-            sub = node.get(key)
-            if isinstance(sub, list):
-                stack.extend(sub)
-            elif isinstance(sub, dict):
-                stack.append(sub)
-    return refs
-
-
-def _all_refs(schema: Any) -> list[str]:
-    """Every local ``$ref`` anywhere in ``schema``: each may be applied to some value."""
-    refs: list[str] = []
-    stack = [schema]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
             ref = node.get("$ref")
             if isinstance(ref, str) and ref.startswith("#"):
                 refs.append(ref)
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
+            stack.extend([node.get(k) for k in _SAME_VALUE] if same_value else node.values())
     return refs
 
 
 def _ref_cycle(root: dict[str, Any]) -> str | None:
     """A local $ref that leads back to itself without consuming any part of the value."""
     graph: dict[str, list[str]] = {}
-    todo = ["#", *_all_refs(root)]
+    todo = ["#", *_local_refs(root, same_value=False)]
     steps = 0
     while todo:
         ref = todo.pop()
@@ -101,7 +82,7 @@ def _ref_cycle(root: dict[str, Any]) -> str | None:
         if steps > MAX_REF_STEPS:
             return "too many references"
         target = _pointer(root, ref)
-        graph[ref] = _same_value_refs(target) if target is not None else []
+        graph[ref] = _local_refs(target, same_value=True) if target is not None else []
         todo.extend(graph[ref])
     state: dict[str, int] = {}  # 1: on the path, 2: done
 

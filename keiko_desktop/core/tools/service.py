@@ -36,7 +36,7 @@ from keiko_desktop.core.tools.models import (
     ToolResult,
     ToolSpec,
 )
-from keiko_desktop.core.tools.permissions import PolicyBook, PolicyReset
+from keiko_desktop.core.tools.permissions import PolicyBook
 from keiko_desktop.core.tools.ports import ToolAuditRepository, ToolPolicyRepository, ToolProvider
 from keiko_desktop.core.tools.redaction import Redactor
 from keiko_desktop.core.tools.registry import ToolRegistry
@@ -86,7 +86,7 @@ class ToolService:
             self.registry.update(server, specs)
         for state in provider.server_states():
             self.registry.set_enabled(state.name, state.enabled)
-        self.policy_notes: list[PolicyReset] = []
+        self.policy_notes: list[ToolPolicyReset] = []
         """Recent Always policies that stopped holding (newest last)."""
         self._reconciling: set[asyncio.Task[None]] = set()
         bus.subscribe(McpToolsChanged, self._on_bus_tools_changed)
@@ -97,12 +97,12 @@ class ToolService:
         await self.policies.load()
         await self.reconcile(self.registry.tools(include_disabled=True, include_unusable=True))
 
-    async def reconcile(self, specs: Sequence[ToolSpec]) -> list[PolicyReset]:
+    async def reconcile(self, specs: Sequence[ToolSpec]) -> list[ToolPolicyReset]:
         """Clear the Always of each tool in ``specs`` that changed; note and publish each."""
         resets = await self.policies.reconcile(specs)
         for reset in resets:
             self.policy_notes = [*self.policy_notes, reset][-MAX_POLICY_NOTES:]
-            self.bus.publish(ToolPolicyReset(reset.tool, reset.reason))
+            self.bus.publish(reset)
         return resets
 
     def _on_bus_tools_changed(self, event: McpToolsChanged) -> None:

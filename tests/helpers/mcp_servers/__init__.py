@@ -63,3 +63,14 @@ def http_server(*args: str) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         stop(process)
+
+
+def import_servers(home: Path, *flags: str, **servers: dict[str, Any]) -> str:
+    """`keiko mcp import` (with ``flags``, e.g. ``--replace``) of a file holding ``servers``
+    into KEIKO_HOME ``home``, as a person runs it; its output. It must succeed."""
+    from tests.helpers.cli import run_keiko
+
+    source = write_servers_file(home.parent / "import-servers.json", **servers)
+    done = run_keiko(home, "mcp", "import", str(source), *flags, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
