@@ -94,6 +94,23 @@ SECTIONS: tuple[Section, ...] = (
 )
 SECTION_NAMES: tuple[str, ...] = tuple(s.name for s in SECTIONS)
 
+AGENT_MIDDLEWARE: tuple[str, ...] = (
+    "logging",
+    "tracing",
+    "budget",
+    "allowlist",
+    "audit",
+    "validation",
+    "cache",
+    "approval",
+    "timeout",
+    "timing",
+)
+"""Every middleware of a run, in the default order, outermost first (``core/agents/middleware``):
+audit sits outside validation, the cache and approval so every call is recorded, refused or
+not; the timeout inside approval so waiting for the user is not the tool taking long; timing is
+innermost (the tool's own duration)."""
+
 
 class Effect(enum.Enum):
     """When a changed setting takes effect."""
@@ -170,7 +187,14 @@ class Setting:
                 f"{where} must be {_KINDS[self.kind]}, not {type(value).__name__} ({value!r}).",
                 hint,
             )
-        if self.choices and value not in self.choices:
+        if self.choices and self.kind is tuple:
+            allowed = ", ".join(repr(c) for c in self.choices)
+            for item in value:
+                if item not in self.choices:
+                    raise SettingsError(f"{where} lists {item!r}; use only {allowed}.", hint)
+            if len(set(value)) != len(value):
+                raise SettingsError(f"{where} names an entry twice.", hint)
+        elif self.choices and value not in self.choices:
             allowed = ", ".join(repr(c) for c in self.choices)
             raise SettingsError(f"{where} is {value!r}; use one of {allowed}.", hint)
         if self.kind is str:
@@ -333,6 +357,39 @@ class Settings:
         effect=Effect.RESTART,
         minimum=1,
         maximum=64,
+    )
+
+    agent_ram_budget_mb: int = setting(
+        "agents",
+        4096,
+        "Models' RAM budget",
+        "RAM the models of agents may take together, in MB; the least recently used is"
+        " unloaded to make room.",
+        minimum=256,
+        maximum=1_048_576,
+    )
+    agent_parallel_steps: int = setting(
+        "agents",
+        2,
+        "Steps at once",
+        "Most plan steps (or batch items) that run at the same time.",
+        minimum=1,
+        maximum=16,
+    )
+    agent_token_budget: int = setting(
+        "agents",
+        32768,
+        "Token budget per run",
+        "Most tokens an agent's tool calls may use in one run before it must answer (0: no limit).",
+        minimum=0,
+        maximum=10_000_000,
+    )
+    agent_middleware: tuple[str, ...] = setting(
+        "agents",
+        AGENT_MIDDLEWARE,
+        "Middleware order",
+        "The middleware every model and tool call passes, outermost first.",
+        choices=AGENT_MIDDLEWARE,
     )
 
     def validate(self) -> Settings:

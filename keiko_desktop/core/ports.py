@@ -111,6 +111,8 @@ class ToolTurn:
     calls: tuple[ToolCallRequest, ...] = ()
     text: str = ""
     answer: Generation | None = None
+    stats: GenerationStats | None = None
+    """What the turn cost when it was read whole (a call); an ``answer`` has its own stats."""
 
 
 @runtime_checkable

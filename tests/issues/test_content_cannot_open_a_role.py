@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from keiko_desktop.core.agents.runner import ToolStep
 from keiko_desktop.core.ports import ChatMessage
-from keiko_desktop.core.tools.loop import ToolStep
 from keiko_desktop.core.tools.models import ToolResult
 from keiko_desktop.llm.llama_engine import LlamaEngine
 from keiko_desktop.llm.prompting import ChatRenderer

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from keiko_desktop.core.agents.runner import AgentRunner
 from keiko_desktop.core.ports import ChatMessage
-from keiko_desktop.core.tools.loop import ToolLoop
+from keiko_desktop.core.tools.middleware import ToolMiddleware
 from keiko_desktop.core.tools.models import ToolResult, ToolSpec
 from keiko_desktop.core.tools.reply_format import with_tool_instructions
 from tests.helpers.fake_model import FakeToolModel
@@ -58,6 +60,8 @@ class HostileServer:
         *,
         conversation_id: int | None = None,
         agent: str | None = None,
+        middleware: Mapping[str, ToolMiddleware] | None = None,
+        order: Sequence[str] | None = None,
     ) -> ToolResult:
         return ToolResult(HOSTILE_RESULT, size=len(HOSTILE_RESULT))
 
@@ -72,7 +76,7 @@ def block(text: str, tag: str) -> tuple[str, str, str]:
 async def test_descriptions_and_results_stay_inside_their_blocks() -> None:
     model = FakeToolModel()
     model.tool_replies = [json.dumps({"tool": "evil.now", "arguments": {}})]
-    outcome = await ToolLoop(model, HostileServer()).run(
+    outcome = await AgentRunner(model, HostileServer()).run(
         [ChatMessage("system", "You are Keiko."), ChatMessage("user", "What time is it?")],
         [SPEC],
     )

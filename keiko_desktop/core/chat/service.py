@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from keiko_desktop.core.chat.models import ModelManager
 from keiko_desktop.core.chat.titles import make_title
@@ -47,7 +47,10 @@ from keiko_desktop.core.ports import (
 )
 
 if TYPE_CHECKING:
-    from keiko_desktop.core.tools.loop import ToolStep
+    from contextlib import AbstractAsyncContextManager
+
+    from keiko_desktop.core.agents.profiles import AgentProfile
+    from keiko_desktop.core.agents.runner import ToolStep
     from keiko_desktop.core.tools.service import ToolService
 
 log = logging.getLogger(__name__)
@@ -104,8 +107,16 @@ class Reply:
         return await asyncio.shield(self._task)
 
 
+class AgentSource(Protocol):
+    """What chat needs of the agents (``AgentService``): a conversation's agent, and its model."""
+
+    async def conversation_agent(self, conversation_id: int) -> AgentProfile | None: ...
+
+    def lease(self, model: str) -> AbstractAsyncContextManager[ChatModel]: ...
+
+
 class ChatService:
-    """Conversations with the current model."""
+    """Conversations with the current model, or with the agent a conversation is bound to."""
 
     def __init__(
         self,
@@ -128,6 +139,11 @@ class ChatService:
         self.require_tool_first = require_tool_first
         """Make the first reply of a tool turn a call (for agents that must look something up,
         and for tests with a model too small to choose)."""
+        self.agents: AgentSource | None = None
+
+    def set_agents(self, agents: AgentSource | None) -> None:
+        """Answer in conversations bound to an agent as that agent (its prompt, model, tools)."""
+        self.agents = agents
 
     def set_tools(self, tools: ToolService | None) -> None:
         """Offer ``tools`` to models that can call them (the tool system starts after the core)."""
@@ -222,11 +238,14 @@ class ChatService:
         reply._task = asyncio.get_running_loop().create_task(self._run(reply))
         return reply
 
-    async def _history(self, conversation_id: int, upto_id: int) -> list[ChatMessage]:
+    async def _history(
+        self, conversation_id: int, upto_id: int, agent: AgentProfile | None = None
+    ) -> list[ChatMessage]:
         settings = self._settings()
         history: list[ChatMessage] = []
-        if settings.system_prompt.strip():
-            history.append(ChatMessage("system", settings.system_prompt))
+        system_prompt = agent.system_prompt if agent is not None else settings.system_prompt
+        if system_prompt.strip():
+            history.append(ChatMessage("system", system_prompt))
         for m in await self.repo.list_messages(conversation_id):
             if m.id > upto_id:
                 break
@@ -280,17 +299,30 @@ class ChatService:
     async def _generate(
         self, reply: Reply, pieces: list[str]
     ) -> tuple[MessageStatus, GenerationStats, str]:
+        agent = None
+        if self.agents is not None:
+            agent = await self.agents.conversation_agent(reply.conversation_id)
+        if agent is not None and agent.model:
+            async with self.agents.lease(agent.model) as model:  # type: ignore[union-attr]
+                return await self._generate_with(reply, pieces, model, agent)
         model = await self._wait_for_model(reply)
         if model is None:
             return "interrupted", GenerationStats(finish_reason="cancelled"), ""
+        return await self._generate_with(reply, pieces, model, agent)
+
+    async def _generate_with(
+        self, reply: Reply, pieces: list[str], model: ChatModel, agent: AgentProfile | None
+    ) -> tuple[MessageStatus, GenerationStats, str]:
         await self.repo.update_message(reply.message_id, MessageUpdate(model=model.name))
         settings = self._settings()
         params = GenerationParams(temperature=settings.temperature, max_tokens=settings.max_tokens)
-        history = await self._history(reply.conversation_id, reply.user_message.id)
-        tool_model = self._tool_model(model, settings)
+        if agent is not None:
+            params = GenerationParams(temperature=agent.temperature, max_tokens=agent.max_tokens)
+        history = await self._history(reply.conversation_id, reply.user_message.id, agent)
+        tool_model = self._tool_model(model, settings, agent)
         if tool_model is not None:
             return await self._generate_with_tools(
-                reply, pieces, tool_model, history, settings, params
+                reply, pieces, tool_model, history, settings, params, agent
             )
         return await self._stream(reply, pieces, model, history, params)
 
@@ -330,9 +362,13 @@ class ChatService:
         return status, stats, model.name
 
     # ----------------------------------------------------------------- tools
-    def _tool_model(self, model: ChatModel, settings: Settings) -> ToolCallingModel | None:
-        """The model, when this reply may use tools: allowed, possible, and some are ready."""
-        if not settings.tools_in_chat or self.tools is None or not self.tools.tools():
+    def _tool_model(
+        self, model: ChatModel, settings: Settings, agent: AgentProfile | None = None
+    ) -> ToolCallingModel | None:
+        """The model, when this reply may use tools: allowed (the setting, or an agent with
+        tools), possible, and some are ready."""
+        wanted = settings.tools_in_chat or (agent is not None and bool(agent.tools))
+        if not wanted or self.tools is None or not self.tools.tools():
             return None
         return tool_calling(model)
 
@@ -344,19 +380,24 @@ class ChatService:
         history: list[ChatMessage],
         settings: Settings,
         params: GenerationParams,
+        agent: AgentProfile | None = None,
     ) -> tuple[MessageStatus, GenerationStats, str]:
-        """Run the tool loop (each call stored as a ``tool`` message), then stream the answer."""
-        from keiko_desktop.core.tools.loop import ToolLoop
+        """Run the agent runner's tool phase (each call stored as a ``tool`` message), then
+        stream the answer."""
+        from keiko_desktop.core.agents.runner import AgentRunner
 
         tools = self.tools
         assert tools is not None
         started = time.perf_counter()
-        loop = ToolLoop(
+        loop = AgentRunner(
             model,
             tools,
-            max_steps=settings.tool_max_steps,
-            max_tokens=settings.max_tokens,
+            profile=agent,
+            max_steps=agent.max_steps if agent is not None else settings.tool_max_steps,
+            max_tokens=params.max_tokens,
             require_tool_first=self.require_tool_first,
+            order=settings.agent_middleware,
+            conversation_id=reply.conversation_id,
         )
 
         async def store_step(step: ToolStep) -> None:
@@ -366,14 +407,7 @@ class ChatService:
             )
             self._bus.publish(MessageCreated(reply.conversation_id, stored.id, "tool"))
 
-        run = asyncio.ensure_future(
-            loop.run(
-                history,
-                tools.tools(),
-                conversation_id=reply.conversation_id,
-                on_step=store_step,
-            )
-        )
+        run = asyncio.ensure_future(loop.run(history, tools.tools(), on_step=store_step))
         stopper = asyncio.ensure_future(reply._cancel_requested.wait())
         try:
             await asyncio.wait({run, stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -18,16 +18,27 @@ ServerStatus = Literal["starting", "ready", "error", "stopped"]
 ServerKind = Literal["builtin", "stdio", "http"]
 
 Decision = Literal[
-    "auto", "approved", "denied", "timed_out", "blocked", "invalid", "unusable", "error"
+    "auto",
+    "approved",
+    "cached",
+    "denied",
+    "timed_out",
+    "blocked",
+    "not_allowed",
+    "invalid",
+    "unusable",
+    "error",
 ]
 """How a call was let through or stopped: ``auto`` (policy Always), ``approved`` (Ask, the user
 allowed it), ``denied`` (Ask, the user refused or nobody could be asked), ``timed_out`` (Ask, no
 answer in time), ``blocked`` (policy Never), ``invalid`` (arguments failed the tool's schema),
 ``unusable`` (the tool's own schema is broken, so nothing can be checked or approved), ``error``
-(the call failed before any decision was made). Only ``auto`` and ``approved`` ran."""
+(the call failed before any decision was made), ``not_allowed`` (outside the calling agent's
+allowlist), ``cached`` (an identical read-only call earlier in the same run answered it). Only
+``auto`` and ``approved`` ran; ``cached`` reused a result of one that did."""
 
 DENIED_DECISIONS: frozenset[str] = frozenset(
-    {"denied", "timed_out", "blocked", "invalid", "unusable", "error"}
+    {"denied", "timed_out", "blocked", "not_allowed", "invalid", "unusable", "error"}
 )
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")

@@ -280,7 +280,7 @@ async def read_json_turn(generation: Generation) -> ToolTurn:
             await _close(pieces)
     parsed = parse_reply(text)
     if isinstance(parsed, ToolRequest):
-        return ToolTurn(calls=(parsed,), text=text.strip())
+        return ToolTurn(calls=(parsed,), text=text.strip(), stats=generation.stats)
     if parsed:  # an answer that came whole (one the grammar did not shape as expected)
         return ToolTurn(answer=_Finished(parsed, generation.stats))
-    return ToolTurn(text=text.strip())
+    return ToolTurn(text=text.strip(), stats=generation.stats)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from keiko_desktop.core.events import EventBus
@@ -78,6 +78,7 @@ class ToolService:
             "approval": ApprovalMiddleware(self.policies, self.approvals),
             "timing": TimingMiddleware(),
         }
+        self._middleware = available
         self._pipeline = build_pipeline(middleware_order, available, self._execute)
         by_server: dict[str, list[ToolSpec]] = {}
         for spec in provider.list_tools():  # servers already ready before we subscribed
@@ -164,13 +165,26 @@ class ToolService:
         *,
         conversation_id: int | None = None,
         agent: str | None = None,
+        middleware: Mapping[str, ToolMiddleware] | None = None,
+        order: Sequence[str] | None = None,
     ) -> ToolResult:
-        """Run ``server.tool`` with ``arguments`` through the middleware."""
+        """Run ``server.tool`` with ``arguments`` through the middleware.
+
+        A run (``core.agents``) passes its own ``middleware`` (allowlist, cache, tracing…) and
+        the ``order`` of the whole onion: this service's middleware and the run's, outermost
+        first, as one pipeline. Names ``order`` lists that neither has are for model calls and
+        are skipped here.
+        """
         spec = self.registry.get(name)
         call = ToolCall(spec.server, spec.name, dict(arguments or {}), conversation_id, agent)
         ctx = ToolCallContext(call, spec, self.redactor.redact(call.arguments))
+        pipeline = self._pipeline
+        if middleware is not None or order is not None:
+            available = {**self._middleware, **(middleware or {})}
+            names = [n for n in (order or DEFAULT_ORDER) if n in available]
+            pipeline = build_pipeline(names, available, self._execute)
         try:
-            return await self._pipeline(ctx)
+            return await pipeline(ctx)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

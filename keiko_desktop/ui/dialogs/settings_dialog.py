@@ -52,7 +52,10 @@ STEPS: dict[str, float] = {
 DECIMALS = {"temperature": 2, "tool_approval_timeout": 0}
 SUFFIXES = {"deleted_retention_days": " days", "tool_approval_timeout": " s"}
 SPECIAL_ZERO = {"threads": "Automatic", "deleted_retention_days": "Until emptied by hand"}
-NOT_SHOWN = ("extra_models",)  # edited through the model list ("Add GGUF file…")
+NOT_SHOWN = (
+    "extra_models",  # edited through the model list ("Add GGUF file…")
+    "agent_middleware",  # an expert's setting, in settings.toml
+)
 
 
 def _model_label(info: ModelInfo) -> str:

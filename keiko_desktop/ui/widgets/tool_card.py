@@ -125,6 +125,8 @@ _DECISIONS = {
     "denied": "Not run: you denied it.",
     "timed_out": "Not run: nobody approved it in time.",
     "blocked": "Not run: its policy is Never.",
+    "not_allowed": "Not run: the agent may not use this tool.",
+    "cached": "Answered from the same call earlier in this run.",
     "invalid": "Not run: the arguments did not fit the tool.",
     "unusable": "Not run: the tool's input schema is broken.",
     "error": "Not run: the call failed before it could be approved.",

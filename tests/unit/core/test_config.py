@@ -105,7 +105,9 @@ def _bad_values(spec: Setting) -> list[Any]:
         low, high = spec.bounds
         step = 1 if spec.kind is int else 0.01
         bad += [spec.kind(low - step), spec.kind(high + step)]
-    if spec.choices:
+    if spec.choices and spec.kind is tuple:  # a list of choices: an unknown one, or one twice
+        bad += [("not-" + spec.choices[0],), (spec.choices[0], spec.choices[0])]
+    elif spec.choices:
         bad.append("not-" + spec.choices[0])
     if spec.kind is str and spec.maximum is not None:
         bad.append("x" * (int(spec.maximum) + 1))
@@ -118,6 +120,8 @@ def _good_values(spec: Setting) -> list[Any]:
     """Values at each declared bound, which must pass."""
     if spec.numeric:
         return [spec.kind(b) for b in spec.bounds]
+    if spec.choices and spec.kind is tuple:  # any of them, in any order
+        return [(), spec.choices, tuple(reversed(spec.choices))]
     if spec.choices:
         return list(spec.choices)
     if spec.kind is str:
@@ -164,8 +168,8 @@ def test_new_settings_are_declared() -> None:
 
 
 def test_tool_defaults_come_from_the_declaration() -> None:
+    from keiko_desktop.core.agents.runner import DEFAULT_MAX_STEPS
     from keiko_desktop.core.tools.approvals import DEFAULT_APPROVAL_TIMEOUT
-    from keiko_desktop.core.tools.loop import DEFAULT_MAX_STEPS
 
     assert DEFAULT_APPROVAL_TIMEOUT == default_of("tool_approval_timeout") == 120.0
     assert DEFAULT_MAX_STEPS == default_of("tool_max_steps") == 4

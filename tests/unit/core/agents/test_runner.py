@@ -1,12 +1,12 @@
-"""The tool loop with a scripted model and the real ToolService over in-process servers."""
+"""The agent runner (the tool loop of chat and agents): a scripted model, the real ToolService."""
 
 from __future__ import annotations
 
 import json
 
+from keiko_desktop.core.agents.runner import AgentRunner, LoopOutcome, ToolStep
 from keiko_desktop.core.events import EventBus
 from keiko_desktop.core.ports import ChatMessage, GenerationParams, ToolTurn
-from keiko_desktop.core.tools.loop import LoopOutcome, ToolLoop, ToolStep
 from keiko_desktop.core.tools.models import ApprovalAnswer
 from keiko_desktop.core.tools.reply_format import parse_reply, tool_instructions
 from keiko_desktop.core.tools.service import ToolService
@@ -14,8 +14,7 @@ from keiko_desktop.core.tools.untrusted_text import DATA_NOTE
 from keiko_desktop.store import SqliteToolRepository
 from tests.helpers.approver import Approver
 from tests.helpers.fake_model import FakeGeneration, FakeToolModel
-
-from .conftest import Vault
+from tests.unit.core.tools.conftest import Vault
 
 PARAMS = GenerationParams(temperature=0.0, max_tokens=64)
 
@@ -27,7 +26,7 @@ def scripted(*replies: object) -> FakeToolModel:
     return model
 
 
-async def answer_text(loop: ToolLoop, outcome: LoopOutcome) -> str:
+async def answer_text(loop: AgentRunner, outcome: LoopOutcome) -> str:
     return "".join([piece async for piece in loop.answer(outcome, PARAMS)])
 
 
@@ -44,11 +43,10 @@ async def test_call_then_answer(service: ToolService, repo: SqliteToolRepository
         {"answer": "It is 21:00 in Tokyo."},
     )
     seen_steps: list[ToolStep] = []
-    loop = ToolLoop(model, service)
+    loop = AgentRunner(model, service, conversation_id=3)
     outcome = await loop.run(
         [ChatMessage("system", "You are Keiko."), ChatMessage("user", "Noon UTC in Tokyo?")],
         service.tools("clock"),
-        conversation_id=3,
         on_step=seen_steps.append,
     )
     assert outcome.stopped == "answer"
@@ -80,7 +78,7 @@ async def test_refusals_and_unknown_tools_are_results_the_model_reads(
         {"tool": "vault.nope", "arguments": {}},
         {"answer": "I was not allowed to."},
     )
-    loop = ToolLoop(model, service)
+    loop = AgentRunner(model, service)
     outcome = await loop.run([ChatMessage("user", "delete everything")], service.tools("vault"))
     assert await answer_text(loop, outcome) == "I was not allowed to."
     denied, unknown = outcome.steps
@@ -95,12 +93,14 @@ async def test_step_limit_answers_with_a_plain_reply_to_the_results(
     call = {"tool": "vault.peek", "arguments": {}}
     model = scripted(call, call, {"answer": "never asked"})
     model.enqueue(["Enough ", "peeking."])
-    loop = ToolLoop(model, service, max_steps=2)
+    loop = AgentRunner(model, service, max_steps=2)
     outcome = await loop.run([ChatMessage("user", "peek forever")], service.tools("vault"))
     assert outcome.stopped == "step_limit"
     assert outcome.answer is None
     assert len(outcome.steps) == 2
-    assert vault.ran == ["peek", "peek"]
+    # peek is read-only: the same call again in the same run is answered from the cache
+    assert vault.ran == ["peek"]
+    assert [s.result.decision for s in outcome.steps] == ["auto", "cached"]
     assert len(model.tool_turns) == 2  # no third turn: the limit was reached
     assert await answer_text(loop, outcome) == "Enough peeking."
     assert model.calls[-1] == [
@@ -113,7 +113,7 @@ async def test_step_limit_answers_with_a_plain_reply_to_the_results(
 
 async def test_big_results_are_cut_with_a_note(service: ToolService) -> None:
     model = scripted({"tool": "clock.now", "arguments": {"timezone": "UTC"}}, {"answer": "ok"})
-    outcome = await ToolLoop(model, service, max_result_chars=20).run(
+    outcome = await AgentRunner(model, service, max_result_chars=20).run(
         [ChatMessage("user", "time?")], service.tools("clock")
     )
     shown = outcome.steps[0].shown
@@ -154,7 +154,7 @@ def test_instructions_list_tools_and_parameters() -> None:
 async def test_a_cut_off_call_asks_for_a_plain_answer(service: ToolService) -> None:
     model = scripted('{"tool": "clock.now", "arguments": {"timezone": "Eur')
     model.enqueue(["ok"])
-    loop = ToolLoop(model, service)
+    loop = AgentRunner(model, service)
     outcome = await loop.run([ChatMessage("user", "time?")], service.tools("clock"))
     assert (outcome.steps, outcome.stopped, outcome.answer) == ([], "answer", None)
     assert await answer_text(loop, outcome) == "ok"
@@ -162,7 +162,7 @@ async def test_a_cut_off_call_asks_for_a_plain_answer(service: ToolService) -> N
 
 async def test_first_reply_can_be_forced_to_be_a_call(service: ToolService) -> None:
     model = scripted({"tool": "clock.now", "arguments": {}}, {"answer": "done"})
-    await ToolLoop(model, service, require_tool_first=True).run(
+    await AgentRunner(model, service, require_tool_first=True).run(
         [ChatMessage("user", "time?")], service.tools("clock")
     )
     assert model.required == [True, False]
@@ -182,10 +182,10 @@ async def test_several_calls_in_one_turn_count_against_the_step_limit(
 
     model = Parallel()
     model.enqueue(["seen"])
-    loop = ToolLoop(model, service, max_steps=2)
+    loop = AgentRunner(model, service, max_steps=2)
     outcome = await loop.run([ChatMessage("user", "peek")], service.tools("vault"))
     assert (len(outcome.steps), outcome.stopped) == (2, "step_limit")
-    assert vault.ran == ["peek", "peek"]
+    assert vault.ran == ["peek"]  # the second, identical read-only call came from the cache
     assert await answer_text(loop, outcome) == "seen"
 
 
@@ -201,6 +201,6 @@ async def test_an_answer_begun_alongside_calls_is_cancelled(service: ToolService
                 return ToolTurn(calls=(ToolCallRequest("vault.peek"),), answer=begun)
             return ToolTurn()
 
-    outcome = await ToolLoop(Both(), service).run([ChatMessage("user", "x")], service.tools())
+    outcome = await AgentRunner(Both(), service).run([ChatMessage("user", "x")], service.tools())
     assert begun._cancelled
     assert len(outcome.steps) == 1
