@@ -31,6 +31,7 @@ from keiko_desktop.llm.llama_backend import LlamaCppBackend
 from keiko_desktop.llm.registry import ModelRegistry, locate_bundled_model
 
 if TYPE_CHECKING:
+    from keiko_desktop.core.agents.service import AgentService
     from keiko_desktop.core.tools.approvals import Approver
     from keiko_desktop.core.tools.ports import ToolStore
     from keiko_desktop.core.tools.service import ToolService
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DAY = 86400.0
+TOOLS_SETTLE = 15.0
+"""Seconds an agent's first run waits for the tool servers to be ready (or failed)."""
 
 
 @dataclass
@@ -59,6 +62,8 @@ class Core:
     """llama.cpp's CPU configurations and the one in use (Settings, ``keiko doctor``)."""
     tools: ToolService | None = None
     """Tools (MCP servers), once started (``build_core(start_tools=True)``); else None."""
+    agents: AgentService | None = None
+    """Agents: profiles, runs, plans, traces (``core/agents``)."""
     tool_system: ToolSystem | None = field(default=None, repr=False)
     tool_store: ToolStore | None = field(default=None, repr=False)
     """Where the tools keep policies, the audit log and notes (None: nowhere, in memory)."""
@@ -180,6 +185,9 @@ class Core:
             return
         self._closed = True
         await self.chat.stop_all()
+        if self.agents is not None:
+            self.chat.set_agents(None)
+            await self.agents.aclose()  # runs stored as cancelled, their models unloaded
         if self.trash_purge is not None and not self.trash_purge.done():
             self.trash_purge.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -211,6 +219,44 @@ def llama_cpu(paths: Paths, settings: Callable[[], Settings]) -> CpuPlanner:
         override=lambda: settings().cpu_backend,
         probe_model=bundled,
     )
+
+
+def build_agents(core: Core) -> AgentService:
+    """The agents over the core's store, models and (once started) tools; seeded and
+    recovered in the background (every call waits for that)."""
+    from keiko_desktop.core.agents.model_pool import ModelPool
+    from keiko_desktop.core.agents.service import AgentService
+
+    database = core.database
+    pool = ModelPool(
+        core.registry, core.models, lambda: core.settings.agent_ram_budget_mb * 1024 * 1024
+    )
+
+    def model_loaded(name: str) -> bool:
+        info = core.models.info
+        if core.models.current is None or info is None:
+            return False
+        return (
+            not name
+            or name in (info.name, info.path)
+            or any(name == loaded for loaded, _size, _in_use in pool.loaded())
+        )
+
+    async def tools() -> ToolService | None:
+        core.start_tools()  # once; agents with tools start the tool system when first run
+        return await core.wait_tools(settle=TOOLS_SETTLE)
+
+    agents = AgentService(
+        database.agents,  # type: ignore[attr-defined]
+        database.runs,  # type: ignore[attr-defined]
+        pool,
+        core.bus,
+        lambda: core.settings,
+        tools,
+        model_loaded,
+    )
+    agents.start_loading()
+    return agents
 
 
 async def build_core(
@@ -257,6 +303,8 @@ async def build_core(
     chat = ChatService(repo, models, bus, current)
     core = Core(paths, settings, bus, database, repo, registry, models, chat, cpu=cpu)
     built.append(core)
+    core.agents = build_agents(core)
+    chat.set_agents(core.agents)
     core.recovered = await chat.recover()
     if core.recovered:
         log.info("marked %d unfinished replies as interrupted", core.recovered)

@@ -9,7 +9,9 @@ from typing import Literal
 from keiko_desktop.core.agents.plan import Checkpoint, Plan
 
 RunKind = Literal["agent", "plan", "batch"]
-RunStatus = Literal["running", "completed", "failed", "cancelled", "interrupted"]
+RunStatus = Literal["running", "completed", "failed", "cancelled", "interrupted", "resumed"]
+"""``interrupted``: its process died or quit mid-run; ``resumed``: an interrupted, failed or
+cancelled plan run that a newer run (``RunRecord.resumed_from``) took over."""
 SpanKind = Literal["run", "plan", "step", "model", "tool", "middleware"]
 SpanStatus = Literal["running", "ok", "error", "cancelled"]
 

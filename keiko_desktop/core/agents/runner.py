@@ -258,6 +258,8 @@ class AgentRunner:
     ) -> Completed:
         """The whole run: the tool phase, then the answer (each piece to ``on_piece``)."""
         outcome = await self.run(messages, tools, on_step=on_step)
+        if outcome.stopped == "timeout":  # no answer: the run failed
+            return Completed(outcome, "", GenerationStats(finish_reason="error"), timed_out=True)
         generation = self.answer(outcome, params)
         pieces: list[str] = []
         try:
