@@ -98,8 +98,8 @@ AGENT_MIDDLEWARE: tuple[str, ...] = (
     "logging",
     "tracing",
     "budget",
-    "allowlist",
     "audit",
+    "allowlist",
     "validation",
     "cache",
     "approval",
@@ -107,9 +107,9 @@ AGENT_MIDDLEWARE: tuple[str, ...] = (
     "timing",
 )
 """Every middleware of a run, in the default order, outermost first (``core/agents/middleware``):
-audit sits outside validation, the cache and approval so every call is recorded, refused or
-not; the timeout inside approval so waiting for the user is not the tool taking long; timing is
-innermost (the tool's own duration)."""
+audit sits outside the allowlist, validation, the cache and approval so every call is
+recorded, refused or not; the timeout inside approval so waiting for the user is not the tool
+taking long; timing is innermost (the tool's own duration)."""
 
 
 class Effect(enum.Enum):
