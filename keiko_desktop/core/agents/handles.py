@@ -50,6 +50,7 @@ class RunHandle:
             error = task.exception() if not task.cancelled() else None
             if error is not None:
                 self._id.set_exception(error)
+                self._id.exception()  # result() raises it too: not an unretrieved error
             else:
                 self._id.cancel()
 

@@ -58,10 +58,10 @@ class Runs:
 
     # ------------------------------------------------------------------ one agent
     async def agent_run(
-        self, handle: AgentRun, profile_source: Awaitable[AgentProfile], prompt: str
+        self, handle: AgentRun, profile_source: Callable[[], Awaitable[AgentProfile]], prompt: str
     ) -> RunOutcome:
         try:
-            profile = await profile_source
+            profile = await profile_source()
             if not prompt.strip():
                 raise AgentError("The prompt is empty.", "Say what the agent should do.")
             if len(prompt) > MAX_PROMPT:
@@ -110,10 +110,10 @@ class Runs:
     async def plan_run(
         self,
         handle: RunHandle,
-        agents_source: Awaitable[dict[str, AgentProfile]],
+        agents_source: Callable[[], Awaitable[dict[str, AgentProfile]]],
         plan: Plan,
     ) -> RunOutcome:
-        agents = await agents_source
+        agents = await agents_source()
         title = plan.goal.strip() or (plan.steps[0].instruction if plan.steps else "plan")
         check_plan(plan, agents)  # a PlanError ends the run before anything is stored
         record = await self._store.create_run("plan", title, plan=plan)
@@ -122,7 +122,7 @@ class Runs:
     async def resume(
         self,
         handle: RunHandle,
-        agents_source: Awaitable[dict[str, AgentProfile]],
+        agents_source: Callable[[], Awaitable[dict[str, AgentProfile]]],
         run_id: int,
     ) -> RunOutcome:
         old = await self._store.get_run(run_id)
@@ -139,7 +139,7 @@ class Runs:
                 " resumed.",
                 "Start it again instead." if old.status != "resumed" else "Resume the newer run.",
             )
-        agents = await agents_source
+        agents = await agents_source()
         check_plan(old.plan, agents)  # an agent deleted since: say so before anything runs
         checkpoint = old.checkpoint.for_resume()
         record = await self._store.create_run(
@@ -158,12 +158,12 @@ class Runs:
     async def batch_run(
         self,
         handle: RunHandle,
-        profile_source: Awaitable[AgentProfile],
+        profile_source: Callable[[], Awaitable[AgentProfile]],
         inputs: Sequence[str],
         instruction: str,
         concurrency: int,
     ) -> RunOutcome:
-        profile = await profile_source
+        profile = await profile_source()
         if not inputs:
             raise AgentError("The batch has no inputs.", "Give at least one.")
         if len(inputs) > MAX_BATCH:

@@ -212,7 +212,7 @@ class AgentService:
     def start_run(self, name: str, prompt: str, *, conversation_id: int | None = None) -> AgentRun:
         """Start ``name`` on ``prompt``; iterate the handle for the answer as it streams."""
         handle = AgentRun()
-        self._started(handle, self._runs.agent_run(handle, self.get_agent(name), prompt))
+        self._started(handle, self._runs.agent_run(handle, lambda: self.get_agent(name), prompt))
         return handle
 
     async def propose_plan(self, goal: str, *, seed: int | None = None) -> Plan:
@@ -231,14 +231,14 @@ class AgentService:
     def start_plan(self, plan: Plan) -> PlanRun:
         """Run ``plan`` (checked first: a PlanError ends the run at once, as failed)."""
         handle = PlanRun()
-        self._started(handle, self._runs.plan_run(handle, self._agents_by_name(), plan))
+        self._started(handle, self._runs.plan_run(handle, self._agents_by_name, plan))
         return handle
 
     def resume(self, run_id: int) -> PlanRun:
         """Go on with an interrupted, failed or cancelled plan run from its checkpoint: the steps
         it finished are kept, not run again. The old run is marked ``resumed``."""
         handle = PlanRun()
-        self._started(handle, self._runs.resume(handle, self._agents_by_name(), run_id))
+        self._started(handle, self._runs.resume(handle, self._agents_by_name, run_id))
         return handle
 
     def start_batch(
@@ -253,7 +253,9 @@ class AgentService:
         (default: the ``agent_parallel_steps`` setting) at a time; outputs collected."""
         handle = BatchRun()
         limit = concurrency or self._settings().agent_parallel_steps
-        work = self._runs.batch_run(handle, self.get_agent(name), list(inputs), instruction, limit)
+        work = self._runs.batch_run(
+            handle, lambda: self.get_agent(name), list(inputs), instruction, limit
+        )
         self._started(handle, work)
         return handle
 
