@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -35,6 +36,10 @@ from keiko_desktop.store.migrations import (
     pending_migrations,
 )
 from keiko_desktop.workers import ThreadWorker
+
+if TYPE_CHECKING:
+    from keiko_desktop.store.agents import SqliteAgentRepository
+    from keiko_desktop.store.runs import SqliteRunRepository
 
 T = TypeVar("T")
 
@@ -97,7 +102,8 @@ class Database:
     """One open SQLite file: its engine, its worker thread and its repositories.
 
     Build it with ``open_database``. Use ``read``/``write`` to run sync SQLAlchemy code on the
-    worker; ``conversations`` is the ``ConversationRepository`` over it.
+    worker; ``conversations`` is the ``ConversationRepository`` over it, ``agents`` and ``runs``
+    the agents' ``AgentRepository`` and ``RunRepository`` (made on first use).
     """
 
     def __init__(
@@ -125,6 +131,20 @@ class Database:
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("read-only" if self.read_only else "open")
         return f"<Database {self.path} {state}>"
+
+    @cached_property
+    def agents(self) -> SqliteAgentRepository:
+        """Agent profiles and conversations' agents (``store/agents.py``), made on first use."""
+        from keiko_desktop.store.agents import SqliteAgentRepository
+
+        return SqliteAgentRepository(self)
+
+    @cached_property
+    def runs(self) -> SqliteRunRepository:
+        """Runs, checkpoints and spans (``store/runs.py``), made on first use."""
+        from keiko_desktop.store.runs import SqliteRunRepository
+
+        return SqliteRunRepository(self)
 
     @property
     def closed(self) -> bool:

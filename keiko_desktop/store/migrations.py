@@ -169,6 +169,74 @@ def m006_tool_policy_fingerprint(conn: Connection) -> None:
     _run(conn, "ALTER TABLE tool_policies ADD COLUMN fingerprint TEXT")
 
 
+def m007_agents_runs_spans(conn: Connection) -> None:
+    """Agents (their profile as JSON), the runs of agents and plans (with their checkpoint and
+    owner, as replies have one since m005), the spans of their traces, a conversation's agent,
+    and ``store_meta`` (one row per fact the store keeps about itself: agents seeded)."""
+    _run(
+        conn,
+        """
+        CREATE TABLE store_meta (
+            key TEXT PRIMARY KEY NOT NULL,
+            value TEXT NOT NULL DEFAULT '',
+            updated_at DATETIME NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE agents (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL COLLATE NOCASE,
+            name_key TEXT NOT NULL,
+            profile TEXT NOT NULL DEFAULT '{}',
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL
+        )
+        """,
+        "CREATE UNIQUE INDEX ux_agents_name_key ON agents (name_key)",
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind VARCHAR(16) NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            agent TEXT,
+            status VARCHAR(16) NOT NULL,
+            plan TEXT,
+            checkpoint TEXT NOT NULL DEFAULT '{}',
+            result TEXT NOT NULL DEFAULT '',
+            error TEXT,
+            resumed_from INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL,
+            owner_pid INTEGER,
+            owner_started FLOAT,
+            owner_token TEXT
+        )
+        """,
+        "CREATE INDEX ix_runs_updated_at ON runs (updated_at)",
+        "CREATE INDEX ix_runs_status ON runs (status)",
+        """
+        CREATE TABLE spans (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            parent TEXT,
+            kind VARCHAR(16) NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            start FLOAT NOT NULL,
+            duration FLOAT,
+            status VARCHAR(16) NOT NULL,
+            prompt_tokens INTEGER NOT NULL DEFAULT 0,
+            completion_tokens INTEGER NOT NULL DEFAULT 0,
+            detail TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (run_id, key)
+        )
+        """,
+        "CREATE INDEX ix_spans_run_id_start ON spans (run_id, start)",
+        "ALTER TABLE conversations ADD COLUMN agent_id INTEGER"
+        " REFERENCES agents (id) ON DELETE SET NULL",
+        "CREATE INDEX ix_conversations_agent_id ON conversations (agent_id)",
+    )
+
+
 # Append new migrations at the end; never edit, rename or reorder one that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (
     m001_conversations_messages,
@@ -177,6 +245,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m004_tool_audit_policies_notes,
     m005_message_stream_owner,
     m006_tool_policy_fingerprint,
+    m007_agents_runs_spans,
 )
 
 _CREATE_LEDGER = """

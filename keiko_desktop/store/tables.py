@@ -60,8 +60,11 @@ conversations = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("pinned", Boolean, nullable=False, default=False),  # m003
     Column("deleted_at", UTCDateTime, nullable=True),  # m003: soft delete, undoable
+    # m007: the agent the conversation talks to (None: plain chat)
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True),
     Index("ix_conversations_updated_at", "updated_at"),
     Index("ix_conversations_deleted_at", "deleted_at"),  # m003
+    Index("ix_conversations_agent_id", "agent_id"),  # m007
     sqlite_autoincrement=True,
 )
 
@@ -103,4 +106,68 @@ schema_migrations = Table(
     metadata,
     Column("name", Text, primary_key=True),
     Column("applied_at", UTCDateTime, nullable=False),
+)
+
+# ---------------------------------------------------------------------- m007: agents and runs
+
+store_meta = Table(
+    "store_meta",
+    metadata,
+    Column("key", Text, primary_key=True),  # e.g. "agents_seeded"
+    Column("value", Text, nullable=False, default=""),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text(collation="NOCASE"), nullable=False),
+    Column("name_key", Text, nullable=False),  # name.casefold(): unique, whatever the case
+    Column("profile", Text, nullable=False, default="{}"),  # profile_to_dict without the name
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ux_agents_name_key", "name_key", unique=True),
+    sqlite_autoincrement=True,
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("title", Text, nullable=False, default=""),
+    Column("agent", Text, nullable=True),  # the agent's name when the run started
+    Column("status", String(16), nullable=False),
+    Column("plan", Text, nullable=True),  # Plan.to_json()
+    Column("checkpoint", Text, nullable=False, default="{}"),  # Checkpoint.to_json()
+    Column("result", Text, nullable=False, default=""),
+    Column("error", Text, nullable=True),
+    Column("resumed_from", Integer, ForeignKey("runs.id", ondelete="SET NULL"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # who runs a ``running`` run (see owners.py, as for messages); NULL once it ended
+    Column("owner_pid", Integer, nullable=True),
+    Column("owner_started", Float, nullable=True),
+    Column("owner_token", Text, nullable=True),
+    Index("ix_runs_updated_at", "updated_at"),
+    Index("ix_runs_status", "status"),
+    sqlite_autoincrement=True,
+)
+
+spans = Table(
+    "spans",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("parent", Text, nullable=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", Text, nullable=False, default=""),
+    Column("start", Float, nullable=False),  # seconds since the epoch
+    Column("duration", Float, nullable=True),  # None while it runs
+    Column("status", String(16), nullable=False),
+    Column("prompt_tokens", Integer, nullable=False, default=0),
+    Column("completion_tokens", Integer, nullable=False, default=0),
+    Column("detail", Text, nullable=False, default=""),
+    Index("ix_spans_run_id_start", "run_id", "start"),
 )

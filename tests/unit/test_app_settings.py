@@ -23,6 +23,8 @@ def _other_value(spec: Setting, current: Any) -> Any:
     if spec.numeric:
         low, high = spec.bounds
         return spec.kind(high if current != high else low)
+    if spec.choices and spec.kind is tuple:  # a list of choices: the same, in another order
+        return tuple(reversed(current))
     if spec.choices:
         return next(c for c in spec.choices if c != current)
     if spec.kind is tuple:

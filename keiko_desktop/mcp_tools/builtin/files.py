@@ -1,17 +1,23 @@
-"""The ``files`` built-in server: list, read and search text inside folders the user granted.
+"""The ``files`` built-in server: list, read, search and write text inside granted folders.
 
 Every path is opened through ``GrantedFolders`` (``granted.py``): walked from the granted folder
 with directory file descriptors and no-follow opens, so the check that it stays inside and the
 open are one step, and a folder swapped for a symlink meanwhile cannot lead outside. Listing and
 search work on the opened folder's fd too (``os.scandir(fd)``, ``os.fwalk``), never entering a
 link; a link is shown or searched only where it leads inside. Big files are cut with a note
-saying how to read on. Blocking file work runs in a thread so the app's loop never waits on the
+saying how to read on. ``write_file`` (not read-only, so it asks by default) writes a new file,
+or replaces one only when asked to, never through a link: it writes a temporary file in the same
+folder and renames it into place by the folder's fd, so a reader sees the old file or the new,
+never half of one. Blocking file work runs in a thread so the app's loop never waits on the
 disk.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -34,7 +40,11 @@ DEFAULT_MAX_BYTES = 50_000
 MAX_LIST_ENTRIES = 500
 MAX_SEARCH_FILES = 5_000
 MAX_SEARCH_FILE_BYTES = 2_000_000
+MAX_WRITE_BYTES = 1_000_000
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+_CREATE |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 __all__ = ["GrantedFolders", "create_files_server"]
 
@@ -200,6 +210,88 @@ def _tops(folders: GrantedFolders, path: str) -> Iterator[Opened]:
             continue  # a granted folder that is gone, or replaced by a link
 
 
+def _write(folders: GrantedFolders, path: str, content: str, overwrite: bool) -> str:
+    try:
+        data = content.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ToolError("The content is not valid text (it holds a lone surrogate).") from None
+    if len(data) > MAX_WRITE_BYTES:
+        raise ToolError(
+            f"The content is {len(data):,} bytes; write_file writes at most {MAX_WRITE_BYTES:,}."
+        )
+    folder, name = folders.open_for_write(path)
+    try:
+        replaced = _write_in(folder, name, data, overwrite, path)
+    except OSError as exc:
+        raise ToolError(f"Cannot write '{path}': {exc.strerror or exc}.") from exc
+    finally:
+        folder.close()
+    done = "Replaced" if replaced else "Created"
+    return f"{done} {folder.path / name} ({len(data):,} bytes)."
+
+
+def _write_in(folder: Opened, name: str, data: bytes, overwrite: bool, path: str) -> bool:
+    """Write ``data`` as ``name`` in ``folder`` (by its fd, or its path where there is none):
+    a temporary file made there, then renamed over it (``overwrite``) or linked to a name that
+    must still be free. True when a file was replaced."""
+    fd = folder.fd
+    where = (lambda n: n) if fd is not None else (lambda n: str(folder.path / n))
+    old = _lstat(where(name), fd)
+    if old is not None:
+        if stat.S_ISLNK(old.st_mode):
+            raise ToolError(f"'{path}' is a symbolic link; write_file does not replace links.")
+        if not stat.S_ISREG(old.st_mode):
+            raise ToolError(f"'{path}' is not a file; write_file writes files only.")
+        if not overwrite:
+            raise ToolError(f"'{path}' already exists; pass overwrite=true to replace it.")
+    temp = where(f".keiko-write-{secrets.token_hex(6)}.tmp")
+    out = os.open(temp, _CREATE, 0o666, dir_fd=fd)  # the umask applies: a normal user file
+    try:
+        with os.fdopen(out, "wb") as fh:
+            if old is not None and hasattr(os, "fchmod"):
+                os.fchmod(fh.fileno(), stat.S_IMODE(old.st_mode))  # a replaced file keeps its mode
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if overwrite:
+            os.replace(temp, where(name), src_dir_fd=fd, dst_dir_fd=fd)
+        else:
+            _link_new(temp, where(name), fd, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp, dir_fd=fd)
+        raise
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)  # the rename itself, on disk
+    return old is not None
+
+
+def _link_new(temp: str, name: str, fd: int | None, path: str) -> None:
+    """Give the written ``temp`` the ``name``, only if nothing has it (a hard link fails if
+    the name exists; where links are not supported, a last check then a rename)."""
+    try:
+        # never through a link (Windows, without dir fds, only takes the default)
+        os.link(temp, name, src_dir_fd=fd, dst_dir_fd=fd, follow_symlinks=fd is None)
+    except FileExistsError:
+        raise ToolError(f"'{path}' already exists; pass overwrite=true to replace it.") from None
+    except OSError:
+        if _lstat(name, fd) is not None:
+            raise ToolError(
+                f"'{path}' already exists; pass overwrite=true to replace it."
+            ) from None
+        os.rename(temp, name, src_dir_fd=fd, dst_dir_fd=fd)
+        return
+    os.unlink(temp, dir_fd=fd)
+
+
+def _lstat(name: str, fd: int | None) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
 def create_files_server(
     folders: Sequence[str | Path], max_bytes: int = DEFAULT_MAX_BYTES
 ) -> MCPServer:
@@ -207,7 +299,10 @@ def create_files_server(
     granted = GrantedFolders(folders)
     server: MCPServer = MCPServer(
         "files",
-        instructions="Read-only access to the folders the user granted.",
+        instructions=(
+            "Read, list and search the folders the user granted; write_file saves a text file "
+            "into one of them."
+        ),
         log_level="WARNING",
     )
 
@@ -228,5 +323,11 @@ def create_files_server(
         (default: every granted folder)."""
         limit = max(1, min(max_results, 500))
         return await anyio.to_thread.run_sync(_search, granted, query, path, limit)
+
+    @server.tool(annotations=WRITES)
+    async def write_file(path: str, content: str, overwrite: bool = False) -> str:
+        """Save text as a file in a granted folder (absolute, or relative to one), making
+        missing folders. An existing file is replaced only with overwrite=true."""
+        return await anyio.to_thread.run_sync(_write, granted, path, content, overwrite)
 
     return server

@@ -9,7 +9,8 @@ same way: a relative target from where the link is, an absolute one only when it
 written) under a granted folder, restarting from that folder; ``..`` never climbs above the
 folder the walk is in; at most ``MAX_LINKS`` links. Anything else is refused as outside the
 granted folders. An absolute path is mapped to the granted folder it lies under as written (the
-folder as given or its real path), else by its realpath.
+folder as given or its real path), else by its realpath. ``open_for_write`` walks to a file's
+folder the same way, making missing sub-folders on the way (each made, then opened, by dir fd).
 
 Windows has no ``dir_fd`` support (``os.open in os.supports_dir_fd`` is False): there paths are
 checked with ``os.path.realpath`` before use (``resolve``), as before, and a race with a symlink
@@ -18,6 +19,7 @@ swap remains possible.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -29,6 +31,8 @@ from pathlib import Path
 from mcp.server.mcpserver.exceptions import ToolError
 
 MAX_LINKS = 40
+MAX_MADE = 64
+"""At most this many folders made by one walk (``walk(create=True)``)."""
 
 FD_WALK = (
     os.open in os.supports_dir_fd
@@ -201,15 +205,17 @@ class GrantedFolders:
             raise
         return fd
 
-    def walk(self, index: int, parts: Parts) -> Opened:
+    def walk(self, index: int, parts: Parts, create: bool = False) -> Opened:
         """Open ``parts`` below root ``index`` one component at a time, never following a link
-        except by walking its target the same way. Raises OutsideError or MissingError."""
+        except by walking its target the same way. Raises OutsideError or MissingError.
+        ``create``: a missing component is made as a folder (with the umask's mode) where the
+        walk is, then opened like any other, so it is made only inside."""
         stack: list[int] = []
         try:
             stack.append(self._open_root(index))
             names: list[str] = []
             pending = deque(parts)
-            links = 0
+            links = made = 0
             while pending:
                 name = pending.popleft()
                 if name == "..":
@@ -219,7 +225,14 @@ class GrantedFolders:
                     names.pop()
                     continue
                 last = not pending
-                fd = open_component(name, stack[-1], last)
+                try:
+                    fd = open_component(name, stack[-1], last)
+                except MissingError:
+                    if not create or made >= MAX_MADE or not _make_folder(name, stack[-1]):
+                        raise
+                    made += 1
+                    pending.appendleft(name)  # open what was made, as any folder
+                    continue
                 if fd is None:  # a symlink: walk its target instead
                     links += 1
                     if links > MAX_LINKS:
@@ -263,6 +276,78 @@ class GrantedFolders:
         except OutsideError:
             return None
 
+    def open_for_write(self, raw: str) -> tuple[Opened, str]:
+        """The folder to hold the file ``raw`` (opened as ``open`` does, its missing sub-folders
+        made inside the granted folder) and the file's name in it; a ToolError saying why not.
+        A relative path goes to the first granted folder where its folder exists, else to the
+        first granted folder, where the missing folders are made."""
+        self._check_granted()
+        given = Path(raw).expanduser()
+        if not raw.strip() or raw.endswith(("/", os.sep)) or given.name in ("", ".", ".."):
+            raise ToolError(f"'{raw}' does not name a file.")
+        if not FD_WALK:
+            return self._folder_by_path(raw, given), given.name
+        if given.is_absolute():
+            parent = given.parent.parts
+            candidates = self._match(parent) or self._match(
+                Path(os.path.realpath(given.parent)).parts
+            )
+        else:
+            candidates = [(i, parts_of(str(given.parent))) for i in range(len(self.roots))]
+        outside = not candidates
+        for index, parts in candidates:
+            try:
+                folder = self._folder_for_write(raw, index, parts, create=False)
+            except OutsideError:
+                outside = True
+                continue
+            if folder is not None:
+                return folder, given.name
+        if outside:
+            raise outside_error(raw)
+        index, parts = candidates[0]  # nowhere yet: made in the first granted folder
+        try:
+            folder = self._folder_for_write(raw, index, parts, create=True)
+        except OutsideError:
+            raise outside_error(raw) from None
+        assert folder is not None
+        return folder, given.name
+
+    def _folder_for_write(self, raw: str, index: int, parts: Parts, create: bool) -> Opened | None:
+        """``walk`` to the folder of ``raw``; None when it is missing (and not ``create``)."""
+        try:
+            folder = self.walk(index, parts, create=create)
+        except TooManyLinksError as exc:
+            raise ToolError(f"'{raw}' has more than {MAX_LINKS} links on the way.") from exc
+        except MissingError:
+            if not create:
+                return None
+            raise ToolError(
+                f"Cannot make the folder for '{raw}': something that is not a folder is in the way."
+            ) from None
+        except OSError as exc:
+            raise ToolError(f"Cannot open the folder of '{raw}': {exc.strerror or exc}.") from exc
+        if folder.is_dir:
+            return folder
+        folder.close()
+        raise ToolError(f"The folder of '{raw}' is a file.")
+
+    def _folder_by_path(self, raw: str, given: Path) -> Opened:
+        """Where there is no ``dir_fd`` (Windows): the folder by realpath, made if missing."""
+        candidates = [given] if given.is_absolute() else [root / given for root in self.roots]
+        inside = [Path(os.path.realpath(c.parent)) for c in candidates]
+        inside = [real for real in inside if self.inside(real)]
+        if not inside:
+            raise outside_error(raw)
+        real = next((r for r in inside if r.is_dir()), inside[0])
+        try:
+            real.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ToolError(f"Cannot make the folder for '{raw}': {exc.strerror or exc}.") from exc
+        if not self.inside(Path(os.path.realpath(real))):
+            raise outside_error(raw)
+        return Opened(None, real, real.stat())
+
 
 def open_component(name: str, parent: int, last: bool) -> int | None:
     """``name`` opened in the folder ``parent`` without following it; None when it is a
@@ -281,6 +366,18 @@ def open_component(name: str, parent: int, last: bool) -> int | None:
     if _is_link(name, parent):
         return None
     raise MissingError
+
+
+def _make_folder(name: str, parent: int) -> bool:
+    """Make the folder ``name`` in ``parent`` if there is no such entry; False when there is
+    one (a file in the way: the walk's MissingError stands)."""
+    try:
+        os.stat(name, dir_fd=parent, follow_symlinks=False)
+    except FileNotFoundError:
+        with contextlib.suppress(FileExistsError):  # made meanwhile: open it as it is
+            os.mkdir(name, dir_fd=parent)
+        return True
+    return False
 
 
 def _is_link(name: str, parent: int) -> bool:

@@ -59,10 +59,13 @@ async def files(pool: ServerPool, tool: str, **arguments: object) -> ToolResult:
     return await pool.call_tool("files", tool, dict(arguments))
 
 
-async def test_files_tools_are_read_only_builtins(files_pool: ServerPool) -> None:
+async def test_files_tools_are_builtins_and_only_writing_is_not_read_only(
+    files_pool: ServerPool,
+) -> None:
     specs = {t.name: t for t in files_pool.list_tools("files")}
-    assert set(specs) == {"list_files", "read_file", "search_text"}
-    assert all(s.builtin and s.read_only for s in specs.values())
+    assert set(specs) == {"list_files", "read_file", "search_text", "write_file"}
+    assert all(s.builtin for s in specs.values())
+    assert {name for name, s in specs.items() if not s.read_only} == {"write_file"}
     assert files_pool.server_states()[0].kind == "builtin"
 
 
