@@ -1,4 +1,5 @@
-"""ChatPanel: the centre of the window — a title, the messages (or a welcome), and the composer."""
+"""ChatPanel: the centre of the window — a title (and the agent the chat is bound to), the
+messages (or a welcome), and the composer."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.ui.icons import app_icon, icon
 from keiko_desktop.ui.theme import Theme
 from keiko_desktop.ui.widgets.composer import Composer
@@ -94,9 +96,16 @@ class ChatPanel(QWidget):
         header.setFixedHeight(48)
         self.title_label = QLabel("New chat", header)
         self.title_label.setObjectName("ChatTitle")
+        self.agent_label = QLabel(header)
+        self.agent_label.setObjectName("ChatAgent")
+        self.agent_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.agent_label.setToolTip("The agent that answers in this chat (change it below)")
+        self.agent_label.hide()
         header_layout = QHBoxLayout(header)
         header_layout.setContentsMargins(20, 0, 20, 0)
+        header_layout.setSpacing(10)
         header_layout.addWidget(self.title_label, 1)
+        header_layout.addWidget(self.agent_label, 0, Qt.AlignmentFlag.AlignVCenter)
 
         self.view = MessageView(ctx, self)
         self.empty_state = EmptyState(self)
@@ -127,10 +136,28 @@ class ChatPanel(QWidget):
         layout.addWidget(header)
         layout.addWidget(self.stack, 1)
         layout.addWidget(bottom)
+        self._style_agent_label(ctx.theme)
         self.show_empty(True)
 
     def set_title(self, title: str) -> None:
         self.title_label.setText(title or "New chat")
+
+    def set_agent(self, name: str | None) -> None:
+        """Show the agent the chat is bound to ("Agent: NAME"), or nothing (None)."""
+        if name is None:
+            self.agent_label.clear()
+            self.agent_label.setAccessibleName("")
+            self.agent_label.hide()
+            return
+        shown = one_line(name, 64)
+        self.agent_label.setText(f"Agent: {shown}")
+        self.agent_label.setAccessibleName(f"Agent: {shown}")
+        self.agent_label.show()
+
+    @property
+    def agent_text(self) -> str:
+        """The header's agent line ("" when the chat is not bound)."""
+        return self.agent_label.text() if not self.agent_label.isHidden() else ""
 
     def show_empty(self, empty: bool) -> None:
         self.stack.setCurrentWidget(self.empty_state if empty else self.view)
@@ -149,3 +176,10 @@ class ChatPanel(QWidget):
         self.view.set_render_context(ctx)
         self.composer.set_theme(ctx.theme)
         self.notice.set_theme(ctx.theme)
+        self._style_agent_label(ctx.theme)
+
+    def _style_agent_label(self, theme: Theme) -> None:
+        self.agent_label.setStyleSheet(
+            f"QLabel#ChatAgent {{ color: {theme.accent}; background: transparent;"
+            f" border: 1px solid {theme.accent}; border-radius: 10px; padding: 2px 10px; }}"
+        )

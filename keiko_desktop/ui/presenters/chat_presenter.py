@@ -4,6 +4,12 @@ It opens conversations (the last ``PAGE`` messages, earlier ones on demand), sen
 regenerates, edits and resends, deletes messages, and streams replies into the view: pieces are
 gathered as they come and shown at most every ``FRAME_MS`` (slower for long replies whose
 rendering costs more), always into the one streaming message only.
+
+It also keeps the chat's agent in view: the composer's chooser lists the agents (refreshed on
+``AgentsChanged``) and shows the one the open conversation is bound to, the header names it,
+and choosing another binds the conversation (``core.agents.set_conversation_agent``). A new
+chat is bound to the chooser's agent as soon as its first message has created it, before the
+reply reads the binding. Without ``core.agents`` the chooser is hidden.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from datetime import datetime
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from keiko_desktop.core.agents.events import AgentsChanged
 from keiko_desktop.core.chat.service import Reply
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.events import ConversationChanged, MessageCreated, ModelStateChanged
@@ -21,6 +28,7 @@ from keiko_desktop.core.ports import StoredMessage
 from keiko_desktop.ui.bridge import EventBridge
 from keiko_desktop.ui.core_handle import CoreHandle
 from keiko_desktop.ui.panels.chat_panel import ChatPanel
+from keiko_desktop.ui.presenters.chat_agents import ChatAgents
 from keiko_desktop.ui.task_runner import TaskRunner
 
 PAGE = 50
@@ -65,6 +73,7 @@ class ChatPresenter(QObject):
         self._open_seq = 0
         self._model_state = "loading"
         self.tasks = TaskRunner(self._show_error)
+        self.agents = ChatAgents(panel, core, self.tasks, lambda: self._conversation_id)
         self._frame = QTimer(self)
         self._frame.setInterval(FRAME_MS)
         self._frame.timeout.connect(self._on_frame_timeout)
@@ -73,6 +82,7 @@ class ChatPresenter(QObject):
         self._composer.edit_submitted.connect(self._on_composer_edit_submitted)
         self._composer.stop_requested.connect(self._on_composer_stop_requested)
         self._composer.edit_last_requested.connect(self._on_composer_edit_last_requested)
+        self._composer.agent_chosen.connect(self._on_composer_agent_chosen)
         self._view.earlier_requested.connect(self._on_view_earlier_requested)
         self._view.edit_requested.connect(self._on_view_edit_requested)
         self._view.regenerate_requested.connect(self._on_view_regenerate_requested)
@@ -81,6 +91,12 @@ class ChatPresenter(QObject):
         bridge.model_state_changed.connect(self._on_bridge_model_state_changed)
         bridge.conversation_changed.connect(self._on_bridge_conversation_changed)
         bridge.message_created.connect(self._on_bridge_message_created)
+        # The bridge's agents_changed comes with the Agents panel; until then, the bus.
+        agents_changed = getattr(bridge, "agents_changed", None)
+        if agents_changed is not None:
+            agents_changed.connect(self._on_bridge_agents_changed)
+        else:
+            self.agents.follow_bus(self._on_bridge_agents_changed)
 
     # ------------------------------------------------------------------ public
     @property
@@ -102,9 +118,11 @@ class ChatPresenter(QObject):
         self._view.clear()
         self._panel.show_empty(True)
         self._panel.set_title("New chat")
+        self._panel.set_agent(None)  # bound by the first message, to the chooser's agent
         self._composer.end_edit()
         self._update_busy()
         self._composer.focus_editor()
+        self.agents.list_once()
         self.conversation_opened.emit(None)
 
     def open_conversation(self, conversation_id: int, focus_message: int | None = None) -> None:
@@ -112,6 +130,7 @@ class ChatPresenter(QObject):
         self._conversation_id = conversation_id
         self._composer.end_edit()
         self._update_busy()
+        self.agents.list_once()
         self.tasks.spawn(
             self._open(conversation_id, self._open_seq, focus_message), "open conversation"
         )
@@ -153,6 +172,13 @@ class ChatPresenter(QObject):
             if widget is not None and widget.message.role == "user":
                 self._on_view_edit_requested(mid)
                 return
+
+    def _on_composer_agent_chosen(self, name: str | None) -> None:
+        if self._conversation_id is not None:  # a new chat is bound when its first message is
+            self.tasks.spawn(self.agents.bind(self._conversation_id, name), "choose agent")
+
+    def _on_bridge_agents_changed(self, _event: AgentsChanged) -> None:
+        self.tasks.spawn(self.agents.list(), "list agents")
 
     def _on_view_edit_requested(self, message_id: int) -> None:
         widget = self._view.widget_for(message_id)
@@ -239,6 +265,7 @@ class ChatPresenter(QObject):
         if focus is not None:
             self._view.scroll_to_message(focus)
         self.conversation_opened.emit(conversation_id)
+        await self.agents.show_binding(conversation_id)
 
     async def _show_tool_message(self, event: MessageCreated) -> None:
         """A tool call the model just made: its card goes above the reply being written."""
@@ -268,17 +295,21 @@ class ChatPresenter(QObject):
         core = await self._core.get()
         self._panel.clear_error()
         conversation_id = self._conversation_id
+        agent = self._composer.agent if conversation_id is None else None
         try:
             reply = await core.chat.send(conversation_id, text)
         except KeikoError:
             if not self._composer.text:
                 self._composer.set_text(text)
             raise
+        if agent is not None:
+            await self.agents.bind_new(core, reply.conversation_id, agent)
         if conversation_id is None and self._conversation_id is None:
             self._conversation_id = reply.conversation_id
             self._open_seq += 1
             self._view.clear()
             self._panel.set_title("New chat")
+            self._panel.set_agent(agent)
             self.conversation_opened.emit(reply.conversation_id)
         if reply.conversation_id == self._conversation_id:
             self._panel.show_empty(False)

@@ -1,6 +1,7 @@
 """Composer: the message box under the chat, with Send / Stop and a length hint.
 
 Enter sends, Shift+Enter starts a new line, Up in an empty box asks to edit the last message.
+The agent chooser (shown when the Core has agents) says which agent answers in this chat.
 The window's own keys (``ui.shortcuts.WINDOW_SHORTCUTS``: Ctrl+N, Ctrl+K, Ctrl+,, Esc) are never
 kept by the text box: it refuses their ``ShortcutOverride``, so the window's shortcuts go first.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -20,12 +22,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.ui.icons import icon
 from keiko_desktop.ui.shortcuts import window_shortcut_for
 from keiko_desktop.ui.theme import Theme
 
 CHARS_PER_TOKEN = 4
 MAX_LINES = 10
+NO_AGENT = "No agent"
+AGENT_TIP = (
+    "Which agent answers in this chat: its instructions, model and tools. "
+    "“No agent” is a plain chat with the current model."
+)
 
 
 def approx_tokens(text: str) -> int:
@@ -107,6 +115,7 @@ class Composer(QFrame):
         stop_requested(): the user wants the reply stopped.
         edit_last_requested(): Up in an empty box: edit the last user message.
         edit_cancelled(): the user left edit mode without sending.
+        agent_chosen(object): the user chose an agent in the chooser (its name; None: none).
     """
 
     send_requested = Signal(str)
@@ -114,6 +123,7 @@ class Composer(QFrame):
     stop_requested = Signal()
     edit_last_requested = Signal()
     edit_cancelled = Signal()
+    agent_chosen = Signal(object)
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -127,6 +137,21 @@ class Composer(QFrame):
         self.edit_banner.hide()
         self.editor = ComposerEdit(self)
         self.editor.setPlaceholderText("Message Keiko…")
+        self.agent_chooser = QComboBox(self)
+        self.agent_chooser.setObjectName("AgentChooser")
+        self.agent_chooser.setAccessibleName("Agent")
+        self.agent_chooser.setAccessibleDescription(AGENT_TIP)
+        self.agent_chooser.setToolTip(AGENT_TIP)
+        self.agent_chooser.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        # Sized for a short name, so the window can stay narrow; longer names are elided.
+        self.agent_chooser.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.agent_chooser.setMinimumContentsLength(14)
+        self.agent_chooser.setMaximumWidth(240)
+        self.agent_chooser.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.agent_chooser.addItem(NO_AGENT, None)
+        self.agent_chooser.hide()  # until the presenter knows the Core has agents
         self.hint = QLabel(self)
         self.hint.setObjectName("ComposerHint")
         self.send_button = QToolButton(self)
@@ -143,6 +168,8 @@ class Composer(QFrame):
 
         bottom = QHBoxLayout()
         bottom.setContentsMargins(0, 0, 0, 0)
+        bottom.setSpacing(10)
+        bottom.addWidget(self.agent_chooser)
         bottom.addWidget(self.hint, 1)
         bottom.addWidget(self.send_button)
         bottom.addWidget(self.stop_button)
@@ -159,6 +186,9 @@ class Composer(QFrame):
         self.editor.textChanged.connect(self._on_editor_text_changed)
         self.send_button.clicked.connect(self._on_editor_submitted)
         self.stop_button.clicked.connect(self.stop_requested)
+        self.agent_chooser.activated.connect(self._on_agent_chooser_activated)
+        QWidget.setTabOrder(self.editor, self.agent_chooser)
+        QWidget.setTabOrder(self.agent_chooser, self.send_button)
         self.set_theme(theme)
         self._on_editor_text_changed()
 
@@ -166,6 +196,49 @@ class Composer(QFrame):
     def set_theme(self, theme: Theme) -> None:
         self.send_button.setIcon(icon("send", theme.accent_text, theme.faint))
         self.stop_button.setIcon(icon("stop", theme.window))
+        self._agent_icon = icon("agents", theme.muted)
+        for row in range(1, self.agent_chooser.count()):
+            self.agent_chooser.setItemIcon(row, self._agent_icon)
+        self.agent_chooser.setStyleSheet(
+            f"""
+QComboBox#AgentChooser {{ background: transparent; color: {theme.muted};
+    border: 1px solid {theme.border}; border-radius: 11px; padding: 2px 8px; }}
+QComboBox#AgentChooser:hover {{ background: {theme.hover}; color: {theme.text}; }}
+QComboBox#AgentChooser:focus {{ border: 1px solid {theme.accent}; color: {theme.text}; }}
+QComboBox#AgentChooser QAbstractItemView {{ background: {theme.surface}; color: {theme.text};
+    border: 1px solid {theme.border}; selection-background-color: {theme.selected};
+    selection-color: {theme.text}; outline: none; }}
+"""
+        )
+
+    def set_agents(self, names: list[str]) -> None:
+        """The agents the chooser offers (after "No agent"); the choice stays if still there."""
+        current = self.agent
+        combo = self.agent_chooser
+        combo.blockSignals(True)
+        try:
+            while combo.count() > 1:
+                combo.removeItem(1)
+            for name in names:
+                combo.addItem(self._agent_icon, one_line(name, 64), name)
+                combo.setItemData(combo.count() - 1, name, Qt.ItemDataRole.ToolTipRole)
+        finally:
+            combo.blockSignals(False)
+        self.set_agent(current if current in names else None)
+
+    def set_agent(self, name: str | None) -> None:
+        """Show ``name`` as chosen (None: "No agent"), without ``agent_chosen``; an agent not
+        listed (yet) is added."""
+        combo = self.agent_chooser
+        row = combo.findData(name) if name is not None else 0
+        if row < 0:
+            combo.addItem(self._agent_icon, one_line(name or "", 64), name)
+            row = combo.count() - 1
+        combo.setCurrentIndex(row)
+
+    def set_agents_available(self, available: bool) -> None:
+        """Show the chooser (the Core has agents) or hide it."""
+        self.agent_chooser.setVisible(available)
 
     def set_busy(self, busy: bool) -> None:
         """While a reply is being written, Stop replaces Send."""
@@ -215,6 +288,16 @@ class Composer(QFrame):
     def busy(self) -> bool:
         return self._busy
 
+    @property
+    def agent(self) -> str | None:
+        """The agent chosen (None: "No agent")."""
+        data = self.agent_chooser.currentData()
+        return data if isinstance(data, str) else None
+
+    def agent_names(self) -> list[str]:
+        combo = self.agent_chooser
+        return [str(combo.itemData(row)) for row in range(1, combo.count())]
+
     # ------------------------------------------------------------------ slots
     def _on_editor_submitted(self) -> None:
         text = self.editor.toPlainText()
@@ -233,6 +316,9 @@ class Composer(QFrame):
             return
         self.editor.clear()
         self.send_requested.emit(text)
+
+    def _on_agent_chooser_activated(self, _row: int) -> None:
+        self.agent_chosen.emit(self.agent)
 
     def _on_editor_escape_pressed(self) -> None:
         if self._busy:
