@@ -58,9 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     use = models_sub.add_parser("use", help="make a model the default")
     use.add_argument("name_or_path")
 
+    from keiko_desktop.cli.agents_args import add_agents_parser
     from keiko_desktop.cli.mcp_args import add_mcp_parser
 
     add_mcp_parser(sub)
+    add_agents_parser(sub)
     return parser
 
 
@@ -100,5 +102,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         from keiko_desktop.cli.mcp import run_mcp
 
         return run_mcp(args)
+    if command == "agents":
+        from keiko_desktop.cli.agents import run_agents
+
+        return run_agents(args)
     print(f"keiko: unknown command {command}", file=sys.stderr)
     return 2

@@ -60,7 +60,7 @@ async def _open(args: argparse.Namespace) -> Core:
     return core
 
 
-class _ModelNotices:
+class ModelNotices:
     """Prints model load failures (the app then falls back to the bundled model)."""
 
     def __init__(self, core: Core) -> None:
@@ -129,7 +129,7 @@ def question_text(words: list[str]) -> str:
 async def _ask(args: argparse.Namespace) -> int:
     question = question_text(args.question)  # before the core: a bad question writes nothing
     core = await _open(args)
-    notices = _ModelNotices(core)
+    notices = ModelNotices(core)
     try:
         reply = await core.chat.send(args.conversation, question)
         result = await _stream(reply, echo=not args.json)
@@ -186,7 +186,7 @@ _CHAT_HELP = "Type a message and press Enter. /new starts a new chat, /exit (or 
 
 async def _chat(args: argparse.Namespace) -> int:
     core = await _open(args)
-    notices = _ModelNotices(core)
+    notices = ModelNotices(core)
     conversation_id: int | None = args.conversation
     try:
         if conversation_id is not None:

@@ -273,6 +273,7 @@ SHIPPED_PROFILES: tuple[AgentProfile, ...] = (
         description="Answers questions and helps with everyday work.",
         system_prompt="You are Keiko, a helpful, concise assistant running on the user's computer.",
         tools=("clock", "notes"),
+        max_steps=2,
         tags=("general",),
         builtin=True,
     ),

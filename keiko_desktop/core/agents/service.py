@@ -229,14 +229,16 @@ class AgentService:
         return check_plan(plan, [p.name for p in await self.repo.list_agents()])
 
     def start_plan(self, plan: Plan) -> PlanRun:
-        """Run ``plan`` (checked first: a PlanError ends the run at once, as failed)."""
+        """Run ``plan``. It is checked first (``check`` does that alone): a plan that does not
+        hold raises its PlanError from ``run_id()`` and ``result()``, and nothing is stored."""
         handle = PlanRun()
         self._started(handle, self._runs.plan_run(handle, self._agents_by_name, plan))
         return handle
 
     def resume(self, run_id: int) -> PlanRun:
         """Go on with an interrupted, failed or cancelled plan run from its checkpoint: the steps
-        it finished are kept, not run again. The old run is marked ``resumed``."""
+        it finished are kept, not run again. The old run is marked ``resumed``. A run that
+        cannot be resumed raises its AgentError from ``run_id()`` and ``result()``."""
         handle = PlanRun()
         self._started(handle, self._runs.resume(handle, self._agents_by_name, run_id))
         return handle
