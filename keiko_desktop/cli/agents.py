@@ -52,13 +52,14 @@ def run_agents(args: argparse.Namespace) -> int:
         return run_async(lambda: _import(args, text))
     if action == "runs":
         return run_async(lambda: _runs(args))
-    if action in ("run", "plan", "resume"):
+    if action in ("run", "plan", "resume", "batch"):
         from keiko_desktop.cli import agents_runs
 
         command = {
             "run": agents_runs.run_agent,
             "plan": agents_runs.run_plan,
             "resume": agents_runs.resume_run,
+            "batch": agents_runs.run_batch,
         }[action]
         return run_async(lambda: command(args))
     return run_async(lambda: _profiles(args, action))

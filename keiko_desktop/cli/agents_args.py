@@ -10,7 +10,8 @@ from typing import Any
 def add_agents_parser(sub: Any) -> None:
     """Register ``keiko agents ...`` on the top-level subparsers."""
     agents = sub.add_parser(
-        "agents", help="agents: list, show, run, plan, runs, resume, export, import, delete"
+        "agents",
+        help="agents: list, show, run, plan, batch, runs, resume, export, import, delete",
     )
     actions = agents.add_subparsers(dest="agents_command", metavar="ACTION")
 
@@ -50,6 +51,24 @@ def add_agents_parser(sub: Any) -> None:
     plan.add_argument("--json", action="store_true", help="with --run: print the outcome as JSON")
     _tool_flags(plan)
 
+    batch = actions.add_parser(
+        "batch", help="run one agent over every text file of a folder (or over --input texts)"
+    )
+    batch.add_argument("name", help="the agent's name (quote it)")
+    batch.add_argument("--folder", type=Path, default=None, help="one input per text file")
+    batch.add_argument("--pattern", default="*", help="with --folder: which files (e.g. '*.md')")
+    batch.add_argument(
+        "--input", action="append", default=[], metavar="TEXT", help="an input (repeatable)"
+    )
+    batch.add_argument(
+        "--instruction", default="", help="what to do with each input (put before it)"
+    )
+    batch.add_argument(
+        "--concurrency", type=_concurrency, default=None, help="inputs at once (1 to 16)"
+    )
+    batch.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    _tool_flags(batch)
+
     runs = actions.add_parser("runs", help="list runs, or show one with its steps and spans")
     runs.add_argument("run_id", nargs="?", type=int, metavar="ID", help="show this run")
     runs.add_argument("--search", metavar="TEXT", default="", help="runs whose text has TEXT")
@@ -62,6 +81,18 @@ def add_agents_parser(sub: Any) -> None:
     resume.add_argument("run_id", type=int, metavar="ID")
     resume.add_argument("--json", action="store_true", help="print the outcome as JSON")
     _tool_flags(resume)
+
+
+def _concurrency(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 16:
+        raise argparse.ArgumentTypeError(f"{value} is not between 1 and 16")
+    return value
 
 
 def _tool_flags(parser: Any) -> None:

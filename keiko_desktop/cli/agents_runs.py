@@ -155,6 +155,32 @@ async def resume_run(args: argparse.Namespace) -> int:
         return await _follow(service, handle, args.json, resumed=args.run_id)
 
 
+async def run_batch(args: argparse.Namespace) -> int:
+    inputs = list(args.input)
+    if args.folder is not None:
+        from keiko_desktop.core.agents.batch import folder_inputs
+
+        try:
+            found = await folder_inputs(args.folder, args.pattern)
+        except AgentError as exc:
+            error(exc)
+            return BAD_INPUT
+        for name, why in found.skipped:
+            note(f"Skipped {one_line(name, 200)}: {why}.")
+        inputs += found.inputs
+    if not inputs:
+        error("give the inputs: --folder DIR, or --input TEXT (as often as needed).")
+        return BAD_INPUT
+    async with agents_core(
+        model=True, approve=True, tools=args.tools, assume_yes=args.yes
+    ) as service:
+        handle = service.start_batch(
+            args.name, inputs, instruction=args.instruction, concurrency=args.concurrency
+        )
+        note(f"{len(inputs)} inputs for {one_line(args.name, 64)}.")
+        return await _follow(service, handle, args.json)
+
+
 async def _follow(
     service: AgentService, handle: RunHandle, as_json: bool, resumed: int | None = None
 ) -> int:

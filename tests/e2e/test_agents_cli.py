@@ -239,3 +239,43 @@ def test_ctrl_c_cancels_the_run_and_stores_it_cancelled(keiko_home: Path, tmp_pa
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert db_rows(keiko_home, "SELECT status FROM runs") == [("cancelled",)]
+
+
+def test_batch_runs_one_agent_over_each_text_file_of_a_folder(
+    keiko_home: Path, tmp_path: Path
+) -> None:
+    imported(keiko_home, tmp_path, QUICK)
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The meeting moved to Friday.")
+    (folder / "b.txt").write_text("Buy milk and bread.")
+    (folder / "c.bin").write_bytes(b"\0\1binary")
+    result = run_keiko(
+        keiko_home,
+        "agents",
+        "batch",
+        "Quick",
+        "--folder",
+        str(folder),
+        "--instruction",
+        "Say in five words what this is about:",
+        "--concurrency",
+        "2",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Skipped c.bin: not a text file." in result.stderr
+    outcome = json.loads(result.stdout)
+    assert outcome["status"] == "completed"
+    steps = outcome["checkpoint"]
+    assert sorted(steps) == ["1", "2"]
+    assert all(s["status"] == "done" and s["output"].strip() for s in steps.values())
+    [row] = db_rows(keiko_home, "SELECT kind, title FROM runs")
+    assert row[0] == "batch"
+    assert row[1].startswith("Quick over 2 inputs")
+    bad = run_keiko(keiko_home, "agents", "batch", "Quick", "--concurrency", "99")
+    assert bad.returncode == 2
+    assert "between 1 and 16" in bad.stderr
+    empty = run_keiko(keiko_home, "agents", "batch", "Quick")
+    assert empty.returncode == 2
+    assert "--folder DIR" in empty.stderr
