@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QThread, Signal, SignalInstance
 
+from keiko_desktop.core.agents.events import AgentsChanged, AgentStatusChanged, RunChanged
 from keiko_desktop.core.events import (
     ConversationChanged,
     Event,
@@ -37,6 +38,9 @@ class EventBridge(QObject):
         tool_executed(ToolExecuted): a tool call finished (or was refused).
         mcp_server_status_changed(McpServerStatusChanged): a tool server started, failed or
             stopped.
+        agent_status_changed(AgentStatusChanged): an agent became ready, busy, or failed.
+        agents_changed(AgentsChanged): an agent was created, edited, deleted or imported.
+        run_changed(RunChanged): an agent run started, checkpointed a step, or ended.
     """
 
     model_state_changed = Signal(object)
@@ -46,6 +50,9 @@ class EventBridge(QObject):
     tool_policy_reset = Signal(object)
     tool_executed = Signal(object)
     mcp_server_status_changed = Signal(object)
+    agent_status_changed = Signal(object)
+    agents_changed = Signal(object)
+    run_changed = Signal(object)
     _relayed = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -59,6 +66,9 @@ class EventBridge(QObject):
             ToolPolicyReset: self.tool_policy_reset,
             ToolExecuted: self.tool_executed,
             McpServerStatusChanged: self.mcp_server_status_changed,
+            AgentStatusChanged: self.agent_status_changed,
+            AgentsChanged: self.agents_changed,
+            RunChanged: self.run_changed,
         }
         self._relayed.connect(self._on_self_relayed)
 

@@ -20,6 +20,7 @@ from keiko_desktop.core.tools.events import ToolPolicyReset
 from keiko_desktop.ui.bridge import EventBridge
 from keiko_desktop.ui.core_handle import CoreHandle
 from keiko_desktop.ui.main_window import MainWindow
+from keiko_desktop.ui.presenters.agents_presenter import AgentsPresenter
 from keiko_desktop.ui.presenters.approval_presenter import ApprovalPresenter
 from keiko_desktop.ui.presenters.chat_presenter import ChatPresenter
 from keiko_desktop.ui.presenters.conversations_presenter import ConversationsPresenter
@@ -62,6 +63,7 @@ class AppController(QObject):
         self.settings = SettingsPresenter(window, self.handle, themes, self, bridge=self.bridge)
         self.approvals = ApprovalPresenter(window)  # the Core's approver once attached
         self.model = ModelPresenter(window, self.handle, self.bridge, self)
+        self.agents = AgentsPresenter(window.agents_panel, self.handle, self.bridge, self)
         self._closed = asyncio.Event()
         self._shutdown_done = False
         self.bridge.tool_policy_reset.connect(self._on_bridge_tool_policy_reset)
@@ -135,6 +137,7 @@ class AppController(QObject):
         self._shutdown_done = True
         core = self.handle.current
         self.conversations.close()
+        self.agents.close()  # the core cancels its runs (stored as cancelled) when it closes
         for runner in (self.search.tasks, self.settings.tasks):
             runner.close()
         if core is not None:
@@ -168,7 +171,10 @@ class AppController(QObject):
         self.chat.new_chat()
 
     def _on_window_escape_pressed(self) -> None:
-        self.chat.escape()
+        if self.window.page == "agents":
+            self.agents.escape()
+        else:
+            self.chat.escape()
 
     def _on_window_closed(self) -> None:
         self._closed.set()

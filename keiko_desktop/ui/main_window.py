@@ -1,5 +1,7 @@
 """MainWindow: the nav rail, the sidebar of chats, the pages (Chat, Agents, Tasks), the status bar.
 
+Tasks is still a placeholder (``ComingSoonPanel``).
+
 It holds no core state: presenters drive it. It restores and saves its own geometry.
 """
 
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from keiko_desktop.ui.icons import app_icon
+from keiko_desktop.ui.panels.agents_panel import AgentsPanel
 from keiko_desktop.ui.panels.chat_panel import ChatPanel
 from keiko_desktop.ui.panels.placeholder_panel import ComingSoonPanel
 from keiko_desktop.ui.shortcuts import WINDOW_SHORTCUTS, ShortcutRouter, WindowShortcut
@@ -64,14 +67,7 @@ class MainWindow(QMainWindow):
         self.rail = NavRail(theme, self)
         self.sidebar = ConversationList(theme, self)
         self.chat_panel = ChatPanel(self.render_context, self)
-        self.agents_panel = ComingSoonPanel(
-            "agents",
-            "Agents",
-            "Agents will take a goal, plan the steps and use your tools — with your approval "
-            "for anything that changes a file or reaches the network.",
-            theme,
-            self,
-        )
+        self.agents_panel = AgentsPanel(theme, self)
         self.tasks_panel = ComingSoonPanel(
             "tasks",
             "Tasks",

@@ -83,7 +83,7 @@ class AgentProfile:
 
 
 # field -> (kind, minimum, maximum): numbers bound the value, text its length, lists their size
-_BOUNDS: dict[str, tuple[type, float, float]] = {
+BOUNDS: dict[str, tuple[type, float, float]] = {
     "name": (str, 1, 64),
     "description": (str, 0, 500),
     "system_prompt": (str, 0, 20_000),
@@ -109,7 +109,7 @@ _KIND_WORDS = {
 
 
 def _check(name: str, value: Any) -> Any:
-    kind, low, high = _BOUNDS[name]
+    kind, low, high = BOUNDS[name]
     word = _KIND_WORDS[kind]
     if kind is bool:
         if not isinstance(value, bool):
@@ -167,14 +167,14 @@ def profile_from_dict(data: Any, where: str = "") -> AgentProfile:
     unknown = sorted(set(data) - known)
     if unknown:
         raise AgentProfileError(
-            where + str(unknown[0]),
+            where + _shown(str(unknown[0]))[1:-1],
             "is not a field of an agent.",
             f"Known fields: {', '.join(sorted(known))}.",
         )
     if "name" not in data:
         raise AgentProfileError(where + "name", "is missing.", "Every agent needs a name.")
     values: dict[str, Any] = {}
-    for key in sorted(data, key=list(_BOUNDS).index):
+    for key in sorted(data, key=list(BOUNDS).index):
         try:
             values[key] = _check(key, data[key])
         except AgentProfileError as exc:

@@ -50,6 +50,7 @@ _STATUS_WORDS = {
     "failed": "Failed",
     "cancelled": "Cancelled",
     "interrupted": "Interrupted",
+    "resumed": "Resumed in a newer run",
 }
 _KIND_WORDS = {"agent": "agent run", "plan": "plan", "batch": "batch"}
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -82,6 +83,7 @@ def status_colour(status: str, theme: Theme) -> QColor:
         "failed": "#f87171" if theme.is_dark else "#dc2626",
         "cancelled": theme.faint,
         "interrupted": theme.warn_text,
+        "resumed": theme.faint,
     }
     return QColor(colours.get(status, theme.faint))
 
