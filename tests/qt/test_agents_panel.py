@@ -544,3 +544,27 @@ def test_a_proposed_plan_fills_the_editor_with_real_agents(live: Harness) -> Non
     names = set(page.plan_editor.agent_delegate.names)
     assert {s.agent for s in plan.steps} <= names
     assert page.busy_label.text().startswith("Proposed ")
+
+
+@pytest.mark.model
+@pytest.mark.timeout(240)
+def test_each_file_of_a_folder_runs_the_agent_once(live: Harness, tmp_path: Path) -> None:
+    panel = live.window.agents_panel
+    page = panel.run_page
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Lunch is at noon.")
+    (folder / "b.txt").write_text("The printer is broken.")
+    ended = outcomes(live)
+    page.goal.setPlainText("Say in three words what this is about:")
+    assert page.folder_button.isEnabled()
+    page.folder_button.click()
+    choose_file(live, panel, folder)
+    live.wait(lambda: bool(ended), timeout=180)
+    outcome = ended[0]
+    assert outcome.status == "completed", outcome.report
+    assert sorted(outcome.checkpoint.steps) == ["1", "2"]
+    assert all(s.output.strip() for s in outcome.checkpoint.steps.values())
+    assert page.plan_editor.plan(None).steps[0].instruction.startswith("File: a.txt")
+    record = live.run(live.core.agents.get_run(outcome.run_id))  # type: ignore[union-attr]
+    assert record.kind == "batch"

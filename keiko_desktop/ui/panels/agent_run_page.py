@@ -56,6 +56,8 @@ class RunPage(QWidget):
         ask_requested(str, str): run this agent on this prompt.
         plan_requested(str): propose a plan toward this goal.
         run_plan_requested(object): run this ``Plan`` (the editor's steps, the goal box's goal).
+        folder_requested(str, str): run this agent (name) on each file of a folder, the prompt
+            (str) saying what to do with each; the panel asks which folder.
         stop_requested(): cancel the run or the planning going on.
         open_trace_requested(int): show this run in the Runs tab.
     """
@@ -63,6 +65,7 @@ class RunPage(QWidget):
     ask_requested = Signal(str, str)
     plan_requested = Signal(str)
     run_plan_requested = Signal(object)
+    folder_requested = Signal(str, str)
     stop_requested = Signal()
     open_trace_requested = Signal(int)
 
@@ -126,13 +129,26 @@ class RunPage(QWidget):
         )
         self.plan_button = _button("&Plan", "Have a plan proposed for the goal", self)
         self.run_plan_button = _button("&Run plan", "Run the plan as it is below", self)
+        self.folder_button = _button(
+            "Each &file…",
+            "Run the selected agent once per text file of a folder you choose; the prompt says"
+            " what to do with each file",
+            self,
+        )
         self.stop_button = _button("S&top", "Cancel what is running (Esc)", self)
         self.busy_label = QLabel(self)
         self.busy_label.setObjectName("PlaceholderText")
         self.busy_label.setTextFormat(Qt.TextFormat.PlainText)
         actions = QHBoxLayout()
         actions.setSpacing(8)
-        for button in (self.ask_button, self.plan_button, self.run_plan_button, self.stop_button):
+        buttons = (
+            self.ask_button,
+            self.folder_button,
+            self.plan_button,
+            self.run_plan_button,
+            self.stop_button,
+        )
+        for button in buttons:
             actions.addWidget(button)
         actions.addSpacing(6)
         actions.addWidget(self.busy_label, 1)
@@ -192,6 +208,7 @@ class RunPage(QWidget):
         self.ask_button.clicked.connect(self._on_ask_button_clicked)
         self.ask_shortcut.activated.connect(self._on_ask_button_clicked)
         self.plan_button.clicked.connect(self._on_plan_button_clicked)
+        self.folder_button.clicked.connect(self._on_folder_button_clicked)
         self.run_plan_button.clicked.connect(self._on_run_plan_button_clicked)
         self.stop_button.clicked.connect(self.stop_requested)
         self.open_trace_button.clicked.connect(self._on_open_trace_button_clicked)
@@ -311,6 +328,7 @@ class RunPage(QWidget):
         idle = self._busy is None
         has_prompt = bool(self.prompt) and len(self.prompt) <= MAX_GOAL
         self.ask_button.setEnabled(idle and has_prompt and self._agent is not None)
+        self.folder_button.setEnabled(idle and has_prompt and self._agent is not None)
         self.plan_button.setEnabled(idle and has_prompt)
         self.run_plan_button.setEnabled(idle and self.plan_editor.is_valid)
         self.stop_button.setEnabled(not idle)
@@ -324,6 +342,10 @@ class RunPage(QWidget):
     def _on_ask_button_clicked(self) -> None:
         if self.ask_button.isEnabled() and self._agent is not None:
             self.ask_requested.emit(self._agent.name, self.prompt)
+
+    def _on_folder_button_clicked(self) -> None:
+        if self.folder_button.isEnabled() and self._agent is not None:
+            self.folder_requested.emit(self._agent.name, self.prompt)
 
     def _on_plan_button_clicked(self) -> None:
         if self.plan_button.isEnabled():

@@ -84,6 +84,8 @@ class AgentsPanel(QWidget):
         import_chosen(str, bool): import the agents of this file (True: replace agents of
             the same names).
         export_chosen(str, object): save these agents (names; empty: all) to this file.
+        folder_chosen(str, str, str): run the agent (name) with this instruction on every text
+            file of this folder.
         (The children's signals: ``agent_list``, ``run_page``, ``runs_page``.)
     """
 
@@ -91,6 +93,7 @@ class AgentsPanel(QWidget):
     delete_confirmed = Signal(str)
     import_chosen = Signal(str, bool)
     export_chosen = Signal(str, object)
+    folder_chosen = Signal(str, str, str)
 
     def __init__(self, theme: Theme = LIGHT, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -105,6 +108,8 @@ class AgentsPanel(QWidget):
         self.agent_list = AgentList(theme, self)
         self.agent_list.setMinimumWidth(230)
         self.run_page = RunPage(theme, self)
+        self.run_page.folder_requested.connect(self._on_run_page_folder_requested)
+        self._folder_job = ("", "")
         self.runs_page = RunsPage(theme, self)
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("AgentTabs")
@@ -262,6 +267,22 @@ class AgentsPanel(QWidget):
     def _on_export_dialog_file_selected(self, path: str) -> None:
         if path:
             self.export_chosen.emit(path, self._export_names)
+
+    def _on_run_page_folder_requested(self, name: str, instruction: str) -> None:
+        self._folder_job = (name, instruction)
+        dialog = self._file_dialog(
+            f"Run {name} on each file of a folder", QFileDialog.AcceptMode.AcceptOpen
+        )
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.setNameFilter("")
+        dialog.fileSelected.connect(self._on_folder_dialog_file_selected)
+        dialog.open()
+
+    def _on_folder_dialog_file_selected(self, path: str) -> None:
+        name, instruction = self._folder_job
+        if path and name:
+            self.folder_chosen.emit(name, instruction, path)
 
     # ------------------------------------------------------------------ internals
     def _file_dialog(self, title: str, mode: QFileDialog.AcceptMode) -> QFileDialog:

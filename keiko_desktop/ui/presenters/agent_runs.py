@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from keiko_desktop.core.agents.errors import AgentError
 from keiko_desktop.core.agents.events import RunChanged
 from keiko_desktop.core.agents.handles import AgentRun, RunHandle, RunOutcome
 from keiko_desktop.core.agents.plan import Checkpoint, Plan
@@ -76,6 +78,7 @@ class AgentRuns(QObject):
         self._page.ask_requested.connect(self._on_page_ask_requested)
         self._page.plan_requested.connect(self._on_page_plan_requested)
         self._page.run_plan_requested.connect(self._on_page_run_plan_requested)
+        panel.folder_chosen.connect(self._on_panel_folder_chosen)
         self._page.stop_requested.connect(self.stop)
         self._page.open_trace_requested.connect(self._on_page_open_trace_requested)
         self._tab.run_selected.connect(self._on_tab_run_selected)
@@ -164,6 +167,27 @@ class AgentRuns(QObject):
         handle = agents.start_plan(plan)
         self._page.begin_answer("Result")
         self._page.plan_editor.set_step_states(Checkpoint())
+        await self._follow(handle, "run")
+
+    async def run_folder(self, name: str, instruction: str, folder: str) -> None:
+        """Run ``name`` once per text file of ``folder`` (a batch), shown like a plan: one
+        step per file."""
+        from keiko_desktop.core.agents.batch import folder_inputs
+
+        agents = await self._agents()
+        self.panel.clear_error()
+        try:
+            found = await folder_inputs(Path(folder))
+        except AgentError as exc:
+            self._page.set_busy(None)
+            self.panel.show_error(exc.message, exc.hint)
+            return
+        handle = agents.start_batch(name, found.inputs, instruction=instruction)
+        run_id = await handle.run_id()
+        record = await agents.get_run(run_id)
+        if record is not None and record.plan is not None:
+            self._page.plan_editor.set_plan(record.plan)
+        self._page.begin_answer("Result")
         await self._follow(handle, "run")
 
     async def resume(self, run_id: int) -> None:
@@ -256,6 +280,9 @@ class AgentRuns(QObject):
 
     def _on_page_run_plan_requested(self, plan: Plan) -> None:
         self._start("run", self.run_plan(plan), "run a plan")
+
+    def _on_panel_folder_chosen(self, name: str, instruction: str, folder: str) -> None:
+        self._start("run", self.run_folder(name, instruction, folder), "run over a folder")
 
     def _on_page_open_trace_requested(self, run_id: int) -> None:
         self.panel.show_runs()
