@@ -222,7 +222,9 @@ class AgentService:
         if not agents:
             raise AgentError("There are no agents to plan for.", "Create an agent first.")
         async with self.pool.lease("") as model:
-            return await propose_plan(model, goal, agents, seed=seed)
+            plan = await propose_plan(model, goal, agents, seed=seed)
+        log.info("proposed a plan of %d steps", len(plan.steps))
+        return plan
 
     async def check(self, plan: Plan) -> Plan:
         await self.ready()
