@@ -70,7 +70,7 @@ def test_a_person_makes_an_agent_plans_edits_runs_and_sees_the_timeline(person: 
 
     _click(p, window, (NEW_FROM_BOTTOM[0], height - NEW_FROM_BOTTOM[1]))
     dialog = p.wait("the agent editor", lambda: p.x.visible_windows(EDITOR), timeout=15)[0]
-    d_left, d_top, d_width, d_height = p.x.geometry(dialog)
+    d_left, d_top, d_width, _ = p.x.geometry(dialog)
     p.x.pointer_into(d_left + d_width // 2, d_top + 12)  # keys go to the window under it
     p.type(NAME)
     p.shot("editor")

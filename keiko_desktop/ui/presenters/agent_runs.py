@@ -152,7 +152,8 @@ class AgentRuns(QObject):
             agents = await self._agents()
             self.panel.clear_error()
             plan = await agents.propose_plan(goal)
-            ended = f"Proposed {len(plan.steps)} steps: check them, then run the plan."
+            n = len(plan.steps)
+            ended = f"Proposed {n} step{'' if n == 1 else 's'}: check, then run the plan."
         except asyncio.CancelledError:
             return  # Stop (the page says so)
         finally:
