@@ -283,18 +283,24 @@ class SqliteRunRepository:
 
         def run(session: Session) -> int:
             rows = session.execute(
-                select(runs.c.id, runs.c.owner_pid, runs.c.owner_started, runs.c.owner_token).where(
-                    runs.c.status == "running"
-                )
+                select(
+                    runs.c.id,
+                    runs.c.owner_pid,
+                    runs.c.owner_started,
+                    runs.c.owner_token,
+                    runs.c.updated_at,
+                ).where(runs.c.status == "running")
             )
             alive: dict[tuple[Any, ...], bool] = {}
             orphans: list[int] = []
+            last_write: dict[int, Any] = {}
             for row in rows:
                 owner = (row.owner_pid, row.owner_started, row.owner_token)
                 if owner not in alive:
                     alive[owner] = owner_alive(*owner)
                 if not alive[owner]:
                     orphans.append(row.id)
+                    last_write[row.id] = row.updated_at
             now = utcnow()
             marked = 0
             for start in range(0, len(orphans), _IN_CHUNK):
@@ -305,6 +311,24 @@ class SqliteRunRepository:
                     .values(status="interrupted", updated_at=now, **_NO_OWNER)
                 )
                 marked += _rowcount(result)
+                # Their spans still "running" ended with the process: cancelled, lasting
+                # until the run's last write (all that is known of them).
+                for run_id in orphans[start : start + _IN_CHUNK]:
+                    last = last_write[run_id]
+                    session.execute(
+                        sql_update(spans_table)
+                        .where(spans_table.c.run_id == run_id)
+                        .where(spans_table.c.status == "running")
+                        .values(status="cancelled", duration=_until(last, spans_table.c.start))
+                    )
             return marked
 
         return await self._db.write(run)
+
+
+def _until(last: Any, start: Any) -> Any:
+    """SQL: seconds from a span's ``start`` (epoch) to ``last`` (a datetime), at least 0."""
+    from sqlalchemy import func
+
+    end = last.timestamp() if last is not None else 0.0
+    return func.max(0.0, end - start)

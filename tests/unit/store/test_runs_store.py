@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import psutil
@@ -310,3 +311,24 @@ async def test_a_run_of_a_closed_database_here_is_interrupted(database: Database
     got = await database.runs.get_run(run.id)
     assert got is not None
     assert (got.status, got.plan) == ("interrupted", PLAN)
+
+
+async def test_spans_left_running_by_a_dead_run_end_cancelled(database: Database) -> None:
+    """The timeline must not show an interrupted run's spans as still running."""
+    repo = SqliteRunRepository(database)
+    record = await repo.create_run("plan", "crashed")
+    start = record.created_at.timestamp()
+    running = Span(record.id, "1", "step", "s1 (X)", start)
+    finished = replace(Span(record.id, "2", "model", "m", start), duration=0.5, status="ok")
+    await repo.add_spans([running, finished])
+
+    def orphan(session: Any) -> None:  # its process died: no such pid
+        session.execute(update(runs).where(runs.c.id == record.id).values(owner_pid=2**22 + 7))
+
+    await database.write(orphan)
+    assert await repo.mark_runs_interrupted() == 1
+    spans = {s.key: s for s in await repo.list_spans(record.id)}
+    assert spans["1"].status == "cancelled"
+    assert spans["1"].duration is not None
+    assert 0 <= spans["1"].duration < 60
+    assert (spans["2"].status, spans["2"].duration) == ("ok", 0.5)
