@@ -79,6 +79,7 @@ class AgentService:
         """Start ``load`` in the background (``build_core`` does; every method waits for it)."""
         if self._load_task is None:
             self._load_task = asyncio.get_running_loop().create_task(self._load())
+            self._load_task.add_done_callback(_log_load_failure)
 
     async def ready(self) -> None:
         """Wait until the shipped agents are seeded and dead runs marked (``start_loading``)."""
@@ -280,6 +281,9 @@ class AgentService:
 
     async def aclose(self) -> None:
         """Cancel every run and wait (briefly) for each to store how it ended."""
+        if self._load_task is not None and not self._load_task.done():
+            self._load_task.cancel()
+            await asyncio.wait({self._load_task})
         handles = self.active_runs()
         for handle in handles:
             handle.cancel()
@@ -302,3 +306,9 @@ class AgentService:
 
 def _with_id(profile: AgentProfile, agent_id: int | None) -> AgentProfile:
     return replace(profile, id=agent_id)
+
+
+def _log_load_failure(task: asyncio.Task[None]) -> None:
+    """Say why the agents could not load (``ready()`` raises it to every caller too)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("could not load the agents: %s", task.exception())
