@@ -66,6 +66,7 @@ class AgentService:
         self.pool = pool
         self._settings = settings
         self._model_loaded = model_loaded
+        self._tools = tools
         self._busy: Counter[str] = Counter()
         self._errors: dict[str, str] = {}
         self._shown: dict[str, AgentStatus] = {}
@@ -204,6 +205,10 @@ class AgentService:
     async def conversation_agent(self, conversation_id: int) -> AgentProfile | None:
         await self.ready()
         return await self.repo.conversation_agent(conversation_id)
+
+    async def tools(self) -> ToolService | None:
+        """The tool service, started if need be (for chat bound to an agent with tools)."""
+        return await self._tools()
 
     def lease(self, model: str) -> AbstractAsyncContextManager[ChatModel]:
         """An agent's model from the pool (for chat bound to an agent)."""

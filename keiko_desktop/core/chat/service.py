@@ -114,6 +114,10 @@ class AgentSource(Protocol):
 
     def lease(self, model: str) -> AbstractAsyncContextManager[ChatModel]: ...
 
+    async def tools(self) -> ToolService | None:
+        """The tool service, started if need be (for an agent with tools)."""
+        ...
+
 
 class ChatService:
     """Conversations with the current model, or with the agent a conversation is bound to."""
@@ -319,6 +323,8 @@ class ChatService:
         if agent is not None:
             params = GenerationParams(temperature=agent.temperature, max_tokens=agent.max_tokens)
         history = await self._history(reply.conversation_id, reply.user_message.id, agent)
+        if agent is not None and agent.tools and self.tools is None and self.agents is not None:
+            self.tools = await self.agents.tools()  # the agent's tools start with its first turn
         tool_model = self._tool_model(model, settings, agent)
         if tool_model is not None:
             return await self._generate_with_tools(

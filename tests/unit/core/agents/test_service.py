@@ -230,3 +230,19 @@ async def test_an_unknown_agent_or_run_is_a_clear_error(agents: AgentService) ->
     with pytest.raises(AgentError, match="only plans and batches"):
         await agents.resume(done.run_id).result()
     await asyncio.sleep(0)
+
+
+async def test_chat_bound_to_an_agent_with_tools_starts_the_tools(
+    agents: AgentService, core: Core
+) -> None:
+    """tools_in_chat is off and no tool system runs: the agent's tools start with its turn."""
+    await agents.save_agent(
+        AgentProfile("Timekeeper", tools=("clock.now",), max_steps=1, max_tokens=24)
+    )
+    conversation = await core.conversations.create_conversation("")
+    await agents.set_conversation_agent(conversation.id, "Timekeeper")
+    assert core.chat.tools is None
+    reply = await core.chat.send(conversation.id, "What time is it in UTC?")
+    assert (await reply.result()).status == "complete"
+    assert core.chat.tools is not None
+    assert [s.qualified_name for s in core.chat.tools.tools("clock")]
