@@ -17,9 +17,9 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CursorResult, Row, delete, func, insert, select
+from sqlalchemy import Row, delete, func, insert, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from keiko_desktop.core.agents.errors import AgentError, AgentProfileError
 from keiko_desktop.core.agents.profiles import AgentProfile, profile_from_dict, profile_to_dict
 from keiko_desktop.core.errors import StoreError
 from keiko_desktop.store.runs import SqliteRunRepository
+from keiko_desktop.store.sql import rowcount
 from keiko_desktop.store.tables import agents, conversations, store_meta, utcnow
 
 if TYPE_CHECKING:
@@ -41,10 +42,6 @@ log = logging.getLogger(__name__)
 
 AGENTS_SEEDED = "agents_seeded"
 """The ``store_meta`` key set once any agent was stored (seeded or saved)."""
-
-
-def _rowcount(result: Any) -> int:
-    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def _key(name: str) -> str:
@@ -148,7 +145,7 @@ class SqliteAgentRepository:
                 found = session.execute(
                     sql_update(agents).where(agents.c.id == agent_id).values(values)
                 )
-                if _rowcount(found) == 0:
+                if rowcount(found) == 0:
                     raise AgentError(
                         f"There is no agent {agent_id} to save {checked.name!r} over.",
                         "It was deleted meanwhile; save it as a new agent.",
@@ -163,7 +160,7 @@ class SqliteAgentRepository:
         True when there was one."""
 
         def run(session: Session) -> int:
-            return _rowcount(session.execute(delete(agents).where(agents.c.name_key == _key(name))))
+            return rowcount(session.execute(delete(agents).where(agents.c.name_key == _key(name))))
 
         return bool(await self._db.write(run))
 
@@ -217,7 +214,7 @@ class SqliteAgentRepository:
                 .where(conversations.c.id == conversation_id)
                 .values(agent_id=agent_id)
             )
-            if _rowcount(found) == 0:
+            if rowcount(found) == 0:
                 raise StoreError(
                     f"There is no conversation {conversation_id}.",
                     "It may have been deleted for good; start a new conversation.",

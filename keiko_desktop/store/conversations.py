@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast, get_args
 
-from sqlalchemy import CursorResult, Row, delete, func, insert, select
+from sqlalchemy import Row, delete, func, insert, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
@@ -22,8 +22,9 @@ from keiko_desktop.core.ports import (
     SearchHit,
     StoredMessage,
 )
-from keiko_desktop.store.owners import Owner, owner_alive
+from keiko_desktop.store.owners import NO_OWNER, mark_orphans, orphaned_rows, owner_values
 from keiko_desktop.store.search import search_messages
+from keiko_desktop.store.sql import rowcount
 from keiko_desktop.store.tables import conversations, messages, utcnow
 
 if TYPE_CHECKING:
@@ -91,21 +92,9 @@ def _message(row: Row[*tuple[Any, ...]]) -> StoredMessage:
     )
 
 
-_NO_OWNER: dict[str, object] = {"owner_pid": None, "owner_started": None, "owner_token": None}
-_IN_CHUNK = 500  # ids per ``IN (...)``, well under SQLite's limit on bound parameters
-
-
-def _owner_values(owner: Owner) -> dict[str, object]:
-    return {"owner_pid": owner.pid, "owner_started": owner.started, "owner_token": owner.token}
-
-
 def _check_status(status: str) -> None:
     if status not in _STATUSES:
         raise ValueError(f"message status must be one of {sorted(_STATUSES)}, not {status!r}")
-
-
-def _rowcount(result: Any) -> int:
-    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def _get_conversation(session: Session, conversation_id: int) -> Conversation | None:
@@ -199,7 +188,7 @@ class SqliteConversationRepository:
             result = session.execute(
                 delete(conversations).where(conversations.c.id == conversation_id, ~has_messages)
             )
-            return _rowcount(result)
+            return rowcount(result)
 
         return bool(await self._db.write(run))
 
@@ -220,7 +209,7 @@ class SqliteConversationRepository:
                     conversations.c.deleted_at.is_not(None), conversations.c.deleted_at <= cutoff
                 )
             )
-            return _rowcount(result)
+            return rowcount(result)
 
         return await self._db.write(run)
 
@@ -261,7 +250,7 @@ class SqliteConversationRepository:
                 .where(conversations.c.id == conversation_id)
                 .values(updated_at=now)
             )
-            if _rowcount(found) == 0:
+            if rowcount(found) == 0:
                 raise StoreError(
                     f"Cannot add a message: there is no conversation {conversation_id}.",
                     "It may have been deleted for good; start a new conversation.",
@@ -274,7 +263,7 @@ class SqliteConversationRepository:
                         f"conversation {conversation_id}.",
                         "Reload the conversation and try again.",
                     )
-            owner = _owner_values(self._db.owner()) if status == "streaming" else _NO_OWNER
+            owner = owner_values(self._db.owner()) if status == "streaming" else NO_OWNER
             new_id = session.execute(
                 insert(messages)
                 .values(
@@ -314,9 +303,9 @@ class SqliteConversationRepository:
         def run(session: Session) -> None:
             owner: dict[str, object] = {}
             if update.status == "streaming":
-                owner = _owner_values(self._db.owner())
+                owner = owner_values(self._db.owner())
             elif update.status is not None:
-                owner = _NO_OWNER
+                owner = NO_OWNER
             session.execute(
                 sql_update(messages).where(messages.c.id == message_id).values({**values, **owner})
             )
@@ -378,35 +367,9 @@ class SqliteConversationRepository:
         """
 
         def run(session: Session) -> int:
-            rows = session.execute(
-                select(
-                    messages.c.id,
-                    messages.c.owner_pid,
-                    messages.c.owner_started,
-                    messages.c.owner_token,
-                ).where(messages.c.status == "streaming")
-            )
-            alive: dict[tuple[Any, ...], bool] = {}
-            orphans: list[int] = []
-            for row in rows:
-                owner = (row.owner_pid, row.owner_started, row.owner_token)
-                if owner not in alive:
-                    alive[owner] = owner_alive(*owner)
-                if not alive[owner]:
-                    orphans.append(row.id)
-            now = utcnow()
-            marked = 0
-            for start in range(0, len(orphans), _IN_CHUNK):
-                result = session.execute(
-                    sql_update(messages)
-                    .where(
-                        messages.c.id.in_(orphans[start : start + _IN_CHUNK]),
-                        messages.c.status == "streaming",
-                    )
-                    .values(status="interrupted", updated_at=now, **_NO_OWNER)
-                )
-                marked += _rowcount(result)
-            return marked
+            orphans = [row.id for row in orphaned_rows(session, messages, "streaming")]
+            values = {"status": "interrupted", "updated_at": utcnow()}
+            return mark_orphans(session, messages, orphans, "streaming", values)
 
         return await self._db.write(run)
 

@@ -1,4 +1,4 @@
-"""Who is writing a ``streaming`` reply, and whether they still can.
+"""Who is writing a ``streaming`` reply (or a ``running`` agent run), and whether they still can.
 
 A reply stored as ``streaming`` records its owner in three columns of ``messages`` (m005):
 ``owner_pid`` and ``owner_started`` (the writing process's pid and start time, psutil's
@@ -25,9 +25,16 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import psutil
+from sqlalchemy import ColumnElement, Row, Table, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.orm import Session
+
+from keiko_desktop.store.sql import IN_CHUNK, rowcount
 
 START_TOLERANCE = 2.0
 """Seconds two readings of one process's start time may differ by.
@@ -96,3 +103,47 @@ def owner_alive(pid: int | None, started: float | None, token: str | None) -> bo
         return False
     except psutil.AccessDenied:
         return True  # it exists, and whose it is cannot be told: leave its reply alone
+
+
+NO_OWNER: dict[str, object] = {"owner_pid": None, "owner_started": None, "owner_token": None}
+"""The ``owner_*`` columns of a row nobody writes any more."""
+
+
+def owner_values(owner: Owner) -> dict[str, object]:
+    """The ``owner_*`` columns of a row ``owner`` writes."""
+    return {"owner_pid": owner.pid, "owner_started": owner.started, "owner_token": owner.token}
+
+
+def orphaned_rows(
+    session: Session, table: Table, status: str, *extra: ColumnElement[Any]
+) -> list[Row[Any]]:
+    """The rows of ``table`` in ``status`` whose owner is gone (``owner_alive``), with their
+    ``id`` and ``extra`` columns. Each owner is checked once."""
+    c = table.c
+    rows = session.execute(
+        select(c.id, c.owner_pid, c.owner_started, c.owner_token, *extra).where(c.status == status)
+    )
+    alive: dict[tuple[Any, ...], bool] = {}
+    orphans = []
+    for row in rows:
+        owner = (row.owner_pid, row.owner_started, row.owner_token)
+        if owner not in alive:
+            alive[owner] = owner_alive(*owner)
+        if not alive[owner]:
+            orphans.append(row)
+    return orphans
+
+
+def mark_orphans(
+    session: Session, table: Table, ids: Sequence[int], status: str, values: dict[str, Any]
+) -> int:
+    """Set ``values`` (and no owner) on the rows ``ids`` still in ``status``; how many."""
+    marked = 0
+    for start in range(0, len(ids), IN_CHUNK):
+        result = session.execute(
+            sql_update(table)
+            .where(table.c.id.in_(ids[start : start + IN_CHUNK]), table.c.status == status)
+            .values(**values, **NO_OWNER)
+        )
+        marked += rowcount(result)
+    return marked

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast, get_args
 
-from sqlalchemy import CursorResult, Row, and_, insert, literal_column, or_, select
+from sqlalchemy import Row, and_, insert, literal_column, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -30,7 +30,8 @@ from keiko_desktop.core.agents.records import (
     SpanKind,
     SpanStatus,
 )
-from keiko_desktop.store.owners import owner_alive
+from keiko_desktop.store.owners import NO_OWNER, mark_orphans, orphaned_rows, owner_values
+from keiko_desktop.store.sql import like_pattern
 from keiko_desktop.store.tables import runs, utcnow
 from keiko_desktop.store.tables import spans as spans_table
 
@@ -43,8 +44,6 @@ _RUN_KINDS = frozenset(get_args(RunKind))
 _RUN_STATUSES = frozenset(get_args(RunStatus))
 _SPAN_KINDS = frozenset(get_args(SpanKind))
 _SPAN_STATUSES = frozenset(get_args(SpanStatus))
-_NO_OWNER: dict[str, object] = {"owner_pid": None, "owner_started": None, "owner_token": None}
-_IN_CHUNK = 500  # ids per ``IN (...)``, well under SQLite's limit on bound parameters
 _SPAN_VALUES = (
     "parent",
     "kind",
@@ -56,15 +55,6 @@ _SPAN_VALUES = (
     "completion_tokens",
     "detail",
 )
-
-
-def _rowcount(result: Any) -> int:
-    return int(cast(CursorResult[Any], result).rowcount)
-
-
-def _like(word: str) -> str:
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def _check(value: str, allowed: frozenset[str], what: str) -> None:
@@ -160,7 +150,6 @@ class SqliteRunRepository:
             if resumed_from is not None and _get_run(session, resumed_from) is None:
                 raise AgentError(f"There is no run {resumed_from} to resume.")
             now = utcnow()
-            owner = self._db.owner()
             new_id = session.execute(
                 insert(runs)
                 .values(
@@ -174,9 +163,7 @@ class SqliteRunRepository:
                     resumed_from=resumed_from,
                     created_at=now,
                     updated_at=now,
-                    owner_pid=owner.pid,
-                    owner_started=owner.started,
-                    owner_token=owner.token,
+                    **owner_values(self._db.owner()),
                 )
                 .returning(runs.c.id)
             ).scalar_one()
@@ -216,10 +203,9 @@ class SqliteRunRepository:
         def run(session: Session) -> None:
             owner: dict[str, object] = {}
             if status == "running":
-                me = self._db.owner()
-                owner = {"owner_pid": me.pid, "owner_started": me.started, "owner_token": me.token}
+                owner = owner_values(self._db.owner())
             elif status is not None:
-                owner = _NO_OWNER
+                owner = NO_OWNER
             session.execute(
                 sql_update(runs)
                 .where(runs.c.id == run_id)
@@ -239,7 +225,8 @@ class SqliteRunRepository:
         def run(session: Session) -> list[RunRecord]:
             query = select(runs).order_by(runs.c.id.desc()).limit(max(0, limit))
             conditions = [
-                or_(*(column.ilike(_like(w), escape="\\") for column in _SEARCHED)) for w in words
+                or_(*(column.ilike(like_pattern(w), escape="\\") for column in _SEARCHED))
+                for w in words
             ]
             if conditions:
                 query = query.where(and_(*conditions))
@@ -282,45 +269,20 @@ class SqliteRunRepository:
         Checked and marked in one write transaction."""
 
         def run(session: Session) -> int:
-            rows = session.execute(
-                select(
-                    runs.c.id,
-                    runs.c.owner_pid,
-                    runs.c.owner_started,
-                    runs.c.owner_token,
-                    runs.c.updated_at,
-                ).where(runs.c.status == "running")
-            )
-            alive: dict[tuple[Any, ...], bool] = {}
-            orphans: list[int] = []
-            last_write: dict[int, Any] = {}
-            for row in rows:
-                owner = (row.owner_pid, row.owner_started, row.owner_token)
-                if owner not in alive:
-                    alive[owner] = owner_alive(*owner)
-                if not alive[owner]:
-                    orphans.append(row.id)
-                    last_write[row.id] = row.updated_at
-            now = utcnow()
-            marked = 0
-            for start in range(0, len(orphans), _IN_CHUNK):
-                result = session.execute(
-                    sql_update(runs)
-                    .where(runs.c.id.in_(orphans[start : start + _IN_CHUNK]))
-                    .where(runs.c.status == "running")
-                    .values(status="interrupted", updated_at=now, **_NO_OWNER)
-                )
-                marked += _rowcount(result)
-                # Their spans still "running" ended with the process: cancelled, lasting
-                # until the run's last write (all that is known of them).
-                for run_id in orphans[start : start + _IN_CHUNK]:
-                    last = last_write[run_id]
-                    session.execute(
-                        sql_update(spans_table)
-                        .where(spans_table.c.run_id == run_id)
-                        .where(spans_table.c.status == "running")
-                        .values(status="cancelled", duration=_until(last, spans_table.c.start))
+            orphans = orphaned_rows(session, runs, "running", runs.c.updated_at)
+            ids = [row.id for row in orphans]
+            values = {"status": "interrupted", "updated_at": utcnow()}
+            marked = mark_orphans(session, runs, ids, "running", values)
+            # Their spans still "running" ended with the process: cancelled, lasting until
+            # the run's last write (all that is known of them).
+            for row in orphans:
+                session.execute(
+                    sql_update(spans_table)
+                    .where(spans_table.c.run_id == row.id, spans_table.c.status == "running")
+                    .values(
+                        status="cancelled", duration=_until(row.updated_at, spans_table.c.start)
                     )
+                )
             return marked
 
         return await self._db.write(run)

@@ -29,6 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from keiko_desktop.core.tools.models import AuditEntry, Decision, Note, StoredPolicy
+from keiko_desktop.store.sql import like_pattern
 from keiko_desktop.store.tables import UTCDateTime, metadata, utcnow
 
 if TYPE_CHECKING:
@@ -95,11 +96,6 @@ def _audit(row: Row[Any]) -> AuditEntry:
 
 def _note(row: Row[Any]) -> Note:
     return Note(row.id, row.title, row.body, row.created_at, row.updated_at)
-
-
-def _like(word: str) -> str:
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 class SqliteToolRepository:
@@ -207,8 +203,8 @@ class SqliteToolRepository:
             query = select(notes).order_by(notes.c.updated_at.desc(), notes.c.id.desc())
             conditions = [
                 or_(
-                    notes.c.title.ilike(_like(w), escape="\\"),
-                    notes.c.body.ilike(_like(w), escape="\\"),
+                    notes.c.title.ilike(like_pattern(w), escape="\\"),
+                    notes.c.body.ilike(like_pattern(w), escape="\\"),
                 )
                 for w in words
             ]
