@@ -41,6 +41,9 @@ class Theme:
     error_border: str
     error_text: str
     warn_text: str
+    status_ok: str
+    status_error: str
+    """Status dots and bars: a run completed or an agent ready; failed or in error."""
     pygments_style: str
 
     @property
@@ -73,6 +76,8 @@ LIGHT = Theme(
     error_border="#f3c4c4",
     error_text="#a61b1b",
     warn_text="#8a5a00",
+    status_ok="#16a34a",
+    status_error="#dc2626",
     pygments_style="default",
 )
 
@@ -101,6 +106,8 @@ DARK = Theme(
     error_border="#6e2a30",
     error_text="#ffb4b4",
     warn_text="#f0c36a",
+    status_ok="#4ade80",
+    status_error="#f87171",
     pygments_style="github-dark",
 )
 

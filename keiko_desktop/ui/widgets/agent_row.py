@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
 from keiko_desktop.core.agents.profiles import AgentProfile
 from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.ui.theme import Theme
+from keiko_desktop.ui.widgets.row_card import paint_row_card
 
 PROFILE_ROLE = Qt.ItemDataRole.UserRole + 1
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -26,9 +27,9 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 def status_colour(status: str, theme: Theme) -> QColor:
     colours = {
         "inactive": theme.faint,
-        "ready": "#4ade80" if theme.is_dark else "#16a34a",
+        "ready": theme.status_ok,
         "busy": theme.accent,
-        "error": "#f87171" if theme.is_dark else "#dc2626",
+        "error": theme.status_error,
     }
     return QColor(colours.get(status, theme.faint))
 
@@ -60,18 +61,7 @@ class AgentDelegate(QStyledItemDelegate):
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         card = rect.adjusted(4, 2, -4, -2)
-        if state & QStyle.StateFlag.State_Selected:
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(t.selected))
-            painter.drawRoundedRect(card, 8, 8)
-        elif state & QStyle.StateFlag.State_MouseOver:
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(t.hover))
-            painter.drawRoundedRect(card, 8, 8)
-        if state & QStyle.StateFlag.State_HasFocus and state & QStyle.StateFlag.State_Selected:
-            painter.setPen(QColor(t.accent))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRoundedRect(card.adjusted(0, 0, -1, -1), 8, 8)
+        paint_row_card(painter, card, state, t, 8)
         tile = QRect(card.left() + 8, card.center().y() - 16, 32, 32)
         tint = QColor(t.accent)
         tint.setAlpha(40 if t.is_dark else 28)

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListView,
-    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QVBoxLayout,
@@ -40,6 +39,7 @@ from PySide6.QtWidgets import (
 from keiko_desktop.core.agents.records import RunRecord
 from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.ui.theme import LIGHT, Theme
+from keiko_desktop.ui.widgets.row_card import paint_row_card
 
 SEARCH_DELAY_MS = 250
 RUN_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -79,8 +79,8 @@ def when_text(moment: datetime, now: datetime | None = None) -> str:
 def status_colour(status: str, theme: Theme) -> QColor:
     colours = {
         "running": theme.accent,
-        "completed": "#4ade80" if theme.is_dark else "#16a34a",
-        "failed": "#f87171" if theme.is_dark else "#dc2626",
+        "completed": theme.status_ok,
+        "failed": theme.status_error,
         "cancelled": theme.faint,
         "interrupted": theme.warn_text,
         "resumed": theme.faint,
@@ -162,18 +162,7 @@ class RunDelegate(QStyledItemDelegate):
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         card = rect.adjusted(4, 1, -4, -1)
-        if state & QStyle.StateFlag.State_Selected:
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(t.selected))
-            painter.drawRoundedRect(card, 6, 6)
-        elif state & QStyle.StateFlag.State_MouseOver:
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(t.hover))
-            painter.drawRoundedRect(card, 6, 6)
-        if state & QStyle.StateFlag.State_HasFocus and state & QStyle.StateFlag.State_Selected:
-            painter.setPen(QColor(t.accent))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRoundedRect(card.adjusted(0, 0, -1, -1), 6, 6)
+        paint_row_card(painter, card, state, t, 6)
         font = QFont(option.font)  # type: ignore[attr-defined]
         metrics = QFontMetrics(font)
         line = metrics.lineSpacing()

@@ -77,7 +77,7 @@ class TimelineColors:
             muted=QColor(theme.muted),
             selected=QColor(theme.selected),
             focus=QColor(theme.accent),
-            error=QColor("#f87171" if theme.is_dark else "#dc2626"),
+            error=QColor(theme.status_error),
             cancelled=QColor(theme.faint),
             kinds={kind: QColor(colour) for kind, colour in kinds.items()},
         )
