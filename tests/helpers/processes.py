@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import sys
 import time
 from typing import Any
 
@@ -38,3 +39,16 @@ def stop(proc: subprocess.Popen[Any], grace: float = 5.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(10)
+
+
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
+"""A process that just stays alive for a while (an owner that is alive)."""
+
+
+def dead_process() -> tuple[int, float]:
+    """The pid and start time of a process that has exited and been reaped."""
+    proc = subprocess.Popen(SLEEPER)
+    started = psutil.Process(proc.pid).create_time()
+    proc.kill()
+    proc.wait(10)
+    return proc.pid, started

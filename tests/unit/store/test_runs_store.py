@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -23,8 +21,7 @@ from keiko_desktop.core.agents.records import Span
 from keiko_desktop.core.errors import StoreError
 from keiko_desktop.store import Database, SqliteRunRepository, open_database
 from keiko_desktop.store.tables import runs
-
-SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
+from tests.helpers.processes import dead_process
 
 PLAN = Plan(
     "Write a report on otters",
@@ -34,25 +31,6 @@ PLAN = Plan(
         PlanStep("sum", "Summarizer", "Summarise it", ("draft",)),
     ),
 )
-
-
-@pytest.fixture
-def child() -> Iterator[subprocess.Popen[bytes]]:
-    """Another live process: its pid and start time make an owner that is alive."""
-    proc = subprocess.Popen(SLEEPER)
-    try:
-        yield proc
-    finally:
-        proc.kill()
-        proc.wait(10)
-
-
-def _dead_process() -> tuple[int, float]:
-    proc = subprocess.Popen(SLEEPER)
-    started = psutil.Process(proc.pid).create_time()
-    proc.kill()
-    proc.wait(10)
-    return proc.pid, started
 
 
 async def _owner(database: Database, run_id: int) -> tuple[Any, ...]:
@@ -274,7 +252,7 @@ async def test_a_dead_owner_is_interrupted_a_live_one_left_alone(
     database: Database, child: subprocess.Popen[bytes]
 ) -> None:
     repo = database.runs
-    dead_pid, dead_started = _dead_process()
+    dead_pid, dead_started = dead_process()
     live_started = psutil.Process(child.pid).create_time()
     dead = await repo.create_run("plan", "dead")
     reused = await repo.create_run("plan", "reused")

@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,28 +22,7 @@ from sqlalchemy.orm import Session
 from keiko_desktop.core.ports import MessageUpdate
 from keiko_desktop.store import Database, SqliteConversationRepository, open_database, owners
 from keiko_desktop.store.tables import messages
-
-SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
-
-
-@pytest.fixture
-def child() -> Iterator[subprocess.Popen[bytes]]:
-    """Another live process (not a Keiko one): its pid and start time are an owner's."""
-    proc = subprocess.Popen(SLEEPER)
-    try:
-        yield proc
-    finally:
-        proc.kill()
-        proc.wait(10)
-
-
-def _dead_process() -> tuple[int, float]:
-    """The pid and start time of a process that has exited and been reaped."""
-    proc = subprocess.Popen(SLEEPER)
-    started = psutil.Process(proc.pid).create_time()
-    proc.kill()
-    proc.wait(10)
-    return proc.pid, started
+from tests.helpers.processes import dead_process
 
 
 async def _owner(db: Database, message_id: int) -> tuple[Any, ...]:
@@ -98,7 +76,7 @@ def test_a_live_process_is_alive(child: subprocess.Popen[bytes]) -> None:
 
 
 def test_a_dead_process_is_gone() -> None:
-    pid, started = _dead_process()
+    pid, started = dead_process()
     assert not owners.owner_alive(pid, started, "its-token")
 
 
@@ -132,7 +110,7 @@ def test_no_owner_is_gone(pid: int | None) -> None:
 
 def test_an_unknown_start_time_trusts_the_pid(child: subprocess.Popen[bytes]) -> None:
     assert owners.owner_alive(child.pid, None, "its-token")
-    pid, _ = _dead_process()
+    pid, _ = dead_process()
     assert not owners.owner_alive(pid, None, "its-token")
 
 
@@ -232,7 +210,7 @@ async def test_recovery_leaves_a_live_other_process_alone(
 async def test_recovery_interrupts_dead_reused_and_ownerless_writers(
     db: Database, repo: SqliteConversationRepository, child: subprocess.Popen[bytes]
 ) -> None:
-    dead_pid, dead_started = _dead_process()
+    dead_pid, dead_started = dead_process()
     live_started = psutil.Process(child.pid).create_time()
     dead = await _streaming_reply(repo, "dead")
     reused = await _streaming_reply(repo, "reused")
