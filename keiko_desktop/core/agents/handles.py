@@ -14,8 +14,7 @@ from typing import Any
 
 from keiko_desktop.core.agents.plan import Checkpoint
 from keiko_desktop.core.agents.records import RunKind, RunStatus
-
-_END = object()
+from keiko_desktop.core.pieces import PieceQueue
 
 
 @dataclass(frozen=True)
@@ -87,24 +86,16 @@ class AgentRun(RunHandle):
 
     def __init__(self) -> None:
         super().__init__("agent")
-        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._pieces = PieceQueue()
 
     def push(self, piece: str) -> None:
-        self._queue.put_nowait(piece)
+        self._pieces.push(piece)
 
     def end(self) -> None:
-        self._queue.put_nowait(_END)
+        self._pieces.end()
 
     def __aiter__(self) -> AsyncIterator[str]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[str]:
-        while True:
-            item = await self._queue.get()
-            if item is _END:
-                return
-            assert isinstance(item, str)
-            yield item
+        return aiter(self._pieces)
 
 
 class PlanRun(RunHandle):

@@ -32,6 +32,7 @@ from keiko_desktop.core.events import (
     MessageCompleted,
     MessageCreated,
 )
+from keiko_desktop.core.pieces import PieceQueue
 from keiko_desktop.core.ports import (
     ChatMessage,
     ChatModel,
@@ -55,7 +56,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_END = object()
 TOOL_RESULT_CHARS = 4_000
 """The most of a tool's result kept in its ``tool`` message (what the window shows)."""
 
@@ -79,7 +79,7 @@ class Reply:
         self.conversation_id = conversation_id
         self.user_message = user_message
         self.message_id = message_id
-        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._pieces = PieceQueue()
         self._cancel_requested = asyncio.Event()
         self._task: asyncio.Task[ReplyResult] | None = None
         self._first_piece_at: float | None = None  # perf_counter time the first text came
@@ -92,14 +92,7 @@ class Reply:
         return self._cancel_requested.is_set()
 
     def __aiter__(self) -> AsyncIterator[str]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[str]:
-        while True:
-            item = await self._queue.get()
-            if item is _END:
-                return
-            yield item  # type: ignore[misc]
+        return aiter(self._pieces)
 
     async def result(self) -> ReplyResult:
         """Wait for the reply to end; never raises for model errors (see ``status``)."""
@@ -275,7 +268,7 @@ class ChatService:
             log.exception("reply %s failed", reply.message_id)
             status, error = "error", f"The model failed: {exc}"
         finally:
-            reply._queue.put_nowait(_END)
+            reply._pieces.end()
             self._active.pop(reply.conversation_id, None)
         text = "".join(pieces)
         tps = stats.tokens_per_second
@@ -354,7 +347,7 @@ class ChatService:
                 if reply._first_piece_at is None:
                     reply._first_piece_at = time.perf_counter()
                 pieces.append(piece)
-                reply._queue.put_nowait(piece)
+                reply._pieces.push(piece)
                 now = time.monotonic()
                 if now - last_flush >= self.flush_interval and len(pieces) != flushed:
                     last_flush, flushed = now, len(pieces)
