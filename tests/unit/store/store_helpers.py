@@ -75,3 +75,18 @@ async def seed(path: Path) -> None:
         await db.conversations.add_message(c.id, "user", SEED_TEXT)
     finally:
         await db.aclose()
+
+
+def migrated_to(path: Path, count: int) -> None:
+    """A new database at ``path`` with only the first ``count`` migrations applied (a file
+    as an older Keiko left it), to fill by raw SQL."""
+    from keiko_desktop.store.database import create_sqlite_engine
+    from keiko_desktop.store.migrations import MIGRATIONS, apply_migrations, migration_name
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_sqlite_engine(path)
+    try:
+        applied = apply_migrations(engine, MIGRATIONS[:count])
+        assert applied == [migration_name(m) for m in MIGRATIONS[:count]]
+    finally:
+        engine.dispose()

@@ -23,11 +23,10 @@ from keiko_desktop.store import (
     MIGRATIONS,
     Database,
     SqliteAgentRepository,
-    apply_migrations,
-    create_sqlite_engine,
     migration_name,
     open_database,
 )
+from tests.unit.store.store_helpers import migrated_to
 
 RESEARCHER = AgentProfile(
     name="Researcher",
@@ -263,14 +262,9 @@ async def test_deleting_an_agent_makes_its_conversations_plain_chats(database: D
 
 def _build_v6(path: Path) -> None:
     """A database as m001..m006 left it, with a conversation, messages and a policy."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     names = [migration_name(m) for m in MIGRATIONS]
     assert names.index("m007_agents_runs_spans") == 6
-    engine = create_sqlite_engine(path)
-    try:
-        assert apply_migrations(engine, MIGRATIONS[:6]) == names[:6]
-    finally:
-        engine.dispose()
+    migrated_to(path, 6)
     con = sqlite3.connect(path)
     with con:
         con.execute(

@@ -22,19 +22,14 @@ from keiko_desktop.store import (
 )
 from keiko_desktop.store.tables import metadata
 
-from .store_helpers import digest
+from .store_helpers import digest, migrated_to
 
 ALL_NAMES = [migration_name(m) for m in MIGRATIONS]
 
 
 def _build_v1(path: Path) -> None:
     """A database as the first release left it: only m001, with rows written by raw SQL."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_sqlite_engine(path)
-    try:
-        assert apply_migrations(engine, MIGRATIONS[:1]) == ["m001_conversations_messages"]
-    finally:
-        engine.dispose()
+    migrated_to(path, 1)
     con = sqlite3.connect(path)
     with con:
         con.executemany(
@@ -109,12 +104,7 @@ async def test_upgrade_from_v1_keeps_every_row_and_indexes_it(db_path: Path) -> 
 
 def _build_v4(path: Path) -> None:
     """A database as m001..m004 left it (before reply owners), with rows by raw SQL."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_sqlite_engine(path)
-    try:
-        assert apply_migrations(engine, MIGRATIONS[:4]) == ALL_NAMES[:4]
-    finally:
-        engine.dispose()
+    migrated_to(path, 4)
     con = sqlite3.connect(path)
     with con:
         con.execute(
