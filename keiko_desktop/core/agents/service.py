@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from keiko_desktop.core.agents.errors import AgentError, AgentProfileError
 from keiko_desktop.core.agents.events import AgentsChanged, AgentStatusChanged
-from keiko_desktop.core.agents.execution import AgentExecutor
 from keiko_desktop.core.agents.handles import AgentRun, BatchRun, PlanRun, RunHandle, RunOutcome
 from keiko_desktop.core.agents.plan import Plan, check_plan
 from keiko_desktop.core.agents.planner import propose_plan
@@ -33,13 +32,13 @@ from keiko_desktop.core.agents.profiles import (
     import_json,
 )
 from keiko_desktop.core.agents.records import RunRecord, Span
-from keiko_desktop.core.agents.runs import Runs
 from keiko_desktop.core.config import Settings
 from keiko_desktop.core.events import EventBus
 from keiko_desktop.core.ports import ChatModel
 
 if TYPE_CHECKING:
     from keiko_desktop.core.agents.model_pool import ModelPool
+    from keiko_desktop.core.agents.runs import Runs
     from keiko_desktop.core.tools.service import ToolService
 
 log = logging.getLogger(__name__)
@@ -71,8 +70,7 @@ class AgentService:
         self._errors: dict[str, str] = {}
         self._shown: dict[str, AgentStatus] = {}
         self._active: set[RunHandle] = set()
-        self.executor = AgentExecutor(pool, tools, settings)
-        self._runs = Runs(self.executor, runs, bus, settings, self._track)
+        self._run_maker: Runs | None = None
         self.recovered = 0
         self._load_task: asyncio.Task[None] | None = None
 
@@ -299,6 +297,18 @@ class AgentService:
         await self.pool.aclose()
 
     # ------------------------------------------------------------------ internals
+    @property
+    def _runs(self) -> Runs:
+        """What runs agents, made on first use: it brings the runner and the tool middleware
+        (jsonschema), which a process that never runs an agent (``keiko ask``) does not need."""
+        if self._run_maker is None:
+            from keiko_desktop.core.agents.execution import AgentExecutor
+            from keiko_desktop.core.agents.runs import Runs
+
+            executor = AgentExecutor(self.pool, self._tools, self._settings)
+            self._run_maker = Runs(executor, self.run_store, self.bus, self._settings, self._track)
+        return self._run_maker
+
     def _started(self, handle: RunHandle, work: Coroutine[Any, Any, RunOutcome]) -> None:
         handle.start(work)
         self._active.add(handle)
