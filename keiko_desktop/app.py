@@ -25,13 +25,20 @@ from keiko_desktop.core.config import (
 )
 from keiko_desktop.core.errors import ModelLoadError
 from keiko_desktop.core.events import EventBus, SettingsChanged
-from keiko_desktop.core.ports import ConversationRepository, CpuBackends, ModelProvider, Store
+from keiko_desktop.core.ports import (
+    ChatModel,
+    ConversationRepository,
+    CpuBackends,
+    ModelProvider,
+    Store,
+)
 from keiko_desktop.llm.cpu_backends import CpuPlanner, default_cache_file
 from keiko_desktop.llm.llama_backend import LlamaCppBackend
 from keiko_desktop.llm.registry import ModelRegistry, locate_bundled_model
 
 if TYPE_CHECKING:
     from keiko_desktop.core.agents.service import AgentService
+    from keiko_desktop.core.tasks.service import TaskService
     from keiko_desktop.core.tools.approvals import Approver
     from keiko_desktop.core.tools.ports import ToolStore
     from keiko_desktop.core.tools.service import ToolService
@@ -64,6 +71,8 @@ class Core:
     """Tools (MCP servers), once started (``build_core(start_tools=True)``); else None."""
     agents: AgentService | None = None
     """Agents: profiles, runs, plans, traces (``core/agents``)."""
+    tasks: TaskService | None = None
+    """Background tasks (``core/tasks``); they run only once ``tasks.start(role)`` is called."""
     tool_system: ToolSystem | None = field(default=None, repr=False)
     tool_store: ToolStore | None = field(default=None, repr=False)
     """Where the tools keep policies, the audit log and notes (None: nowhere, in memory)."""
@@ -185,6 +194,8 @@ class Core:
             return
         self._closed = True
         await self.chat.stop_all()
+        if self.tasks is not None:
+            await self.tasks.aclose()  # running tasks go back to pending, the lease is given up
         if self.agents is not None:
             self.chat.set_agents(None)
             await self.agents.aclose()  # runs stored as cancelled, their models unloaded
@@ -259,6 +270,31 @@ def build_agents(core: Core) -> AgentService:
     return agents
 
 
+def build_tasks(core: Core) -> TaskService:
+    """The task service over the core's store, with the agents, tools and the chat's model
+    for its kinds (``core/tasks/builtin.py``). Its engine starts with ``start(role)``."""
+    from keiko_desktop.core.tasks.builtin import builtin_kinds
+    from keiko_desktop.core.tasks.kinds import TaskServices
+    from keiko_desktop.core.tasks.service import TaskService
+
+    async def tools() -> ToolService | None:
+        core.start_tools()
+        return await core.wait_tools(settle=TOOLS_SETTLE)
+
+    def model() -> contextlib.AbstractAsyncContextManager[ChatModel]:
+        assert core.agents is not None
+        return core.agents.lease("")
+
+    services = TaskServices(lambda: core.settings, core.agents, tools, model)
+    return TaskService(
+        core.database.tasks,  # type: ignore[attr-defined]
+        builtin_kinds(services),
+        services,
+        core.bus,
+        lambda: core.settings,
+    )
+
+
 async def build_core(
     paths: Paths | None = None,
     settings: Settings | None = None,
@@ -305,6 +341,7 @@ async def build_core(
     built.append(core)
     core.agents = build_agents(core)
     chat.set_agents(core.agents)
+    core.tasks = build_tasks(core)
     core.recovered = await chat.recover()
     if core.recovered:
         log.info("marked %d unfinished replies as interrupted", core.recovered)

@@ -392,6 +392,51 @@ class Settings:
         choices=AGENT_MIDDLEWARE,
     )
 
+    task_workers: int = setting(
+        "tasks",
+        2,
+        "Tasks at once",
+        "Most background tasks that run at the same time.",
+        minimum=1,
+        maximum=8,
+    )
+    task_timeout: float = setting(
+        "tasks",
+        3600.0,
+        "Time limit per attempt",
+        "Seconds one attempt of a task may take before it is stopped (0: no limit).",
+        minimum=0.0,
+        maximum=86400.0,
+    )
+    task_retries: int = setting(
+        "tasks",
+        2,
+        "Retries",
+        "How often a failed task is tried again, waiting longer each time.",
+        minimum=0,
+        maximum=10,
+    )
+    task_backoff: float = setting(
+        "tasks",
+        5.0,
+        "First retry after",
+        "Seconds before the first retry; each further retry waits about twice as long.",
+        minimum=0.1,
+        maximum=3600.0,
+    )
+    task_catch_up: bool = setting(
+        "tasks",
+        True,
+        "Run missed schedules on start",
+        "A scheduled run missed while Keiko was closed runs once when it starts.",
+    )
+    task_notify: bool = setting(
+        "tasks",
+        True,
+        "Notify when tasks end",
+        "Say when a task completes or fails.",
+    )
+
     def validate(self) -> Settings:
         """Check every value against its declaration; SettingsError naming the first bad key."""
         for spec in SETTINGS.values():

@@ -40,6 +40,7 @@ from keiko_desktop.workers import ThreadWorker
 if TYPE_CHECKING:
     from keiko_desktop.store.agents import SqliteAgentRepository
     from keiko_desktop.store.runs import SqliteRunRepository
+    from keiko_desktop.store.tasks import SqliteTaskRepository
 
 T = TypeVar("T")
 
@@ -145,6 +146,13 @@ class Database:
         from keiko_desktop.store.runs import SqliteRunRepository
 
         return SqliteRunRepository(self)
+
+    @cached_property
+    def tasks(self) -> SqliteTaskRepository:
+        """Tasks, their attempts and schedules, and the task lease (``store/tasks.py``)."""
+        from keiko_desktop.store.tasks import SqliteTaskRepository
+
+        return SqliteTaskRepository(self)
 
     @property
     def closed(self) -> bool:

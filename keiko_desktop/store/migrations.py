@@ -237,6 +237,88 @@ def m007_agents_runs_spans(conn: Connection) -> None:
     )
 
 
+def m008_tasks(conn: Connection) -> None:
+    """Background tasks (with their attempts), their schedules, and the one lease that says
+    which process runs them (``task_lease``: a single row, id 1)."""
+    _run(
+        conn,
+        """
+        CREATE TABLE task_schedules (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL DEFAULT '',
+            kind VARCHAR(32) NOT NULL,
+            params TEXT NOT NULL DEFAULT '{}',
+            priority INTEGER NOT NULL DEFAULT 1,
+            spec TEXT NOT NULL DEFAULT '{}',
+            enabled BOOLEAN NOT NULL DEFAULT 1,
+            next_run DATETIME,
+            last_run DATETIME,
+            max_attempts INTEGER,
+            timeout FLOAT,
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL
+        )
+        """,
+        "CREATE INDEX ix_task_schedules_next_run ON task_schedules (next_run)",
+        """
+        CREATE TABLE tasks (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL DEFAULT '',
+            kind VARCHAR(32) NOT NULL,
+            params TEXT NOT NULL DEFAULT '{}',
+            priority INTEGER NOT NULL DEFAULT 1,
+            status VARCHAR(16) NOT NULL,
+            progress FLOAT NOT NULL DEFAULT 0,
+            progress_text TEXT NOT NULL DEFAULT '',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL DEFAULT 1,
+            timeout FLOAT NOT NULL DEFAULT 0,
+            result TEXT NOT NULL DEFAULT '',
+            error TEXT,
+            idempotency_key TEXT,
+            parent_id INTEGER REFERENCES tasks (id) ON DELETE CASCADE,
+            schedule_id INTEGER REFERENCES task_schedules (id) ON DELETE SET NULL,
+            run_id INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+            waiting BOOLEAN NOT NULL DEFAULT 0,
+            cancel_requested BOOLEAN NOT NULL DEFAULT 0,
+            lease TEXT,
+            not_before DATETIME,
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL,
+            started_at DATETIME,
+            finished_at DATETIME
+        )
+        """,
+        "CREATE UNIQUE INDEX ux_tasks_idempotency_key ON tasks (idempotency_key)",
+        "CREATE INDEX ix_tasks_queue ON tasks (status, priority, id)",
+        "CREATE INDEX ix_tasks_updated_at ON tasks (updated_at)",
+        "CREATE INDEX ix_tasks_parent_id ON tasks (parent_id)",
+        """
+        CREATE TABLE task_attempts (
+            task_id INTEGER NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+            number INTEGER NOT NULL,
+            started_at DATETIME NOT NULL,
+            ended_at DATETIME,
+            outcome VARCHAR(16) NOT NULL,
+            error TEXT,
+            PRIMARY KEY (task_id, number)
+        )
+        """,
+        """
+        CREATE TABLE task_lease (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            token TEXT NOT NULL,
+            role VARCHAR(16) NOT NULL,
+            owner_pid INTEGER,
+            owner_started FLOAT,
+            owner_token TEXT,
+            heartbeat_at DATETIME NOT NULL,
+            expires_at DATETIME NOT NULL
+        )
+        """,
+    )
+
+
 # Append new migrations at the end; never edit, rename or reorder one that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (
     m001_conversations_messages,
@@ -246,6 +328,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m005_message_stream_owner,
     m006_tool_policy_fingerprint,
     m007_agents_runs_spans,
+    m008_tasks,
 )
 
 _CREATE_LEDGER = """

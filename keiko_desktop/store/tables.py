@@ -171,3 +171,86 @@ spans = Table(
     Column("detail", Text, nullable=False, default=""),
     Index("ix_spans_run_id_start", "run_id", "start"),
 )
+
+# ---------------------------------------------------------------------- m008: tasks
+
+task_schedules = Table(
+    "task_schedules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False, default=""),
+    Column("kind", String(32), nullable=False),
+    Column("params", Text, nullable=False, default="{}"),  # JSON object
+    Column("priority", Integer, nullable=False, default=1),  # records.PRIORITIES index
+    Column("spec", Text, nullable=False, default="{}"),  # schedule.spec_to_dict as JSON
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("next_run", UTCDateTime, nullable=True),  # None: never again
+    Column("last_run", UTCDateTime, nullable=True),
+    Column("max_attempts", Integer, nullable=True),
+    Column("timeout", Float, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_task_schedules_next_run", "next_run"),
+    sqlite_autoincrement=True,
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False, default=""),
+    Column("kind", String(32), nullable=False),
+    Column("params", Text, nullable=False, default="{}"),  # JSON object
+    Column("priority", Integer, nullable=False, default=1),  # records.PRIORITIES index
+    Column("status", String(16), nullable=False),
+    Column("progress", Float, nullable=False, default=0.0),
+    Column("progress_text", Text, nullable=False, default=""),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False, default=1),
+    Column("timeout", Float, nullable=False, default=0.0),
+    Column("result", Text, nullable=False, default=""),
+    Column("error", Text, nullable=True),
+    Column("idempotency_key", Text, nullable=True),
+    Column("parent_id", Integer, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=True),
+    Column(
+        "schedule_id", Integer, ForeignKey("task_schedules.id", ondelete="SET NULL"), nullable=True
+    ),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="SET NULL"), nullable=True),
+    Column("waiting", Boolean, nullable=False, default=False),  # a parent waiting on children
+    Column("cancel_requested", Boolean, nullable=False, default=False),
+    Column("lease", Text, nullable=True),  # the lease token a running task belongs to
+    Column("not_before", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Index("ux_tasks_idempotency_key", "idempotency_key", unique=True),
+    Index("ix_tasks_queue", "status", "priority", "id"),
+    Index("ix_tasks_updated_at", "updated_at"),
+    Index("ix_tasks_parent_id", "parent_id"),
+    sqlite_autoincrement=True,
+)
+
+task_attempts = Table(
+    "task_attempts",
+    metadata,
+    Column("task_id", Integer, ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("outcome", String(16), nullable=False),
+    Column("error", Text, nullable=True),
+)
+
+task_lease = Table(
+    "task_lease",
+    metadata,
+    Column("id", Integer, primary_key=True),  # always 1: one lease per database
+    Column("token", Text, nullable=False),  # the holding engine's
+    Column("role", String(16), nullable=False),  # "window" or "worker"
+    Column("owner_pid", Integer, nullable=True),
+    Column("owner_started", Float, nullable=True),
+    Column("owner_token", Text, nullable=True),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Background tasks: records, kinds, schedules, the engine and the service (no Qt)."""
