@@ -257,10 +257,10 @@ class SqliteTaskRepository(TaskLeaseMixin, TaskScheduleMixin):
                 if busy is not None:
                     raise TaskError(f"Task {busy.id} ({busy.name}) is running.", "Cancel it first.")
                 gone.extend(
-                    session.execute(
-                        delete(tasks).where(tasks.c.id.in_(chunk)).returning(tasks.c.id)
-                    ).scalars()
+                    session.execute(select(tasks.c.id).where(tasks.c.id.in_(chunk))).scalars()
                 )
+            for start in range(0, len(gone), IN_CHUNK):  # children go by the cascade too
+                session.execute(delete(tasks).where(tasks.c.id.in_(gone[start : start + IN_CHUNK])))
             return gone
 
         return await self._db.write(run)

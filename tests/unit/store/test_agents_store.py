@@ -293,7 +293,7 @@ async def test_m007_keeps_an_older_databases_rows_and_seeds_it(tmp_path: Path) -
     _build_v6(path)
     database = await open_database(path)
     try:
-        assert (await database.applied_migrations())[-1] == "m007_agents_runs_spans"
+        assert "m007_agents_runs_spans" in await database.applied_migrations()
         listed = await database.conversations.list_conversations()
         assert [(c.id, c.title, c.pinned, c.message_count) for c in listed] == [
             (1, "Kept chat", True, 2)
