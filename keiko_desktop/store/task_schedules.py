@@ -131,10 +131,12 @@ class TaskScheduleMixin:
         fired: datetime,
         next_run: datetime | None,
         task: NewTask | None,
+        ran: datetime | None = None,
     ) -> TaskRecord | None:
-        """Add ``task`` for the firing at ``fired`` (None: a missed firing skipped) and move the
-        schedule's next run to ``next_run``, only if its next run is still ``fired``; the task
-        added (None when nothing was, or it existed)."""
+        """Add ``task`` (None: a missed firing skipped) for the firing due at ``fired`` (run as
+        the firing at ``ran``, by default ``fired``) and move the schedule's next run to
+        ``next_run``, only if its next run is still ``fired``; the task added (None when
+        nothing was, or it existed)."""
         from keiko_desktop.store.tasks import insert_task
 
         def run(session: Session) -> TaskRecord | None:
@@ -146,7 +148,7 @@ class TaskScheduleMixin:
                     .values(
                         next_run=next_run,
                         updated_at=now,
-                        **({"last_run": fired} if task is not None else {}),
+                        **({"last_run": ran or fired} if task is not None else {}),
                     )
                 )
             )

@@ -267,13 +267,17 @@ class SqliteTaskRepository(TaskLeaseMixin, TaskScheduleMixin):
 
     # ------------------------------------------------------------------ the owner's work
 
-    async def claim(self, token: str, limit: int, now: datetime) -> list[TaskRecord]:
+    async def claim(
+        self, token: str, limit: int, now: datetime
+    ) -> tuple[list[TaskRecord], datetime | None]:
         """Up to ``limit`` ready tasks, most urgent first, now ``running`` under ``token``,
-        each with a new attempt; none when ``token`` does not hold a live lease."""
+        each with a new attempt (none when ``token`` does not hold a live lease); and, when
+        fewer than ``limit`` were ready, when the next pending one may start (None: none
+        waits)."""
 
-        def run(session: Session) -> list[TaskRecord]:
+        def run(session: Session) -> tuple[list[TaskRecord], datetime | None]:
             if limit <= 0 or not self.holds_lease(session, token, now):
-                return []
+                return [], None
             ready = session.execute(
                 select(tasks.c.id)
                 .where(
@@ -284,8 +288,13 @@ class SqliteTaskRepository(TaskLeaseMixin, TaskScheduleMixin):
                 .limit(limit)
             ).scalars()
             ids = list(ready)
+            later = None
+            if len(ids) < limit:
+                later = session.execute(
+                    select(func.min(tasks.c.not_before)).where(tasks.c.status == "pending")
+                ).scalar_one_or_none()
             if not ids:
-                return []
+                return [], later
             session.execute(
                 sql_update(tasks)
                 .where(tasks.c.id.in_(ids))
@@ -319,7 +328,7 @@ class SqliteTaskRepository(TaskLeaseMixin, TaskScheduleMixin):
                     for i in ids
                 ],
             )
-            return _records(session, ids)
+            return _records(session, ids), later
 
         return await self._db.write(run)
 
@@ -436,23 +445,6 @@ class SqliteTaskRepository(TaskLeaseMixin, TaskScheduleMixin):
                 tasks.c.waiting.is_(False),
             )
             return list(session.execute(query).scalars())
-
-        return await self._db.read(run)
-
-    async def next_ready_at(self) -> datetime | None:
-        """When the next pending task may start: the earliest ``not_before`` (the epoch-ish
-        minimum when one may start now); None when nothing is pending."""
-
-        def run(session: Session) -> datetime | None:
-            pending = tasks.c.status == "pending"
-            now_ready = session.execute(
-                select(tasks.c.id).where(pending, tasks.c.not_before.is_(None)).limit(1)
-            ).first()
-            if now_ready is not None:
-                return datetime.min.replace(tzinfo=utcnow().tzinfo)
-            return session.execute(
-                select(func.min(tasks.c.not_before)).where(pending)
-            ).scalar_one_or_none()
 
         return await self._db.read(run)
 

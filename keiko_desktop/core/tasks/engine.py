@@ -181,7 +181,7 @@ class TaskEngine:
                 return
 
     async def _dispatch(self) -> None:
-        settled = 0.0
+        settled = polled = 0.0
         while not self._lost.is_set():
             self._wake.clear()
             if time.monotonic() - settled >= IDLE_POLL:
@@ -189,26 +189,20 @@ class TaskEngine:
                 settled = time.monotonic()
                 await self._settle(None)
             free = self.workers() - len(self._running)
+            later = None
             if free > 0:
-                for record in await self._repo.claim(self.token, free, self._clock.now()):
+                claimed, later = await self._repo.claim(self.token, free, self._clock.now())
+                for record in claimed:
                     self._start(record)
-            if self._running:
+                free -= len(claimed)
+            if self._running and time.monotonic() - polled >= CANCEL_POLL:
+                polled = time.monotonic()
                 await self._cancel_requests()
-            await self._wait()
-
-    async def _wait(self) -> None:
-        """Until woken, or the next poll: cancel requests while tasks run, a backoff's end,
-        tasks another process added."""
-        timeout = CANCEL_POLL if self._running else IDLE_POLL
-        if len(self._running) < self.workers():
-            ready = await self._repo.next_ready_at()
-            if ready is not None:
-                wait = (ready - self._clock.now()).total_seconds()
-                if wait <= 0:
-                    return
-                timeout = min(timeout, wait)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            timeout = CANCEL_POLL if self._running else IDLE_POLL
+            if free > 0 and later is not None:  # a retry's backoff ends, or a --at comes
+                timeout = min(timeout, max(0.0, (later - self._clock.now()).total_seconds()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def _cancel_requests(self) -> None:
         try:

@@ -43,7 +43,12 @@ class TaskRepository(Protocol):
 
     async def delete_tasks(self, task_ids: Sequence[int]) -> list[int]: ...
 
-    async def claim(self, token: str, limit: int, now: datetime) -> list[TaskRecord]: ...
+    async def claim(
+        self, token: str, limit: int, now: datetime
+    ) -> tuple[list[TaskRecord], datetime | None]:
+        """Ready tasks now running under ``token``, and when the next one may start if
+        fewer than ``limit`` were ready."""
+        ...
 
     async def finish(
         self,
@@ -65,8 +70,6 @@ class TaskRepository(Protocol):
     ) -> list[TaskRecord]: ...
 
     async def cancel_requests(self, token: str) -> list[int]: ...
-
-    async def next_ready_at(self) -> datetime | None: ...
 
     async def set_progress(self, task_id: int, progress: float, text: str) -> None: ...
 
@@ -104,4 +107,5 @@ class TaskRepository(Protocol):
         fired: datetime,
         next_run: datetime | None,
         task: NewTask | None,
+        ran: datetime | None = None,
     ) -> TaskRecord | None: ...

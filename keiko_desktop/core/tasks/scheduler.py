@@ -101,39 +101,41 @@ class Scheduler:
 
     async def fire_due(self) -> int:
         """Fire every schedule that is due now; how many tasks were added."""
-        from keiko_desktop.core.tasks.schedule import next_run
+        from keiko_desktop.core.tasks.schedule import catch_up
 
         now = self._clock.now()
         added = 0
         fired_any = False
         for schedule in await self._repo.due_schedules(now):
-            fired = schedule.next_run
-            assert fired is not None
-            late = (now - fired).total_seconds()
+            due = schedule.next_run
+            assert due is not None
+            late = (now - due).total_seconds() > MISSED_AFTER
             try:
-                following = next_run(schedule.spec, fired)
-                if following is not None and following <= now:
-                    following = next_run(schedule.spec, now)
+                # On time: this firing, and the next after it. Late (missed while closed):
+                # the missed firings collapse into one, the latest, and the next is after now.
+                fired, following = catch_up(schedule.spec, due, now)
+                if not late:
+                    fired = due
             except Exception:
                 log.exception("schedule %d cannot say when it runs next; switched off", schedule.id)
                 await self._repo.set_schedule(schedule.id, enabled=False, next_run=None)
                 fired_any = True
                 continue
-            run = late <= MISSED_AFTER or self._settings().task_catch_up
+            run = fired is not None and (not late or self._settings().task_catch_up)
             task = None
-            if run:
+            if run and fired is not None:
                 try:
                     task = schedule_task(schedule, fired, self._settings(), self._kinds)
                 except KeikoError as error:  # its kind or params changed since
                     log.warning("schedule %d cannot add its task: %s", schedule.id, error)
-            record = await self._repo.fire_schedule(schedule.id, fired, following, task)
+            record = await self._repo.fire_schedule(schedule.id, due, following, task, fired)
             fired_any = True
             if record is not None:
                 added += 1
                 self._publish(record)
                 log.info("schedule %d fired (task %d)", schedule.id, record.id)
             elif not run:
-                log.info("schedule %d missed a run at %s; skipped", schedule.id, fired)
+                log.info("schedule %d missed its runs up to %s; skipped", schedule.id, fired)
         if fired_any:
             self._bus.publish(SchedulesChanged())
         if added:

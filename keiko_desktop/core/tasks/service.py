@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 IDLE_CHECK = 0.5
+IDLE_BATCH = 0.05
 
 
 class TaskService:
@@ -99,6 +100,7 @@ class TaskService:
                     return
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(ended.wait(), IDLE_CHECK)
+                await asyncio.sleep(IDLE_BATCH)  # many tasks end at once: count once
         finally:
             self._bus.unsubscribe(TaskFinished, on_finished)
 
@@ -189,6 +191,8 @@ class TaskService:
         from keiko_desktop.core.tasks.schedule import check_spec, next_run
 
         spec = check_spec(new.spec)
+        if spec.kind == "every" and spec.at is None:  # keep its rhythm from now on
+            spec = dataclasses.replace(spec, at=self._clock.now())
         probe = resolved(
             NewTask(
                 kind=new.kind,

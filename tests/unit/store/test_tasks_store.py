@@ -38,22 +38,23 @@ async def test_claim_takes_the_most_urgent_ready_tasks_under_the_lease(db: Datab
     )
     high, _ = await repo.add_task(new("high", priority="high"))
     normal, _ = await repo.add_task(new("normal"))
-    assert await repo.claim("nobody", 5, utcnow()) == []  # no lease, no work
+    assert await repo.claim("nobody", 5, utcnow()) == ([], None)  # no lease, no work
     held, _holder, _ = await repo.acquire_lease("t1", "worker", 10)
     assert held
-    claimed = await repo.claim("t1", 2, utcnow())
+    claimed, _later = await repo.claim("t1", 2, utcnow())
     assert [t.id for t in claimed] == [high.id, normal.id]
     assert all(t.status == "running" and t.attempts == 1 for t in claimed)
-    rest = await repo.claim("t1", 5, utcnow())
+    rest, later_at = await repo.claim("t1", 5, utcnow())
     assert [t.id for t in rest] == [low.id]  # the critical one waits for its time
-    assert (await repo.next_ready_at()) == (await repo.get_task(later.id)).not_before  # type: ignore[union-attr]
+    waiting = await repo.get_task(later.id)
+    assert waiting is not None and later_at == waiting.not_before
 
 
 async def test_only_the_lease_holder_can_finish_a_task(db: Database) -> None:
     repo = db.tasks
     task, _ = await repo.add_task(new())
     await repo.acquire_lease("t1", "worker", 10)
-    [claimed] = await repo.claim("t1", 1, utcnow())
+    [_claimed], _ = await repo.claim("t1", 1, utcnow())
     assert await repo.finish("t2", task.id, "completed", result="stolen") is None
     done = await repo.finish("t1", task.id, "completed", result="ok")
     assert done is not None and done.status == "completed" and done.result == "ok"
@@ -102,7 +103,8 @@ async def test_a_task_that_keeps_killing_its_worker_fails(db: Database) -> None:
         token = f"t{round_}"
         held, _h, _r = await repo.acquire_lease(token, "worker", 10)
         assert held
-        assert [t.id for t in await repo.claim(token, 1, utcnow())] == [task.id]
+        claimed, _ = await repo.claim(token, 1, utcnow())
+        assert [t.id for t in claimed] == [task.id]
         await _own_by(db, *dead_process())
     await repo.acquire_lease("last", "worker", 10)
     ended = await repo.get_task(task.id)
