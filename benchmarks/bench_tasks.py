@@ -80,23 +80,22 @@ async def latency(database: Database) -> tuple[list[float], list[float]]:
     bus = EventBus(asyncio.get_running_loop())
     tasks_service = service(database, bus)
     started: dict[int, float] = {}
-    bus.subscribe(
-        TaskUpdated,
-        lambda e: (
-            started.setdefault(e.task.id, time.perf_counter())
-            if e.task.status == "running"
-            else None
-        ),
-    )
+    arrived = asyncio.Event()
+
+    def on_update(event: TaskUpdated) -> None:
+        if event.task.status == "running" and event.task.id not in started:
+            started[event.task.id] = time.perf_counter()
+            arrived.set()
+
+    bus.subscribe(TaskUpdated, on_update)
     tasks_service.start("worker")
-    while not tasks_service.is_owner:
-        await asyncio.sleep(0.01)
+    await tasks_service.wait_owner()
     samples = []
     for i in range(LATENCY_SAMPLES):
+        arrived.clear()
         record = await tasks_service.add(NewTask("reminder", {"text": f"l{i}"}))
         added = time.perf_counter()
-        while record.id not in started:
-            await asyncio.sleep(0.0005)
+        await asyncio.wait_for(arrived.wait(), 10)
         samples.append(started[record.id] - added)
         await asyncio.sleep(0.002)
     await tasks_service.aclose()

@@ -301,6 +301,7 @@ async def build_core(
     *,
     start_model: bool = True,
     start_tools: bool = False,
+    with_tasks: bool = True,
 ) -> Core:
     """Open the database, recover from a crash, purge old deleted chats (in the background),
     and (optionally) start the model and the tools.
@@ -308,7 +309,8 @@ async def build_core(
     The model loads in the background: callers get the Core at once and ``core.models.get()``
     waits for it. With ``start_tools`` the MCP servers start in the background too
     (``core.wait_tools()``); the window always wants them, the CLI only when asked, so
-    ``keiko ask`` never pays for the MCP SDK.
+    ``keiko ask`` never pays for the MCP SDK. ``with_tasks=False`` leaves ``core.tasks`` None
+    (``keiko ask`` and ``chat`` need no task engine, so they import none of it).
     """
     paths = paths or Paths.from_env()
     paths.ensure()
@@ -341,7 +343,8 @@ async def build_core(
     built.append(core)
     core.agents = build_agents(core)
     chat.set_agents(core.agents)
-    core.tasks = build_tasks(core)
+    if with_tasks:
+        core.tasks = build_tasks(core)
     core.recovered = await chat.recover()
     if core.recovered:
         log.info("marked %d unfinished replies as interrupted", core.recovered)

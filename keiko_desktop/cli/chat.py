@@ -49,7 +49,9 @@ async def _open(args: argparse.Namespace) -> Core:
         changes["tools_in_chat"] = ("--tools", True)
     if changes:
         settings = settings.with_flags(changes)  # a bad value's error names its flag
-    core = await build_core(paths, settings, start_tools=bool(getattr(args, "tools", False)))
+    core = await build_core(
+        paths, settings, start_tools=bool(getattr(args, "tools", False)), with_tasks=False
+    )
     if getattr(args, "tools", False):
         if getattr(args, "command", None) == "ask":  # `chat` reads stdin itself: no approver,
             from keiko_desktop.cli.approvals import TerminalApprover  # so Ask is denied

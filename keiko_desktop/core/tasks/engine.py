@@ -119,6 +119,7 @@ class TaskEngine:
                     self.token, role, LEASE_TTL
                 )
                 state = (held, "" if held else describe_holder(holder))
+                self.owner = held
                 if state != announced:
                     announced = state
                     self._bus.publish(TaskOwnerChanged(*state))

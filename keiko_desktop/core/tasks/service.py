@@ -20,7 +20,12 @@ from keiko_desktop.core.tasks.clock import Clock, SystemClock
 from keiko_desktop.core.tasks.defaults import resolved
 from keiko_desktop.core.tasks.engine import TaskEngine
 from keiko_desktop.core.tasks.errors import TaskError, TaskParamError
-from keiko_desktop.core.tasks.events import SchedulesChanged, TaskFinished, TasksRemoved
+from keiko_desktop.core.tasks.events import (
+    SchedulesChanged,
+    TaskFinished,
+    TaskOwnerChanged,
+    TasksRemoved,
+)
 from keiko_desktop.core.tasks.kinds import TaskKinds, TaskServices
 from keiko_desktop.core.tasks.ports import TaskRepository
 from keiko_desktop.core.tasks.records import (
@@ -79,6 +84,21 @@ class TaskService:
     @property
     def is_owner(self) -> bool:
         return self.engine.owner
+
+    async def wait_owner(self) -> None:
+        """Return once this process runs the tasks (it may wait for another to stop)."""
+        owned = asyncio.Event()
+
+        def on_owner(event: TaskOwnerChanged) -> None:
+            if event.owner:
+                owned.set()
+
+        self._bus.subscribe(TaskOwnerChanged, on_owner)
+        try:
+            if not self.is_owner:
+                await owned.wait()
+        finally:
+            self._bus.unsubscribe(TaskOwnerChanged, on_owner)
 
     async def holder(self) -> LeaseHolder | None:
         return await self._repo.lease_holder()
