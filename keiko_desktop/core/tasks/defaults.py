@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.core.tasks.errors import TaskParamError
-from keiko_desktop.core.tasks.kinds import TaskKinds
+from keiko_desktop.core.tasks.kinds import TaskKind, TaskKinds
 from keiko_desktop.core.tasks.records import MAX_NAME, PRIORITIES, NewTask
 
 if TYPE_CHECKING:
@@ -18,6 +19,16 @@ if TYPE_CHECKING:
 MAX_ATTEMPTS = 11
 MAX_TIMEOUT = 86400.0
 MAX_KEY = 200
+DEFAULT_NAME = 60
+
+
+def default_name(kind: TaskKind, params: Mapping[str, Any]) -> str:
+    """The kind's label and what its first text parameter says: "Reminder: Call Ann"."""
+    for param in kind.params:
+        value = params.get(param.name)
+        if param.type in ("text", "path", "folder", "choice") and isinstance(value, str) and value:
+            return one_line(f"{kind.label}: {value.strip()}", DEFAULT_NAME)
+    return kind.label
 
 
 def resolved(new: NewTask, kinds: TaskKinds, settings: Settings) -> NewTask:
@@ -28,7 +39,7 @@ def resolved(new: NewTask, kinds: TaskKinds, settings: Settings) -> NewTask:
         raise TaskParamError(
             "priority", f"must be one of {', '.join(PRIORITIES)}, not {new.priority!r}"
         )
-    name = one_line(new.name.strip(), MAX_NAME) or kind.label
+    name = one_line(new.name.strip(), MAX_NAME) or default_name(kind, params)
     attempts = new.max_attempts
     if attempts is None:
         attempts = kind.max_attempts if kind.max_attempts is not None else settings.task_retries + 1

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 from keiko_desktop.core.events import EventBus
 from keiko_desktop.core.tasks.attempt import CANCEL_GRACE, Attempt, Ended, StopReason, retry_time
 from keiko_desktop.core.tasks.clock import Clock
+from keiko_desktop.core.tasks.defaults import resolved
+from keiko_desktop.core.tasks.errors import TaskParamError
 from keiko_desktop.core.tasks.events import TaskFinished, TaskOwnerChanged, TaskUpdated
 from keiko_desktop.core.tasks.kinds import Done, Spawn, TaskContext, TaskKinds, TaskServices
 from keiko_desktop.core.tasks.ports import TaskRepository
@@ -261,15 +263,20 @@ class TaskEngine:
 
     async def _end(self, record: TaskRecord, ended: Ended) -> None:
         repo, token = self._repo, self.token
-        if isinstance(ended.done, Spawn):
-            parent, _created = await repo.spawn(
-                token, record.id, ended.done.children, ended.done.summary
-            )
-            if parent is not None:
-                self.publish(parent)
-                self.watcher.reload()
-                await self._settle([record.id])
-            return
+        spawn = ended.done
+        if isinstance(spawn, Spawn):
+            try:  # the children get their defaults (and checks) like any task added
+                settings = self._settings()
+                children = [resolved(c, self._kinds, settings) for c in spawn.children]
+            except TaskParamError as error:
+                ended = Ended("failed", error=str(error), retryable=False)
+            else:
+                parent, _created = await repo.spawn(token, record.id, children, spawn.summary)
+                if parent is not None:
+                    self.publish(parent)
+                    self.watcher.reload()
+                    await self._settle([record.id])
+                return
         result = ended.done.result if isinstance(ended.done, Done) else ""
         retry_at = None
         if ended.outcome in ("failed", "timed_out"):
