@@ -60,9 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from keiko_desktop.cli.agents_args import add_agents_parser
     from keiko_desktop.cli.mcp_args import add_mcp_parser
+    from keiko_desktop.cli.tasks_args import add_tasks_parser
 
     add_mcp_parser(sub)
     add_agents_parser(sub)
+    add_tasks_parser(sub)
     return parser
 
 
@@ -106,5 +108,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         from keiko_desktop.cli.agents import run_agents
 
         return run_agents(args)
+    if command == "tasks":
+        from keiko_desktop.cli.tasks import run_tasks
+
+        return run_tasks(args)
     print(f"keiko: unknown command {command}", file=sys.stderr)
     return 2

@@ -137,6 +137,11 @@ class TaskService:
     async def add(self, new: NewTask) -> TaskRecord:
         """Check and store ``new`` (``TaskParamError`` naming the field; nothing stored); an
         existing idempotency key gives its task instead."""
+        record, _created = await self.add_new(new)
+        return record
+
+    async def add_new(self, new: NewTask) -> tuple[TaskRecord, bool]:
+        """``add``, saying whether the task is new (False: its idempotency key existed)."""
         ready = resolved(new, self.kinds, self._settings())
         if ready.parent_id is not None and await self._repo.get_task(ready.parent_id) is None:
             raise TaskParamError("parent", f"there is no task {ready.parent_id}")
@@ -144,7 +149,7 @@ class TaskService:
         if created:
             self.engine.publish(record)
             self.engine.wake()
-        return record
+        return record, created
 
     async def get(self, task_id: int) -> TaskRecord:
         record = await self._repo.get_task(task_id)
