@@ -26,7 +26,10 @@ def new(text: str = "x", **kw: object) -> NewTask:
 async def test_an_idempotency_key_adds_a_task_once(db: Database) -> None:
     first, made = await db.tasks.add_task(new("a", idempotency_key="k1"))
     again, made_again = await db.tasks.add_task(new("b", idempotency_key="k1"))
-    assert made and not made_again and again.id == first.id and again.name == "a"
+    assert made
+    assert not made_again
+    assert again.id == first.id
+    assert again.name == "a"
     assert len(await db.tasks.list_tasks(TaskFilter())) == 1
 
 
@@ -47,7 +50,8 @@ async def test_claim_takes_the_most_urgent_ready_tasks_under_the_lease(db: Datab
     rest, later_at = await repo.claim("t1", 5, utcnow())
     assert [t.id for t in rest] == [low.id]  # the critical one waits for its time
     waiting = await repo.get_task(later.id)
-    assert waiting is not None and later_at == waiting.not_before
+    assert waiting is not None
+    assert later_at == waiting.not_before
 
 
 async def test_only_the_lease_holder_can_finish_a_task(db: Database) -> None:
@@ -57,7 +61,9 @@ async def test_only_the_lease_holder_can_finish_a_task(db: Database) -> None:
     [_claimed], _ = await repo.claim("t1", 1, utcnow())
     assert await repo.finish("t2", task.id, "completed", result="stolen") is None
     done = await repo.finish("t1", task.id, "completed", result="ok")
-    assert done is not None and done.status == "completed" and done.result == "ok"
+    assert done is not None
+    assert done.status == "completed"
+    assert done.result == "ok"
     assert await repo.finish("t1", task.id, "completed", result="twice") is None
     assert [a.outcome for a in await repo.attempts(task.id)] == ["completed"]
 
@@ -67,7 +73,10 @@ async def test_a_live_lease_is_not_taken(db: Database, child: subprocess.Popen[b
     await repo.acquire_lease("t1", "worker", 10)
     await _own_by(db, child.pid, psutil.Process(child.pid).create_time())  # another process
     held, holder, _ = await repo.acquire_lease("t2", "window", 10)
-    assert not held and holder is not None and holder.pid == child.pid and holder.role == "worker"
+    assert not held
+    assert holder is not None
+    assert holder.pid == child.pid
+    assert holder.role == "worker"
 
 
 async def test_a_dead_holders_lease_is_taken_and_its_tasks_recovered(db: Database) -> None:
@@ -76,10 +85,13 @@ async def test_a_dead_holders_lease_is_taken_and_its_tasks_recovered(db: Databas
     await repo.acquire_lease("t1", "worker", 10)
     await repo.claim("t1", 1, utcnow())
     await _own_by(db, *dead_process())  # the worker was killed -9
-    held, holder, recovered = await repo.acquire_lease("t2", "worker", 10)
-    assert held and recovered == [task.id]
+    held, _holder, recovered = await repo.acquire_lease("t2", "worker", 10)
+    assert held
+    assert recovered == [task.id]
     back = await repo.get_task(task.id)
-    assert back is not None and back.status == "pending" and back.attempts == 1  # counted
+    assert back is not None
+    assert back.status == "pending"
+    assert back.attempts == 1
     assert [a.outcome for a in await repo.attempts(task.id)] == ["interrupted"]
     assert await repo.finish("t1", task.id, "completed") is None  # the old owner is refused
 
@@ -108,7 +120,8 @@ async def test_a_task_that_keeps_killing_its_worker_fails(db: Database) -> None:
         await _own_by(db, *dead_process())
     await repo.acquire_lease("last", "worker", 10)
     ended = await repo.get_task(task.id)
-    assert ended is not None and ended.status == "failed"
+    assert ended is not None
+    assert ended.status == "failed"
     assert f"stopped {MAX_INTERRUPTIONS} times" in (ended.error or "")
 
 
@@ -121,7 +134,8 @@ async def test_cancel_pending_at_once_running_on_request(db: Database) -> None:
     [cancelled] = await repo.request_cancel(pending.id)
     assert cancelled.status == "cancelled"
     [asked] = await repo.request_cancel(running.id)
-    assert asked.status == "running" and asked.cancel_requested
+    assert asked.status == "running"
+    assert asked.cancel_requested
     assert await repo.cancel_requests("t1") == [running.id]
     with pytest.raises(TaskError, match="already cancelled"):
         await repo.request_cancel(pending.id)
@@ -147,7 +161,9 @@ async def test_retry_starts_a_failed_task_over(db: Database) -> None:
     await repo.claim("t1", 1, utcnow())
     await repo.finish("t1", task.id, "failed", error="boom")
     [again] = await repo.retry(task.id)
-    assert again.status == "pending" and again.attempts == 0 and again.error is None
+    assert again.status == "pending"
+    assert again.attempts == 0
+    assert again.error is None
     with pytest.raises(TaskError, match="only a failed or cancelled"):
         await repo.retry(task.id)
 

@@ -11,8 +11,15 @@ from typing import Any
 from keiko_desktop.core.config import Settings
 from keiko_desktop.core.events import EventBus
 from keiko_desktop.core.tasks.errors import TaskError
-from keiko_desktop.core.tasks.kinds import Done, Outcome, Param, TaskContext, TaskKind, TaskKinds
-from keiko_desktop.core.tasks.kinds import TaskServices
+from keiko_desktop.core.tasks.kinds import (
+    Done,
+    Outcome,
+    Param,
+    TaskContext,
+    TaskKind,
+    TaskKinds,
+    TaskServices,
+)
 from keiko_desktop.core.tasks.service import TaskService
 from keiko_desktop.store import Database
 
@@ -91,7 +98,9 @@ def make_service(
     )
 
 
-async def until(condition: Callable[[], Any], timeout: float = 10.0, step: float = 0.02) -> None:
+async def until(  # noqa: ASYNC109 - a bounded poll of state another task changes
+    condition: Callable[[], Any], timeout: float = 10.0, step: float = 0.02
+) -> None:
     """Wait (bounded) until ``condition()`` is true; an AssertionError on the time limit."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout

@@ -52,7 +52,9 @@ async def test_priority_orders_the_queue(database: Database, bus: EventBus) -> N
     assert ledger.runs == [critical.id, high.id, normal.id, low.id]
 
 
-async def test_a_task_over_its_time_limit_fails_saying_so(database: Database, bus: EventBus) -> None:
+async def test_a_task_over_its_time_limit_fails_saying_so(
+    database: Database, bus: EventBus
+) -> None:
     ledger = Ledger()
     service = make_service(database, bus, ledger)
     task = await service.add(NewTask("sleep", {"seconds": 5}, timeout=0.3, max_attempts=1))
@@ -77,7 +79,8 @@ async def test_failures_are_retried_with_growing_waits(database: Database, bus: 
     finally:
         await service.aclose()
     ended = await service.get(task.id)
-    assert ended.status == "completed" and ended.result == "finally"
+    assert ended.status == "completed"
+    assert ended.result == "finally"
     attempts = await service.attempts(task.id)
     assert [a.outcome for a in attempts] == ["failed", "failed", "completed"]
     gap1 = (attempts[1].started_at - attempts[0].ended_at).total_seconds()  # type: ignore[operator]
@@ -96,11 +99,14 @@ async def test_no_attempt_left_fails_with_the_last_error(database: Database, bus
     finally:
         await service.aclose()
     ended = await service.get(task.id)
-    assert ended.status == "failed" and ended.error == "flaky failure 2"
+    assert ended.status == "failed"
+    assert ended.error == "flaky failure 2"
     assert ended.attempts == 2
 
 
-async def test_cancel_stops_a_running_task_within_a_second(database: Database, bus: EventBus) -> None:
+async def test_cancel_stops_a_running_task_within_a_second(
+    database: Database, bus: EventBus
+) -> None:
     ledger = Ledger()
     service = make_service(database, bus, ledger)
     sleeper = await service.add(NewTask("sleep", {"seconds": 30}))
@@ -143,7 +149,8 @@ async def test_closing_puts_running_tasks_back_uncounted(database: Database, bus
     await until(lambda: ledger.runs)
     await service.aclose()
     back = await service.get(task.id)
-    assert back.status == "pending" and back.attempts == 0
+    assert back.status == "pending"
+    assert back.attempts == 0
     assert [a.outcome for a in await service.attempts(task.id)] == ["stopped"]
     assert await database.tasks.lease_holder() is None  # given up for the next process
 
@@ -161,7 +168,8 @@ async def test_progress_is_published_and_stored(database: Database, bus: EventBu
     finally:
         await service.aclose()
     values = [e.progress for e in seen if e.task_id == task.id]
-    assert values == sorted(values) and values[-1] >= 90
+    assert values == sorted(values)
+    assert values[-1] >= 90
     assert len(values) <= 2.5 / 0.1 + 3  # throttled to about ten a second
     assert (await service.get(task.id)).progress == 100
 
@@ -188,7 +196,9 @@ async def test_a_parent_finishes_when_its_children_have(database: Database, bus:
             "5 children",
         )
 
-    service.kinds.register(TaskKind("fan", "Fan", "Spawns.", fan, (Param("n", "int", "N", required=False),)))
+    service.kinds.register(
+        TaskKind("fan", "Fan", "Spawns.", fan, (Param("n", "int", "N", required=False),))
+    )
     parent = await service.add(NewTask("fan", {}))
     service.start("worker", workers=1)  # the waiting parent holds no worker
     try:
@@ -196,7 +206,9 @@ async def test_a_parent_finishes_when_its_children_have(database: Database, bus:
     finally:
         await service.aclose()
     ended = await service.get(parent.id)
-    assert ended.status == "completed" and ended.progress == 100 and ended.children == 5
+    assert ended.status == "completed"
+    assert ended.progress == 100
+    assert ended.children == 5
     children = await service.children(parent.id)
     assert {c.result for c in children} == {f"child {i}" for i in range(5)}
 

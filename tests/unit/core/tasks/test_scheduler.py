@@ -46,7 +46,8 @@ async def test_every_hour_fires_once_per_hour(database: Database, bus: EventBus)
     await service.add_schedule(NewSchedule("hourly", "note", spec, {"text": "tick"}))
     await _fire_through(service, clock, START + timedelta(hours=5), timedelta(minutes=7))
     tasks = await _scheduled(service)
-    assert len(tasks) == 5 and all(t.schedule_id is not None for t in tasks)
+    assert len(tasks) == 5
+    assert all(t.schedule_id is not None for t in tasks)
     assert len({t.idempotency_key for t in tasks}) == 5
 
 
@@ -60,14 +61,16 @@ async def test_a_missed_stretch_runs_once_or_is_skipped(database: Database, bus:
     assert await service.engine.scheduler.fire_due() == 1
     assert await service.engine.scheduler.fire_due() == 0
     [schedule] = await service.list_schedules()
-    assert schedule.id == made.id and schedule.next_run is not None
+    assert schedule.id == made.id
+    assert schedule.next_run is not None
     assert clock.time < schedule.next_run <= clock.time + timedelta(minutes=15)
 
     skipping = make_service(database, bus, Ledger(), Settings(task_catch_up=False), clock=clock)
     clock.time += timedelta(hours=10)
     assert await skipping.engine.scheduler.fire_due() == 0  # skipped, and moved on
     [schedule] = await skipping.list_schedules()
-    assert schedule.next_run is not None and schedule.next_run > clock.time
+    assert schedule.next_run is not None
+    assert schedule.next_run > clock.time
 
 
 async def test_daily_across_spring_forward_and_fall_back(database: Database, bus: EventBus) -> None:
@@ -113,7 +116,8 @@ async def test_two_engines_one_owns_the_other_waits_then_takes_over(
         await asyncio.sleep(0.5)
         assert not second.is_owner
         holder = await second.holder()
-        assert holder is not None and holder.role == "window"
+        assert holder is not None
+        assert holder.role == "window"
         task = await second.add(NewTask("note", {"text": "from the CLI"}))
         await until(lambda: _completed(first, task.id))  # the owner ran what the other added
         await first.aclose()  # the owner goes: the waiting one takes over within seconds
