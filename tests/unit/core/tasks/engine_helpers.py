@@ -98,8 +98,10 @@ def make_service(
     )
 
 
-async def until(  # noqa: ASYNC109 - a bounded poll of state another task changes
-    condition: Callable[[], Any], timeout: float = 10.0, step: float = 0.02
+async def until(
+    condition: Callable[[], Any],
+    timeout: float = 10.0,  # noqa: ASYNC109 - a bounded poll of state another task changes
+    step: float = 0.02,
 ) -> None:
     """Wait (bounded) until ``condition()`` is true; an AssertionError on the time limit."""
     loop = asyncio.get_running_loop()
