@@ -53,6 +53,46 @@ def check_database(paths: Paths) -> Check:
     return Check("database", "ok", f"{path} ({count} messages)")
 
 
+def check_tasks(paths: Paths) -> Check:
+    """Background tasks waiting or running, and which process runs them (read-only)."""
+    import sqlite3
+
+    from keiko_desktop.store.owners import owner_alive
+
+    path = paths.database
+    if not path.exists():
+        return Check("tasks", "ok", "none yet")
+    try:
+        conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True, timeout=2)
+        try:
+            counts = dict(conn.execute("SELECT status, count(*) FROM tasks GROUP BY status"))
+            lease = conn.execute(
+                "SELECT role, owner_pid, owner_started, owner_token, expires_at FROM task_lease"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return Check("tasks", "ok", "none yet")  # an older database: no tasks table
+    waiting, running = counts.get("pending", 0), counts.get("running", 0)
+    summary = f"{waiting} pending, {running} running"
+    holder = None
+    if lease is not None and owner_alive(
+        lease[1], lease[2], None if lease[1] == os.getpid() else lease[3]
+    ):
+        holder = "keiko tasks worker" if lease[0] == "worker" else "the Keiko window"
+        holder = f"{holder} (pid {lease[1]})"
+    if holder is not None:
+        return Check("tasks", "ok", f"{summary}; run by {holder}")
+    if waiting or running:
+        return Check(
+            "tasks",
+            "warn",
+            f"{summary}, and no process runs them",
+            "Open Keiko, or run `keiko tasks worker`.",
+        )
+    return Check("tasks", "ok", summary)
+
+
 def check_models(paths: Paths) -> list[Check]:
     from keiko_desktop.llm.registry import ModelRegistry
 
@@ -248,6 +288,7 @@ def run_checks(reprobe: bool = False) -> list[Check]:
         Check("python", "ok", sys.version.split()[0]),
         check_settings(paths),
         check_database(paths),
+        check_tasks(paths),
         *check_models(paths),
         check_llama_cpu(paths, reprobe),
         check_llama(),
