@@ -49,6 +49,8 @@ def run_mcp(args: argparse.Namespace) -> int:
         return run_async(lambda: _call(args, arguments))
     if action == "tools":
         return run_async(lambda: _tools(args))
+    if action == "policy":
+        return run_async(lambda: _policy(args))
     return run_async(lambda: _list(args))
 
 
@@ -183,6 +185,31 @@ async def _call(args: argparse.Namespace, arguments: dict[str, Any]) -> int:
         if not result.ran:
             return 1
         return 1 if result.is_error else 0
+
+
+async def _policy(args: argparse.Namespace) -> int:
+    """Show a tool's policy, or set it (bound to the server and tool as they are now, §2h):
+    a headless `keiko tasks worker` has nobody to ask, so tasks need Always."""
+    from keiko_desktop.core.tools.models import Policy, split_name
+
+    try:
+        server, _tool = split_name(args.tool)
+    except ValueError:
+        error(f"'{args.tool}' is not SERVER.TOOL.\n  → For example: keiko mcp policy clock.now")
+        return 2
+    async with tool_system([server]) as system:
+        await system.pool.wait_settled(time_limit=SETTLE_SECONDS)
+        await system.service.wait_reconciled()
+        _print_notes(system)
+        try:
+            spec = system.service.registry.get(args.tool)
+        except KeikoError as exc:
+            error(exc)
+            return 2
+        if args.policy is not None:
+            await system.service.set_policy(args.tool, Policy(args.policy))
+        show(f"{one_line(args.tool)}: {system.service.policy_for(spec).value}")
+        return 0
 
 
 def _print_result(result: ToolResult, as_json: bool) -> None:

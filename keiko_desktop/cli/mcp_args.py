@@ -25,6 +25,11 @@ def add_mcp_parser(sub: Any) -> None:
     call.add_argument("--yes", action="store_true", help="approve a tool whose policy is Ask")
     call.add_argument("--timeout", type=float, default=None, help="seconds to wait for it")
     call.add_argument("--json", action="store_true")
+    policy = actions.add_parser(
+        "policy", help="show or set a tool's policy (always, ask, never), e.g. for tasks"
+    )
+    policy.add_argument("tool", metavar="SERVER.TOOL")
+    policy.add_argument("policy", nargs="?", choices=("always", "ask", "never"))
     imp = actions.add_parser("import", help="import servers from a Claude/Cursor/VS Code file")
     imp.add_argument("file", type=Path)
     imp.add_argument("--replace", action="store_true", help="overwrite servers of the same name")

@@ -133,3 +133,18 @@ def test_plain_words_for_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert "is not SERVER.TOOL" in capsys.readouterr().err
     assert main(["mcp", "call", "nosuch.tool"]) == 1
     assert "not ready (or not configured)" in capsys.readouterr().err
+
+
+def test_policy_shows_and_sets_so_a_headless_call_runs(
+    claude_file: Path, paths: Paths, no_tty: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["mcp", "import", str(claude_file)])
+    capsys.readouterr()
+    assert main(["mcp", "policy", "bad.echo"]) == 0
+    assert capsys.readouterr().out.strip() == "bad.echo: ask"
+    assert main(["mcp", "policy", "bad.echo", "always"]) == 0
+    assert capsys.readouterr().out.strip() == "bad.echo: always"
+    assert main(["mcp", "call", "bad.echo", "--args", '{"text": "hi"}']) == 0  # nobody asked
+    assert capsys.readouterr().out.strip() == "hi"
+    assert main(["mcp", "policy", "bad.nosuch", "never"]) == 2
+    assert "has no tool 'nosuch'" in capsys.readouterr().err
