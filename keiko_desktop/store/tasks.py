@@ -295,6 +295,9 @@ class SqliteTaskRepository(TaskLeaseMixin, TaskScheduleMixin):
                 ).scalar_one_or_none()
             if not ids:
                 return [], later
+            # ``now`` (the engine's clock) decides what is ready; what is stored is when it
+            # really started, never before the task was added (the write may have queued).
+            stamp = max(now, utcnow())
             session.execute(
                 sql_update(tasks)
                 .where(tasks.c.id.in_(ids))
@@ -302,11 +305,11 @@ class SqliteTaskRepository(TaskLeaseMixin, TaskScheduleMixin):
                     status="running",
                     attempts=tasks.c.attempts + 1,
                     lease=token,
-                    started_at=now,
+                    started_at=stamp,
                     finished_at=None,
                     waiting=False,
                     not_before=None,
-                    updated_at=now,
+                    updated_at=stamp,
                 )
             )
             numbers = dict(
@@ -322,7 +325,7 @@ class SqliteTaskRepository(TaskLeaseMixin, TaskScheduleMixin):
                     {
                         "task_id": i,
                         "number": (numbers.get(i) or 0) + 1,
-                        "started_at": now,
+                        "started_at": stamp,
                         "outcome": "running",
                     }
                     for i in ids

@@ -17,6 +17,15 @@ from keiko_desktop.core.events import (
     MessageCreated,
     ModelStateChanged,
 )
+from keiko_desktop.core.tasks.events import (
+    SchedulesChanged,
+    TaskFinished,
+    TaskOwnerChanged,
+    TaskProgressed,
+    TasksReloaded,
+    TasksRemoved,
+    TaskUpdated,
+)
 from keiko_desktop.core.tools.events import (
     McpServerStatusChanged,
     ToolExecuted,
@@ -41,6 +50,17 @@ class EventBridge(QObject):
         agent_status_changed(AgentStatusChanged): an agent became ready, busy, or failed.
         agents_changed(AgentsChanged): an agent was created, edited, deleted or imported.
         run_changed(RunChanged): an agent run started, checkpointed a step, or ended.
+        task_updated(TaskUpdated): a task was stored changed (added, started, retried,
+            finished: a ``TaskFinished`` is emitted here first, then on ``task_finished``).
+        task_finished(TaskFinished): a task completed, failed or was cancelled.
+        task_progressed(TaskProgressed): a running task's live progress.
+        tasks_removed(TasksRemoved): tasks were deleted.
+        tasks_reloaded(TasksReloaded): many tasks changed at once: read them again.
+        schedules_changed(SchedulesChanged): a schedule was added, deleted, switched or fired.
+        task_owner_changed(TaskOwnerChanged): whether this process runs the tasks changed.
+
+    An event is emitted on the signal of its own type and of each mapped base class, most
+    general first; the bus is subscribed once per event family (it delivers subclasses too).
     """
 
     model_state_changed = Signal(object)
@@ -53,6 +73,13 @@ class EventBridge(QObject):
     agent_status_changed = Signal(object)
     agents_changed = Signal(object)
     run_changed = Signal(object)
+    task_updated = Signal(object)
+    task_finished = Signal(object)
+    task_progressed = Signal(object)
+    tasks_removed = Signal(object)
+    tasks_reloaded = Signal(object)
+    schedules_changed = Signal(object)
+    task_owner_changed = Signal(object)
     _relayed = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -69,6 +96,13 @@ class EventBridge(QObject):
             AgentStatusChanged: self.agent_status_changed,
             AgentsChanged: self.agents_changed,
             RunChanged: self.run_changed,
+            TaskUpdated: self.task_updated,
+            TaskFinished: self.task_finished,
+            TaskProgressed: self.task_progressed,
+            TasksRemoved: self.tasks_removed,
+            TasksReloaded: self.tasks_reloaded,
+            SchedulesChanged: self.schedules_changed,
+            TaskOwnerChanged: self.task_owner_changed,
         }
         self._relayed.connect(self._on_self_relayed)
 
@@ -78,14 +112,20 @@ class EventBridge(QObject):
             return
         self.detach()
         self._bus = bus
-        for event_type in self._signals:
+        for event_type in self._roots():
             bus.subscribe(event_type, self._on_bus_event)
 
     def detach(self) -> None:
         if self._bus is not None:
-            for event_type in self._signals:
+            for event_type in self._roots():
                 self._bus.unsubscribe(event_type, self._on_bus_event)
             self._bus = None
+
+    def _roots(self) -> list[type[Event]]:
+        """The mapped types with no mapped base (the bus delivers their subclasses too, so a
+        ``TaskFinished`` arrives once, not once per mapped class it is)."""
+        mapped = self._signals
+        return [t for t in mapped if not any(b in mapped for b in t.__mro__[1:])]
 
     def _on_bus_event(self, event: Event) -> None:
         if QThread.currentThread() is self.thread():
@@ -97,6 +137,7 @@ class EventBridge(QObject):
         self._emit(event)
 
     def _emit(self, event: Event) -> None:
-        signal = self._signals.get(type(event))
-        if signal is not None:
-            signal.emit(event)
+        for event_type in reversed(type(event).__mro__):
+            signal = self._signals.get(event_type)
+            if signal is not None:
+                signal.emit(event)

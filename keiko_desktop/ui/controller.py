@@ -27,6 +27,7 @@ from keiko_desktop.ui.presenters.conversations_presenter import ConversationsPre
 from keiko_desktop.ui.presenters.model_presenter import ModelPresenter
 from keiko_desktop.ui.presenters.search_presenter import SearchPresenter
 from keiko_desktop.ui.presenters.settings_presenter import SettingsPresenter
+from keiko_desktop.ui.presenters.tasks_presenter import TasksPresenter
 from keiko_desktop.ui.theme import ThemeManager
 from keiko_desktop.ui.window_state import WindowState
 
@@ -64,6 +65,14 @@ class AppController(QObject):
         self.approvals = ApprovalPresenter(window)  # the Core's approver once attached
         self.model = ModelPresenter(window, self.handle, self.bridge, self)
         self.agents = AgentsPresenter(window.agents_panel, self.handle, self.bridge, self)
+        self.tasks = TasksPresenter(
+            window.tasks_panel,
+            window.toasts,
+            self.handle,
+            self.bridge,
+            lambda: window.show_page("tasks"),
+            self,
+        )
         self._closed = asyncio.Event()
         self._shutdown_done = False
         self.bridge.tool_policy_reset.connect(self._on_bridge_tool_policy_reset)
@@ -107,6 +116,8 @@ class AppController(QObject):
         self.bridge.attach(core.bus)
         core.set_approver(self.approvals)  # Ask tools ask here, in a dialog
         self.handle.set(core)
+        if core.tasks is not None:
+            core.tasks.start("window")  # runs tasks here, or follows the process that does
         self.model.sync()
         await self.conversations.reload()
         last = self.state.last_conversation if self.state is not None else None
@@ -138,6 +149,7 @@ class AppController(QObject):
         core = self.handle.current
         self.conversations.close()
         self.agents.close()  # the core cancels its runs (stored as cancelled) when it closes
+        self.tasks.close()  # the core stops its engine (running tasks go back to pending)
         for runner in (self.search.tasks, self.settings.tasks):
             runner.close()
         if core is not None:
@@ -173,6 +185,8 @@ class AppController(QObject):
     def _on_window_escape_pressed(self) -> None:
         if self.window.page == "agents":
             self.agents.escape()
+        elif self.window.page == "tasks":
+            self.tasks.escape()
         else:
             self.chat.escape()
 

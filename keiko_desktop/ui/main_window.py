@@ -1,6 +1,5 @@
-"""MainWindow: the nav rail, the sidebar of chats, the pages (Chat, Agents, Tasks), the status bar.
-
-Tasks is still a placeholder (``ComingSoonPanel``).
+"""MainWindow: the nav rail, the sidebar of chats, the pages (Chat, Agents, Tasks), the status bar,
+and the toasts (``ToastOverlay``, bottom right: "Task 'X' completed").
 
 It holds no core state: presenters drive it. It restores and saves its own geometry.
 """
@@ -21,13 +20,14 @@ from PySide6.QtWidgets import (
 from keiko_desktop.ui.icons import app_icon
 from keiko_desktop.ui.panels.agents_panel import AgentsPanel
 from keiko_desktop.ui.panels.chat_panel import ChatPanel
-from keiko_desktop.ui.panels.placeholder_panel import ComingSoonPanel
+from keiko_desktop.ui.panels.tasks_panel import TasksPanel
 from keiko_desktop.ui.shortcuts import WINDOW_SHORTCUTS, ShortcutRouter, WindowShortcut
 from keiko_desktop.ui.theme import Theme, ThemeManager
 from keiko_desktop.ui.widgets.conversation_list import ConversationList
 from keiko_desktop.ui.widgets.message_widget import render_context
 from keiko_desktop.ui.widgets.model_status import ModelStatus
 from keiko_desktop.ui.widgets.nav_rail import NavRail
+from keiko_desktop.ui.widgets.toast import ToastOverlay
 from keiko_desktop.ui.window_state import WindowState
 
 DEFAULT_SIZE = (1180, 760)
@@ -68,14 +68,7 @@ class MainWindow(QMainWindow):
         self.sidebar = ConversationList(theme, self)
         self.chat_panel = ChatPanel(self.render_context, self)
         self.agents_panel = AgentsPanel(theme, self)
-        self.tasks_panel = ComingSoonPanel(
-            "tasks",
-            "Tasks",
-            "Tasks will run work in the background and on a schedule, and tell you when it "
-            "is done.",
-            theme,
-            self,
-        )
+        self.tasks_panel = TasksPanel(theme, self)
         self.pages = QStackedWidget(self)
         self._page_widgets: dict[str, QWidget] = {
             "chat": self.chat_panel,
@@ -107,6 +100,7 @@ class MainWindow(QMainWindow):
         status.setSizeGripEnabled(False)
         status.addWidget(self.model_status)
         self.setStatusBar(status)
+        self.toasts = ToastOverlay(self, theme)  # over every page, above the status bar
 
         for shortcut in WINDOW_SHORTCUTS:
             self._add_shortcut(shortcut)
@@ -165,6 +159,7 @@ class MainWindow(QMainWindow):
         self.chat_panel.set_render_context(self.render_context)
         self.agents_panel.set_theme(theme)
         self.tasks_panel.set_theme(theme)
+        self.toasts.set_theme(theme)
 
     # ------------------------------------------------------------------ events
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802

@@ -231,8 +231,6 @@ QDialog QPushButton:hover {{ background: {t.hover}; }}
 QDialog QPushButton:default {{ background: {t.accent}; color: {t.accent_text};
     border: 1px solid {t.accent}; }}
 QDialog QPushButton:default:hover {{ background: {t.accent_hover}; }}
-#ComingSoonBadge {{ color: {t.accent}; border: 1px solid {t.accent}; border-radius: 10px;
-    padding: 2px 10px; }}
 #SearchResults {{ background: {t.surface}; border: 1px solid {t.border}; border-radius: 8px; }}
 #SearchResults::item {{ padding: 2px; }}
 #SearchResults::item {{ border-radius: 6px; }}

@@ -36,7 +36,7 @@ from keiko_desktop.core.agents.records import RunRecord, Span
 from keiko_desktop.core.config import Paths, Settings
 from keiko_desktop.ui.dialogs.agent_dialog import AgentDialog
 from keiko_desktop.ui.panels.agents_panel import AgentsPanel
-from keiko_desktop.ui.panels.placeholder_panel import ComingSoonPanel
+from keiko_desktop.ui.panels.tasks_panel import TasksPanel
 from keiko_desktop.ui.widgets.plan_model import AGENT_COLUMN, INSTRUCTION_COLUMN
 from tests.qt.conftest import Harness
 
@@ -269,7 +269,7 @@ def choose_file(h: Harness, panel: AgentsPanel, path: Path) -> None:
 
 def test_the_agents_page_is_no_longer_a_placeholder(real: Harness) -> None:
     assert isinstance(real.window.agents_panel, AgentsPanel)
-    assert isinstance(real.window.tasks_panel, ComingSoonPanel)
+    assert isinstance(real.window.tasks_panel, TasksPanel)
     assert real.window.agents_panel.agent_list.names() == stored_names(real)
     assert not real.window.sidebar.isVisible()
 

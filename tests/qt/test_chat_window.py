@@ -16,6 +16,7 @@ from keiko_desktop.core.config import Paths
 from keiko_desktop.core.ports import MessageUpdate, StoredMessage
 from keiko_desktop.store import open_database
 from keiko_desktop.ui.panels.agents_panel import AgentsPanel
+from keiko_desktop.ui.panels.tasks_panel import TasksPanel
 from keiko_desktop.ui.widgets.message_widget import MessageWidget
 from tests.helpers.fake_model import FakeChatModel
 from tests.qt.conftest import Harness, make_fake_core
@@ -454,7 +455,7 @@ def test_pages_switch_and_placeholders_are_tidy(harness: Harness) -> None:
     assert isinstance(window.agents_panel, AgentsPanel)  # a real page, not a placeholder
     window.rail.buttons["tasks"].click()
     assert window.page == "tasks"
-    assert window.tasks_panel.badge.text() == "Coming soon"
+    assert isinstance(window.tasks_panel, TasksPanel)
     window.rail.buttons["chat"].click()
     assert window.page == "chat"
     assert window.sidebar.isVisible()

@@ -28,7 +28,7 @@ ICON_DIR = PACKAGE / "resources" / "icons"
 UI_DIR = PACKAGE / "ui"
 
 # Calls whose first argument, a string literal, names an icon (resources/icons/<name>.svg).
-ICON_CALLS = {"icon", "SvgIconEngine", "_action", "ComingSoonPanel"}
+ICON_CALLS = {"icon", "SvgIconEngine", "_action"}
 # Module-level names whose string values (or first items of their tuples) are icon names.
 ICON_CONSTANTS = {"APP_ICON", "PAGES"}
 
