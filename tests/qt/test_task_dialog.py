@@ -137,13 +137,26 @@ def test_a_reminder_now(dialog: TaskDialog) -> None:
     assert not asked.schedules
 
 
+def test_enter_in_a_text_of_several_lines_is_a_new_line_ctrl_enter_creates(
+    dialog: TaskDialog,
+) -> None:
+    asked = Asked(dialog)
+    text = dialog.editors["text"].focus_target
+    assert isinstance(text, QPlainTextEdit)
+    QTest.keyClicks(text, "Line one")
+    QTest.keyClick(text, Qt.Key.Key_Return)
+    QTest.keyClicks(text, "line two")
+    assert not asked.tasks
+    QTest.keyClick(text, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert asked.tasks == [NewTask("reminder", {"text": "Line one\nline two"})]
+
+
 def test_a_missing_parameter_shows_under_its_field(dialog: TaskDialog) -> None:
     asked = Asked(dialog)
     dialog.create_button.click()
     error = dialog.editors["text"].error
     assert error.isVisibleTo(dialog)
-    assert "'text'" in error.text()
-    assert "required" in error.text()
+    assert error.text().startswith("Is required. ")  # under its field: not named again
     assert QApplication.focusWidget() is dialog.editors["text"].focus_target
     assert dialog.isVisible()
     assert not asked.tasks
@@ -212,12 +225,12 @@ def test_schedules_are_checked_as_they_are_typed(dialog: TaskDialog) -> None:
 
 def test_errors_from_the_service_land_on_their_field(dialog: TaskDialog) -> None:
     dialog.show_error(TaskParamError("text", "is too long"))
-    assert dialog.editors["text"].error.text().startswith("Task parameter 'text': is too long")
+    assert dialog.editors["text"].error.text() == "Is too long. Fix that parameter."
     dialog.show_error(TaskParamError("kind", "there is no task kind 'x'"))
     assert dialog.kind_error.isVisibleTo(dialog)
     assert QApplication.focusWidget() is dialog.kind
     dialog.show_error(ScheduleError("the time is wrong", "E.g. 09:00."))
-    assert dialog.when.error.text() == "the time is wrong E.g. 09:00."
+    assert dialog.when.error.text() == "The time is wrong. E.g. 09:00."
     dialog.show_error(TaskError("The database is locked.", "Try again."))
     assert dialog.error.text() == "The database is locked. Try again."
     dialog.start("reminder")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,8 @@ def default_name(kind: TaskKind, params: Mapping[str, Any]) -> str:
     for param in kind.params:
         value = params.get(param.name)
         if param.type in ("text", "path", "folder", "choice") and isinstance(value, str) and value:
+            if param.type in ("path", "folder"):
+                value = os.path.basename(value.rstrip("/\\")) or value  # "notes", not its path
             return one_line(f"{kind.label}: {value.strip()}", DEFAULT_NAME)
     return kind.label
 

@@ -15,6 +15,8 @@ class TaskParamError(TaskError):
     def __init__(self, field: str, message: str, hint: str = "") -> None:
         super().__init__(f"Task parameter '{field}': {message}", hint or "Fix that parameter.")
         self.field = field
+        self.detail = message
+        """What is wrong, without the field's name (shown under the field itself)."""
 
 
 class ScheduleError(TaskError):

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -111,7 +112,7 @@ class TaskDialog(QDialog):
         self.create_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.create_button.setText("&Create")
         self.create_button.setAccessibleName("Create")
-        self.create_button.setToolTip("Add the task (or the schedule)")
+        self.create_button.setToolTip("Add the task (or the schedule): Enter, or Ctrl+Enter")
         cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
         cancel.setText("Cancel")
         cancel.setAccessibleName("Cancel")
@@ -143,6 +144,16 @@ class TaskDialog(QDialog):
         self.buttons.accepted.connect(self._on_buttons_accepted)
         self.buttons.rejected.connect(self.reject)
         self.set_kinds(kinds)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        """In a text box of several lines Enter starts a new line; Ctrl+Enter creates."""
+        if event.type() == QEvent.Type.KeyPress:
+            key = cast(QKeyEvent, event)
+            control = key.modifiers() & Qt.KeyboardModifier.ControlModifier
+            if control and key.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self._on_buttons_accepted()
+                return True
+        return super().eventFilter(watched, event)
 
     # ------------------------------------------------------------------ setters
     def set_kinds(self, kinds: TaskKinds) -> None:
@@ -184,15 +195,15 @@ class TaskDialog(QDialog):
 
     def show_error(self, error: KeikoError) -> None:
         """Show ``error`` under the field it names (focused), or above the buttons."""
-        text = printable(f"{error.message} {error.hint}".strip())
+        text = printable(f"{_sentence(error.message)} {error.hint}".strip())
         if isinstance(error, ScheduleError):
             self.when.show_error(text)
             self.when.focus_target.setFocus(Qt.FocusReason.OtherFocusReason)
             return
         if isinstance(error, TaskParamError):
             editor = self.editors.get(error.field)
-            if editor is not None:
-                editor.error.setText(text)
+            if editor is not None:  # under its field, which need not be named again
+                editor.error.setText(printable(f"{_sentence(error.detail)} {error.hint}".strip()))
                 editor.error.show()
                 self.params_scroll.ensureWidgetVisible(editor.widget)
                 editor.focus_target.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -258,6 +269,8 @@ class TaskDialog(QDialog):
                 if isinstance(editor.widget, PathField):
                     field = editor.widget
                     field.browse_requested.connect(lambda f=field: self._browse(f))
+                if isinstance(editor.widget, QPlainTextEdit):
+                    editor.widget.installEventFilter(self)  # Ctrl+Enter creates from there too
         if not self.editors:
             none = QLabel("This kind takes no parameters.", page)
             none.setObjectName("PlaceholderText")
@@ -335,3 +348,12 @@ class TaskDialog(QDialog):
             self.task_requested.emit(request)
         else:
             self.schedule_requested.emit(request)
+
+
+def _sentence(text: str) -> str:
+    """``text`` as a sentence: a capital first, a full stop last."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?", "…")) else text + "."

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QLabel,
@@ -46,6 +46,9 @@ def tasks_style(t: Theme) -> str:
         f"#TasksPanel QScrollArea#TasksScroll, #TasksPanel #TasksInner {{"
         f" background: {t.window}; border: none; }}\n"
     )
+
+
+NOTE_SECONDS = 4.0
 
 
 class TasksPanel(QWidget):
@@ -95,6 +98,9 @@ class TasksPanel(QWidget):
         self.note.setObjectName("PlaceholderText")
         self.note.setTextFormat(Qt.TextFormat.PlainText)
         self.note.hide()
+        self._note_timer = QTimer(self)
+        self._note_timer.setSingleShot(True)
+        self._note_timer.timeout.connect(self.note.hide)
         inner = QWidget(self)
         inner.setObjectName("TasksInner")
         top = QVBoxLayout()
@@ -160,10 +166,12 @@ class TasksPanel(QWidget):
         self.notice.hide()
 
     def show_note(self, text: str) -> None:
-        """A line of news (deleted, scheduled), until the next one or an error."""
+        """A line of news (deleted, scheduled), for ``NOTE_SECONDS`` or until the next one
+        or an error."""
         self.notice.hide()
         self.note.setText(one_line(text, 300))
         self.note.show()
+        self._note_timer.start(int(NOTE_SECONDS * 1000))
 
     def escape(self) -> bool:
         """Esc on the page: clear the search, else the notice (True if it did either)."""
