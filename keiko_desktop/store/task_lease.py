@@ -44,15 +44,16 @@ def _live(row: Any, now: datetime) -> bool:
     )
 
 
+def holds_lease(session: Session, token: str, now: datetime) -> bool:
+    """Whether ``token`` holds the lease, unexpired at ``now``."""
+    row = session.execute(select(task_lease).where(task_lease.c.id == 1)).first()
+    return row is not None and row.token == token and row.expires_at > now
+
+
 class TaskLeaseMixin:
     """The lease half of ``SqliteTaskRepository``."""
 
     _db: Database
-
-    @staticmethod
-    def holds_lease(session: Session, token: str, now: datetime) -> bool:
-        row = session.execute(select(task_lease).where(task_lease.c.id == 1)).first()
-        return row is not None and row.token == token and row.expires_at > now
 
     async def lease_holder(self) -> LeaseHolder | None:
         """Who holds a live lease now (None: nobody, or a holder that is gone)."""

@@ -25,7 +25,7 @@ from keiko_desktop.core.tasks.records import (
 )
 from keiko_desktop.store.sql import rowcount
 from keiko_desktop.store.tables import task_schedules, utcnow
-from keiko_desktop.store.task_rows import params_json, schedule_record
+from keiko_desktop.store.task_rows import insert_task, params_json, schedule_record
 
 if TYPE_CHECKING:
     from keiko_desktop.store.database import Database
@@ -137,7 +137,6 @@ class TaskScheduleMixin:
         the firing at ``ran``, by default ``fired``) and move the schedule's next run to
         ``next_run``, only if its next run is still ``fired``; the task added (None when
         nothing was, or it existed)."""
-        from keiko_desktop.store.tasks import insert_task
 
         def run(session: Session) -> TaskRecord | None:
             now = utcnow()

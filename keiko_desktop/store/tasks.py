@@ -16,96 +16,39 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from keiko_desktop.core.tasks.errors import TaskError
 from keiko_desktop.core.tasks.records import (
-    FINISHED,
-    MAX_ERROR,
-    MAX_RESULT,
-    AttemptOutcome,
     NewTask,
     TaskAttempt,
     TaskFilter,
     TaskRecord,
-    priority_rank,
 )
-from keiko_desktop.store.sql import IN_CHUNK, like_pattern, rowcount
+from keiko_desktop.store.sql import IN_CHUNK, like_pattern
 from keiko_desktop.store.tables import task_attempts, tasks, utcnow
 from keiko_desktop.store.task_lease import TaskLeaseMixin
-from keiko_desktop.store.task_rows import attempt_record, params_json, task_record
+from keiko_desktop.store.task_queue import TaskQueueMixin
+from keiko_desktop.store.task_rows import (
+    CHILDREN,
+    attempt_record,
+    get_task,
+    insert_task,
+    records_of,
+    task_record,
+)
 from keiko_desktop.store.task_schedules import TaskScheduleMixin
 
 if TYPE_CHECKING:
     from keiko_desktop.store.database import Database
 
+
 _SEARCHED = (tasks.c.name, tasks.c.kind, tasks.c.result, tasks.c.error)
-_child = tasks.alias("child")
-_CHILDREN = (
-    select(func.count()).where(_child.c.parent_id == tasks.c.id).scalar_subquery().label("n")
-)
 
 
-def cut(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n… (cut: {len(text) - limit} more characters)"
-
-
-def get_task(session: Session, task_id: int) -> TaskRecord | None:
-    row = session.execute(select(tasks, _CHILDREN).where(tasks.c.id == task_id)).first()
-    return None if row is None else task_record(row, row.n)
-
-
-def _records(session: Session, ids: Sequence[int]) -> list[TaskRecord]:
-    found: list[TaskRecord] = []
-    for start in range(0, len(ids), IN_CHUNK):
-        query = select(tasks, _CHILDREN).where(tasks.c.id.in_(ids[start : start + IN_CHUNK]))
-        found.extend(task_record(row, row.n) for row in session.execute(query))
-    order = {task_id: i for i, task_id in enumerate(ids)}
-    return sorted(found, key=lambda t: order[t.id])
-
-
-def insert_task(session: Session, new: NewTask, now: datetime) -> tuple[TaskRecord, bool]:
-    """Insert ``new`` (its defaults resolved by the service), or find the task that has its
-    idempotency key: (the task, whether it is new)."""
-    if new.idempotency_key is not None:
-        existing = session.execute(
-            select(tasks.c.id).where(tasks.c.idempotency_key == new.idempotency_key)
-        ).scalar()
-        if existing is not None:
-            found = get_task(session, existing)
-            assert found is not None
-            return found, False
-    assert new.max_attempts is not None
-    assert new.timeout is not None
-    new_id = session.execute(
-        insert(tasks)
-        .values(
-            name=new.name,
-            kind=new.kind,
-            params=params_json(new.params),
-            priority=priority_rank(new.priority),
-            status="pending",
-            max_attempts=new.max_attempts,
-            timeout=new.timeout,
-            idempotency_key=new.idempotency_key,
-            parent_id=new.parent_id,
-            schedule_id=new.schedule_id,
-            not_before=new.not_before,
-            created_at=now,
-            updated_at=now,
-        )
-        .returning(tasks.c.id)
-    ).scalar_one()
-    created = get_task(session, new_id)
-    assert created is not None
-    return created, True
-
-
-class SqliteTaskRepository(TaskLeaseMixin, TaskScheduleMixin):
+class SqliteTaskRepository(TaskLeaseMixin, TaskQueueMixin, TaskScheduleMixin):
     """Tasks, their attempts, schedules and the lease (implements ``TaskRepository``)."""
 
     def __init__(self, database: Database) -> None:
@@ -123,7 +66,7 @@ class SqliteTaskRepository(TaskLeaseMixin, TaskScheduleMixin):
         """Newest first. See ``TaskFilter``."""
 
         def run(session: Session) -> list[TaskRecord]:
-            query = select(tasks, _CHILDREN).order_by(tasks.c.id.desc())
+            query = select(tasks, CHILDREN).order_by(tasks.c.id.desc())
             if filter.status is not None:
                 query = query.where(tasks.c.status == filter.status)
             if filter.kind is not None:
@@ -161,7 +104,7 @@ class SqliteTaskRepository(TaskLeaseMixin, TaskScheduleMixin):
 
         def run(session: Session) -> list[TaskRecord]:
             query = (
-                select(tasks, _CHILDREN)
+                select(tasks, CHILDREN)
                 .where(tasks.c.updated_at >= since)
                 .order_by(tasks.c.updated_at, tasks.c.id)
                 .limit(limit)
@@ -202,7 +145,7 @@ class SqliteTaskRepository(TaskLeaseMixin, TaskScheduleMixin):
                     .returning(tasks.c.id)
                 ).scalars()
                 changed.extend(running)
-            return _records(session, changed)
+            return records_of(session, changed)
 
         return await self._db.write(run)
 
@@ -233,7 +176,7 @@ class SqliteTaskRepository(TaskLeaseMixin, TaskScheduleMixin):
                         .returning(tasks.c.id)
                     ).scalars()
                 )
-            return _records(session, changed)
+            return records_of(session, changed)
 
         return await self._db.write(run)
 
@@ -265,212 +208,6 @@ class SqliteTaskRepository(TaskLeaseMixin, TaskScheduleMixin):
 
         return await self._db.write(run)
 
-    # ------------------------------------------------------------------ the owner's work
-
-    async def claim(
-        self, token: str, limit: int, now: datetime
-    ) -> tuple[list[TaskRecord], datetime | None]:
-        """Up to ``limit`` ready tasks, most urgent first, now ``running`` under ``token``,
-        each with a new attempt (none when ``token`` does not hold a live lease); and, when
-        fewer than ``limit`` were ready, when the next pending one may start (None: none
-        waits)."""
-
-        def run(session: Session) -> tuple[list[TaskRecord], datetime | None]:
-            if limit <= 0 or not self.holds_lease(session, token, now):
-                return [], None
-            ready = session.execute(
-                select(tasks.c.id)
-                .where(
-                    tasks.c.status == "pending",
-                    or_(tasks.c.not_before.is_(None), tasks.c.not_before <= now),
-                )
-                .order_by(tasks.c.priority.desc(), tasks.c.id)
-                .limit(limit)
-            ).scalars()
-            ids = list(ready)
-            later = None
-            if len(ids) < limit:
-                later = session.execute(
-                    select(func.min(tasks.c.not_before)).where(tasks.c.status == "pending")
-                ).scalar_one_or_none()
-            if not ids:
-                return [], later
-            # ``now`` (the engine's clock) decides what is ready; what is stored is when it
-            # really started, never before the task was added (the write may have queued).
-            stamp = max(now, utcnow())
-            session.execute(
-                sql_update(tasks)
-                .where(tasks.c.id.in_(ids))
-                .values(
-                    status="running",
-                    attempts=tasks.c.attempts + 1,
-                    lease=token,
-                    started_at=stamp,
-                    finished_at=None,
-                    waiting=False,
-                    not_before=None,
-                    updated_at=stamp,
-                )
-            )
-            numbers = dict(
-                session.execute(
-                    select(task_attempts.c.task_id, func.max(task_attempts.c.number))
-                    .where(task_attempts.c.task_id.in_(ids))
-                    .group_by(task_attempts.c.task_id)
-                ).all()
-            )
-            session.execute(
-                insert(task_attempts),
-                [
-                    {
-                        "task_id": i,
-                        "number": (numbers.get(i) or 0) + 1,
-                        "started_at": stamp,
-                        "outcome": "running",
-                    }
-                    for i in ids
-                ],
-            )
-            return _records(session, ids), later
-
-        return await self._db.write(run)
-
-    async def finish(
-        self,
-        token: str,
-        task_id: int,
-        outcome: AttemptOutcome,
-        *,
-        result: str = "",
-        error: str | None = None,
-        retry_at: datetime | None = None,
-    ) -> TaskRecord | None:
-        """End the running attempt of ``task_id`` under ``token``: ``completed``, ``failed``
-        or ``timed_out`` (pending again at ``retry_at`` when given, else failed),
-        ``cancelled``, or ``stopped`` (Keiko closed: pending again, the attempt not counted).
-        None when the task is not running under ``token`` (nothing changes)."""
-
-        def run(session: Session) -> TaskRecord | None:
-            now = utcnow()
-            values: dict[str, Any] = {"lease": None, "updated_at": now, "waiting": False}
-            if outcome == "completed":
-                values |= {"status": "completed", "progress": 100.0, "error": None}
-                values["result"] = cut(result, MAX_RESULT)
-            elif outcome in ("failed", "timed_out"):
-                values["error"] = cut(error or "It failed.", MAX_ERROR)
-                if retry_at is not None:
-                    values |= {"status": "pending", "not_before": retry_at}
-                else:
-                    values["status"] = "failed"
-            elif outcome == "cancelled":
-                values |= {"status": "cancelled", "error": error}
-            elif outcome == "stopped":
-                values |= {"status": "pending", "attempts": func.max(0, tasks.c.attempts - 1)}
-            else:
-                raise ValueError(f"a finished attempt cannot be {outcome!r}")
-            if values["status"] in FINISHED:
-                values["finished_at"] = now
-            changed = rowcount(
-                session.execute(
-                    sql_update(tasks)
-                    .where(tasks.c.id == task_id, tasks.c.status == "running")
-                    .where(tasks.c.lease == token)
-                    .values(values)
-                )
-            )
-            if not changed:
-                return None
-            end_attempt(session, task_id, outcome, now, error)
-            return get_task(session, task_id)
-
-        return await self._db.write(run)
-
-    async def spawn(
-        self, token: str, parent_id: int, children: Sequence[NewTask], summary: str
-    ) -> tuple[TaskRecord | None, list[TaskRecord]]:
-        """Add ``children`` (an existing idempotency key keeps its task) and let the running
-        parent wait for them, holding no worker; (the parent, the new children). The parent
-        is None when it is no longer running under ``token`` (nothing is added)."""
-
-        def run(session: Session) -> tuple[TaskRecord | None, list[TaskRecord]]:
-            now = utcnow()
-            changed = rowcount(
-                session.execute(
-                    sql_update(tasks)
-                    .where(tasks.c.id == parent_id, tasks.c.status == "running")
-                    .where(tasks.c.lease == token)
-                    .values(waiting=True, progress_text=summary[:300], updated_at=now)
-                )
-            )
-            if not changed:
-                return None, []
-            created = []
-            for child in children:
-                record, new = insert_task(session, child, now)
-                if new:
-                    created.append(record)
-            return get_task(session, parent_id), created
-
-        return await self._db.write(run)
-
-    async def settle_parents(
-        self, token: str, parent_ids: Sequence[int] | None
-    ) -> list[TaskRecord]:
-        """Waiting parents under ``token`` (those in ``parent_ids``; None: all) with their
-        progress brought up to date (children finished / children), and ended when every
-        child has: completed when all completed, cancelled when it was asked to stop, else
-        failed naming the failures. The parents that changed."""
-
-        def run(session: Session) -> list[TaskRecord]:
-            query = select(tasks.c.id, tasks.c.cancel_requested, tasks.c.progress).where(
-                tasks.c.status == "running", tasks.c.waiting.is_(True), tasks.c.lease == token
-            )
-            if parent_ids is not None:
-                query = query.where(tasks.c.id.in_(list(parent_ids)[:IN_CHUNK]))
-            changed = []
-            now = utcnow()
-            for parent in session.execute(query).all():
-                if _settle(session, parent, now):
-                    changed.append(parent.id)
-            return _records(session, changed)
-
-        return await self._db.write(run)
-
-    async def cancel_requests(self, token: str) -> list[int]:
-        """Running tasks under ``token`` that someone asked to stop (parents excluded: their
-        children are stopped, and they end when those have)."""
-
-        def run(session: Session) -> list[int]:
-            query = select(tasks.c.id).where(
-                tasks.c.status == "running",
-                tasks.c.lease == token,
-                tasks.c.cancel_requested.is_(True),
-                tasks.c.waiting.is_(False),
-            )
-            return list(session.execute(query).scalars())
-
-        return await self._db.read(run)
-
-    async def set_progress(self, task_id: int, progress: float, text: str) -> None:
-        await self._db.write(
-            lambda s: s.execute(
-                sql_update(tasks)
-                .where(tasks.c.id == task_id, tasks.c.status == "running")
-                .values(progress=progress, progress_text=text[:300], updated_at=utcnow())
-            )
-        )
-
-    async def link_run(self, task_id: int, run_id: int) -> TaskRecord | None:
-        def run(session: Session) -> TaskRecord | None:
-            session.execute(
-                sql_update(tasks)
-                .where(tasks.c.id == task_id)
-                .values(run_id=run_id, updated_at=utcnow())
-            )
-            return get_task(session, task_id)
-
-        return await self._db.write(run)
-
 
 _AGAIN: dict[str, Any] = {
     "status": "pending",
@@ -484,17 +221,6 @@ _AGAIN: dict[str, Any] = {
     "finished_at": None,
     "lease": None,
 }
-
-
-def end_attempt(
-    session: Session, task_id: int, outcome: AttemptOutcome, now: datetime, error: str | None
-) -> None:
-    """Close the task's ``running`` attempt row with ``outcome``."""
-    session.execute(
-        sql_update(task_attempts)
-        .where(task_attempts.c.task_id == task_id, task_attempts.c.outcome == "running")
-        .values(outcome=outcome, ended_at=now, error=None if error is None else error[:MAX_ERROR])
-    )
 
 
 def _descendants(session: Session, task_id: int) -> list[int]:
@@ -513,39 +239,3 @@ def _descendants(session: Session, task_id: int) -> list[int]:
                 found.append(child)
                 frontier.append(child)
     return found
-
-
-def _settle(session: Session, parent: Any, now: datetime) -> bool:
-    counts: dict[str, int] = dict(
-        session.execute(
-            select(tasks.c.status, func.count())
-            .where(tasks.c.parent_id == parent.id)
-            .group_by(tasks.c.status)
-        ).all()
-    )
-    total = sum(counts.values())
-    done = sum(n for status, n in counts.items() if status in FINISHED)
-    failed = counts.get("failed", 0)
-    progress = 100.0 * done / total if total else 100.0
-    text = f"{done} of {total} done" + (f", {failed} failed" if failed else "")
-    values: dict[str, Any] = {"progress": progress, "progress_text": text, "updated_at": now}
-    if done < total:
-        if abs(progress - parent.progress) < 1e-9:
-            return False
-    elif parent.cancel_requested and counts.get("completed", 0) < total:
-        values |= {"status": "cancelled", "finished_at": now, "lease": None, "waiting": False}
-    elif failed or counts.get("cancelled", 0):
-        values |= {"status": "failed", "finished_at": now, "lease": None, "waiting": False}
-        values["error"] = (
-            f"{failed} of {total} child tasks failed"
-            + (f", {counts.get('cancelled', 0)} were cancelled" if counts.get("cancelled") else "")
-            + "."
-        )
-    else:
-        values |= {"status": "completed", "finished_at": now, "lease": None, "waiting": False}
-        values["result"] = f"All {total} child tasks completed."
-    session.execute(sql_update(tasks).where(tasks.c.id == parent.id).values(values))
-    if values.get("status") in FINISHED:
-        outcome: AttemptOutcome = values["status"]
-        end_attempt(session, parent.id, outcome, now, values.get("error"))
-    return True
