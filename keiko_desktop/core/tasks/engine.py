@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from keiko_desktop.core.events import EventBus
-from keiko_desktop.core.tasks.attempt import CANCEL_GRACE, Attempt, Ended, StopReason, retry_time
+from keiko_desktop.core.tasks.attempt import Attempt, Ended, StopReason, retry_time
 from keiko_desktop.core.tasks.clock import Clock
 from keiko_desktop.core.tasks.defaults import resolved
 from keiko_desktop.core.tasks.errors import TaskParamError
@@ -218,10 +218,13 @@ class TaskEngine:
         self.stop_local(requested, "cancelled")
 
     async def _stop_all(self, reason: StopReason) -> None:
+        """Stop every attempt and wait until each has stored how it ended: an attempt
+        returns within ``CANCEL_GRACE`` of its stop (it abandons a handler that ignores it),
+        so this waits only for that and the store, and nothing writes after the engine."""
         for attempt in list(self._running.values()):
             attempt.stop(reason)
         if self._attempt_tasks:
-            await asyncio.wait(list(self._attempt_tasks), timeout=CANCEL_GRACE + 1.0)
+            await asyncio.wait(list(self._attempt_tasks))
 
     # ------------------------------------------------------------------ attempts
 
