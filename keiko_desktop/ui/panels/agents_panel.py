@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from keiko_desktop.core.safe_text import one_line, printable
+from keiko_desktop.ui.dialogs.question import question_box
 from keiko_desktop.ui.panels.agent_run_page import RunPage
 from keiko_desktop.ui.panels.agent_runs_page import RunsPage
 from keiko_desktop.ui.panels.chat_panel import InlineNotice
@@ -297,18 +298,7 @@ class AgentsPanel(QWidget):
 
     def _confirm(self, title: str, text: str, yes: str, done: Callable[[int], None]) -> None:
         self._close_confirm()
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            title,
-            text,
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.button(QMessageBox.StandardButton.Yes).setText(yes)
-        box.finished.connect(done)
-        self.confirm = box
-        box.open()
+        self.confirm = question_box(self, title, text, yes, done)
 
     def _close_confirm(self) -> None:
         box, self.confirm = self.confirm, None

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from keiko_desktop.core.safe_text import one_line, printable
 from keiko_desktop.core.tasks.records import TaskRecord
+from keiko_desktop.ui.dialogs.question import question_box
 from keiko_desktop.ui.panels.agents_panel import panel_style
 from keiko_desktop.ui.panels.chat_panel import InlineNotice
 from keiko_desktop.ui.panels.task_list_page import TaskListPage
@@ -227,18 +228,7 @@ class TasksPanel(QWidget):
     # ------------------------------------------------------------------ internals
     def _confirm(self, title: str, text: str, yes: str, done: Callable[[int], None]) -> None:
         self._close_confirm()
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            title,
-            text,
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.button(QMessageBox.StandardButton.Yes).setText(yes)
-        box.finished.connect(done)
-        self.confirm = box
-        box.open()
+        self.confirm = question_box(self, title, text, yes, done)
 
     def _close_confirm(self) -> None:
         box, self.confirm = self.confirm, None
