@@ -42,6 +42,8 @@ def _moment(moment: datetime | None, none: str) -> str:
     return moment.astimezone().strftime("%a %d %b %H:%M")
 
 
+COLUMN_GAP = 24
+
 class SchedulesPage(QWidget):
     """The Schedules tab. Passive: the presenter lists schedules and acts on them.
 
@@ -134,6 +136,8 @@ class SchedulesPage(QWidget):
                     self.tree.setCurrentItem(item)
             for column in range(len(SCHEDULE_COLUMNS)):
                 self.tree.resizeColumnToContents(column)
+                # breathing room between columns (contents alone leave them touching)
+                self.tree.setColumnWidth(column, self.tree.columnWidth(column) + COLUMN_GAP)
         finally:
             self._filling = False
         self.stack.setCurrentWidget(self.tree if schedules else self.empty_label)
