@@ -22,7 +22,10 @@ from keiko_desktop.core.tools.models import tool_name_problem
 
 MAX_REMINDER = 4_000
 MAX_TOOL_NAME = 128
-ALWAYS_HINT = "Set the tool to Always in Settings > Tools to let tasks use it."
+ALWAYS_HINT = (
+    "Set the tool to Always in Settings > Tools (or `keiko mcp policy SERVER.TOOL always`)"
+    " to let tasks use it."
+)
 
 
 def cut_result(text: str) -> str:
