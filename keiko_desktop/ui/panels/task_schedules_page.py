@@ -44,6 +44,7 @@ def _moment(moment: datetime | None, none: str) -> str:
 
 COLUMN_GAP = 24
 
+
 class SchedulesPage(QWidget):
     """The Schedules tab. Passive: the presenter lists schedules and acts on them.
 
