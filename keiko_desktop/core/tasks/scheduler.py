@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.events import EventBus
 from keiko_desktop.core.tasks.clock import Clock
+from keiko_desktop.core.tasks.defaults import resolved
 from keiko_desktop.core.tasks.events import SchedulesChanged
 from keiko_desktop.core.tasks.kinds import TaskKinds
 from keiko_desktop.core.tasks.ports import TaskRepository
@@ -40,8 +41,6 @@ def schedule_task(
     schedule: ScheduleRecord, fired: datetime, settings: Settings, kinds: TaskKinds
 ) -> NewTask:
     """The task a firing of ``schedule`` at ``fired`` adds."""
-    from keiko_desktop.core.tasks.defaults import resolved
-
     new = NewTask(
         kind=schedule.kind,
         params=schedule.params,
