@@ -15,17 +15,21 @@ under one folder. An unknown key, or a value of the wrong type or out of bounds,
 
 from __future__ import annotations
 
-import enum
 import os
 import typing
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
 from keiko_desktop.core.errors import SettingsError
+from keiko_desktop.core.setting_decl import KINDS
+from keiko_desktop.core.setting_decl import Effect as Effect
+from keiko_desktop.core.setting_decl import Section as Section
+from keiko_desktop.core.setting_decl import Setting as Setting
+from keiko_desktop.core.setting_decl import setting as setting
 
 APP_NAME = "keiko-desktop"
 SETTINGS_FILE = "settings.toml"
@@ -73,15 +77,6 @@ class Paths:
 
 # ---------------------------------------------------------------------- the declaration
 
-
-@dataclass(frozen=True)
-class Section:
-    """A table of settings.toml, and a page of the Settings dialog."""
-
-    name: str
-    title: str
-
-
 SECTIONS: tuple[Section, ...] = (
     Section("chat", "Chat"),
     Section("model", "Model"),
@@ -110,156 +105,6 @@ AGENT_MIDDLEWARE: tuple[str, ...] = (
 audit sits outside the allowlist, validation, the cache and approval so every call is
 recorded, refused or not; the timeout inside approval so waiting for the user is not the tool
 taking long; timing is innermost (the tool's own duration)."""
-
-
-class Effect(enum.Enum):
-    """When a changed setting takes effect."""
-
-    LIVE = "applies at once"
-    RELOAD_MODEL = "reloads the model"
-    RESTART = "applies at the next start"
-
-
-_KINDS: dict[type, str] = {
-    str: "text",
-    int: "a whole number",
-    float: "a number",
-    bool: "true or false",
-    tuple: "a list of text",
-}
-
-
-def _num(value: float) -> str:
-    return f"{value:g}"
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One setting's declaration. For numbers ``minimum``/``maximum`` bound the value, for text
-    they bound its length; ``choices`` (text) lists every allowed value."""
-
-    key: str
-    section: str
-    kind: type
-    default: Any
-    label: str
-    description: str
-    effect: Effect = Effect.LIVE
-    minimum: float | None = None
-    maximum: float | None = None
-    choices: tuple[str, ...] = ()
-
-    @property
-    def numeric(self) -> bool:
-        return self.kind in (int, float)
-
-    @property
-    def bounds(self) -> tuple[float, float]:
-        """(minimum, maximum) of a number (every number setting declares both)."""
-        if self.minimum is None or self.maximum is None:
-            raise TypeError(f"setting {self.key!r} has no range")
-        return self.minimum, self.maximum
-
-    def coerce(self, value: Any, source: str = "", *, flag: str = "") -> Any:
-        """``value`` as this setting's type (an int for a float, a list for a tuple) and checked;
-        SettingsError naming the key (or ``flag``, see ``check``) otherwise."""
-        if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        elif self.kind is tuple and isinstance(value, list):
-            value = tuple(value)
-        self.check(value, source, flag=flag)
-        return value
-
-    def check(self, value: Any, source: str = "", *, flag: str = "") -> None:
-        """Raise SettingsError unless ``value`` is allowed. The message names the key and its
-        section (and ``source``, the file), or, for a value given on the command line, the
-        ``flag`` (``--max-tokens``) and how to give it right."""
-        if flag:
-            where = f"The value of {flag}"
-            hint = self._flag_hint(flag)
-        else:
-            where = f"Setting '{self.key}' in [{self.section}]" + (
-                f" of {source}" if source else ""
-            )
-            hint = f"Fix '{self.key}' under [{self.section}] in settings.toml, or remove it."
-        if not self._has_kind(value):
-            raise SettingsError(
-                f"{where} must be {_KINDS[self.kind]}, not {type(value).__name__} ({value!r}).",
-                hint,
-            )
-        if self.choices and self.kind is tuple:
-            allowed = ", ".join(repr(c) for c in self.choices)
-            for item in value:
-                if item not in self.choices:
-                    raise SettingsError(f"{where} lists {item!r}; use only {allowed}.", hint)
-            if len(set(value)) != len(value):
-                raise SettingsError(f"{where} names an entry twice.", hint)
-        elif self.choices and value not in self.choices:
-            allowed = ", ".join(repr(c) for c in self.choices)
-            raise SettingsError(f"{where} is {value!r}; use one of {allowed}.", hint)
-        if self.kind is str:
-            size = len(value)
-            if self.minimum is not None and size < self.minimum:
-                least = f"at least {_num(self.minimum)} characters long"
-                raise SettingsError(
-                    f"{where} must {'not be empty' if self.minimum == 1 else 'be ' + least}.", hint
-                )
-            if self.maximum is not None and size > self.maximum:
-                raise SettingsError(
-                    f"{where} is {size} characters long; at most {_num(self.maximum)} fit.", hint
-                )
-        elif self.numeric and not self.bounds[0] <= value <= self.bounds[1]:
-            low, high = self.bounds
-            raise SettingsError(
-                f"{where} is {_num(value)}; it must be between {_num(low)} and {_num(high)}.",
-                hint,
-            )
-
-    def _flag_hint(self, flag: str) -> str:
-        default = f"the setting '{self.key}'"
-        if self.choices:
-            allowed = ", ".join(self.choices)
-            return f"Give {flag} one of {allowed}, or leave it out to use {default}."
-        if self.numeric:
-            low, high = self.bounds
-            return (
-                f"Give {flag} a value from {_num(low)} to {_num(high)}, or leave it out to use "
-                f"{default}."
-            )
-        return f"Give {flag} a valid value, or leave it out to use {default}."
-
-    def _has_kind(self, value: Any) -> bool:
-        if self.kind is tuple:
-            return isinstance(value, tuple) and all(isinstance(v, str) for v in value)
-        if isinstance(value, bool):
-            return self.kind is bool
-        if self.kind is float:
-            return isinstance(value, int | float)
-        return isinstance(value, self.kind)
-
-
-def setting(
-    section: str,
-    default: Any,
-    label: str,
-    description: str,
-    *,
-    effect: Effect = Effect.LIVE,
-    minimum: float | None = None,
-    maximum: float | None = None,
-    choices: tuple[str, ...] = (),
-) -> Any:
-    """Declare a ``Settings`` field (its name is the key, its annotation the type)."""
-    spec = {
-        "section": section,
-        "label": label,
-        "description": description,
-        "effect": effect,
-        "minimum": minimum,
-        "maximum": maximum,
-        "choices": choices,
-    }
-    return field(default=default, metadata={"setting": spec})
 
 
 @dataclass(frozen=True)
@@ -437,6 +282,109 @@ class Settings:
         "Say when a task completes or fails.",
     )
 
+    voice_input_device: str = setting(
+        "voice",
+        "",
+        "Microphone",
+        "The input device push-to-talk records from; empty means the system's default.",
+        maximum=300,
+    )
+    voice_push_to_talk_key: str = setting(
+        "voice",
+        "Ctrl+Space",
+        "Push-to-talk key",
+        "Hold this key to speak, release it to send what you said (in the window; also "
+        "outside it where the system allows, see below).",
+        minimum=1,
+        maximum=40,
+    )
+    voice_global_hotkey: bool = setting(
+        "voice",
+        True,
+        "Push-to-talk outside the window",
+        "The push-to-talk key works while another window has the focus. Works on X11; "
+        "Wayland does not let programs grab keys, so there only the window hears it.",
+    )
+    voice_auto_send: bool = setting(
+        "voice",
+        True,
+        "Send what you said",
+        "After push-to-talk, send the words at once; off: they wait in the box for Enter.",
+    )
+    voice_cues: bool = setting(
+        "voice",
+        True,
+        "Sound cues",
+        "A short tone when recording starts and ends.",
+    )
+    voice_language: str = setting(
+        "voice",
+        "en",
+        "Spoken language",
+        "The language you speak, as a code (en, de, fr...); empty detects it. English-only "
+        "models such as the bundled tiny.en always hear English.",
+        maximum=8,
+    )
+    voice_whisper_model: str = setting(
+        "voice",
+        "",
+        "Speech model",
+        "A faster-whisper model folder (model.bin, config.json, tokenizer); empty means the "
+        "bundled tiny.en.",
+        maximum=4096,
+    )
+    voice_beam_size: int = setting(
+        "voice",
+        5,
+        "Beam width",
+        "How many guesses speech recognition weighs at once: higher is more accurate and slower.",
+        minimum=1,
+        maximum=10,
+    )
+    voice_vad: bool = setting(
+        "voice",
+        True,
+        "Trim silence",
+        "Voice-activity detection cuts silence before recognition.",
+    )
+    voice_prompt: str = setting(
+        "voice",
+        "",
+        "Words to expect",
+        "Names and terms you use often; recognition leans towards them.",
+        maximum=500,
+    )
+    voice_read_aloud: bool = setting(
+        "voice",
+        False,
+        "Read replies aloud",
+        "Speak each reply sentence by sentence while it is written (code is not read out).",
+    )
+    voice_tts_voice: str = setting(
+        "voice",
+        "",
+        "Voice",
+        "A Piper voice (.onnx, with its .onnx.json beside it); empty means the bundled "
+        "en_US joe voice.",
+        maximum=4096,
+    )
+    voice_rate: float = setting(
+        "voice",
+        1.0,
+        "Speaking rate",
+        "How fast Keiko speaks: 1 is the voice's own pace, 2 twice as fast.",
+        minimum=0.5,
+        maximum=2.0,
+    )
+    voice_turn_silence: float = setting(
+        "voice",
+        0.9,
+        "Pause that ends a turn",
+        "In a voice conversation, seconds of silence after you spoke that end your turn.",
+        minimum=0.3,
+        maximum=5.0,
+    )
+
     def validate(self) -> Settings:
         """Check every value against its declaration; SettingsError naming the first bad key."""
         for spec in SETTINGS.values():
@@ -477,7 +425,7 @@ def _declare() -> dict[str, Setting]:
     for f in fields(Settings):
         kind = typing.get_origin(hints[f.name]) or hints[f.name]
         spec = Setting(key=f.name, kind=kind, default=f.default, **f.metadata["setting"])
-        if spec.section not in SECTION_NAMES or kind not in _KINDS:
+        if spec.section not in SECTION_NAMES or kind not in KINDS:
             raise TypeError(f"setting {f.name!r}: unknown section or type")
         if spec.numeric:
             spec.bounds  # noqa: B018 (raises without a minimum and a maximum)
