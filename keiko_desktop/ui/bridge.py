@@ -16,6 +16,7 @@ from keiko_desktop.core.events import (
     MessageCompleted,
     MessageCreated,
     ModelStateChanged,
+    SettingsChanged,
 )
 from keiko_desktop.core.tasks.events import (
     SchedulesChanged,
@@ -31,6 +32,7 @@ from keiko_desktop.core.tools.events import (
     ToolExecuted,
     ToolPolicyReset,
 )
+from keiko_desktop.core.voice.events import SpeechStarted, SpeechStopped, TranscriptionFinished
 
 
 class EventBridge(QObject):
@@ -58,6 +60,11 @@ class EventBridge(QObject):
         tasks_reloaded(TasksReloaded): many tasks changed at once: read them again.
         schedules_changed(SchedulesChanged): a schedule was added, deleted, switched or fired.
         task_owner_changed(TaskOwnerChanged): whether this process runs the tasks changed.
+        settings_changed(SettingsChanged): new settings were saved (``changed``: which keys).
+        transcription_finished(TranscriptionFinished): speech (the microphone, a file) became
+            text.
+        speech_started(SpeechStarted): Keiko started saying a sentence.
+        speech_stopped(SpeechStopped): Keiko stopped speaking (finished, stopped or an error).
 
     An event is emitted on the signal of its own type and of each mapped base class, most
     general first; the bus is subscribed once per event family (it delivers subclasses too).
@@ -80,6 +87,10 @@ class EventBridge(QObject):
     tasks_reloaded = Signal(object)
     schedules_changed = Signal(object)
     task_owner_changed = Signal(object)
+    settings_changed = Signal(object)
+    transcription_finished = Signal(object)
+    speech_started = Signal(object)
+    speech_stopped = Signal(object)
     _relayed = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -103,6 +114,10 @@ class EventBridge(QObject):
             TasksReloaded: self.tasks_reloaded,
             SchedulesChanged: self.schedules_changed,
             TaskOwnerChanged: self.task_owner_changed,
+            SettingsChanged: self.settings_changed,
+            TranscriptionFinished: self.transcription_finished,
+            SpeechStarted: self.speech_started,
+            SpeechStopped: self.speech_stopped,
         }
         self._relayed.connect(self._on_self_relayed)
 

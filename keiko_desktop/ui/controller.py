@@ -2,6 +2,11 @@
 
 The window exists (and is on screen) before the Core: ``start()`` builds the Core after the first
 paint, so the user never waits on the database or the model to see the window.
+
+Voice: the recorder (the microphone, ``voice_input_device``), the speaker, the push-to-talk key
+in the window and, where the system allows it and ``voice_global_hotkey`` is on, on the whole
+desktop (``GlobalHotkey``); QtMultimedia and the speech engines load on first use, after the
+first paint. Tests inject their own recorder, output and device checks.
 """
 
 from __future__ import annotations
@@ -9,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 
 from keiko_desktop.core.config import Paths, Settings
 from keiko_desktop.core.errors import KeikoError
+from keiko_desktop.core.events import SettingsChanged
 from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.core.tools.events import ToolPolicyReset
 from keiko_desktop.ui.bridge import EventBridge
@@ -28,11 +35,18 @@ from keiko_desktop.ui.presenters.model_presenter import ModelPresenter
 from keiko_desktop.ui.presenters.search_presenter import SearchPresenter
 from keiko_desktop.ui.presenters.settings_presenter import SettingsPresenter
 from keiko_desktop.ui.presenters.tasks_presenter import TasksPresenter
+from keiko_desktop.ui.presenters.voice_presenter import VoicePresenter
 from keiko_desktop.ui.theme import ThemeManager
+from keiko_desktop.ui.voice.capture import MicSource, Recorder
+from keiko_desktop.ui.voice.playback import SpeakerOutput
+from keiko_desktop.ui.voice.ptt_keys import PushToTalkKeys
 from keiko_desktop.ui.window_state import WindowState
 
 if TYPE_CHECKING:
     from keiko_desktop.app import Core
+    from keiko_desktop.core.voice.ports import AudioOutput
+    from keiko_desktop.ui.voice.devices import DeviceStatus
+    from keiko_desktop.ui.voice.global_hotkey import GlobalHotkey
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +63,11 @@ class AppController(QObject):
         themes: ThemeManager,
         state: WindowState | None = None,
         parent: QObject | None = None,
+        *,
+        recorder: Recorder | None = None,
+        output: AudioOutput | None = None,
+        input_status: Callable[[str], DeviceStatus] | None = None,
+        output_status: Callable[[], DeviceStatus] | None = None,
     ) -> None:
         super().__init__(parent)
         self.window = window
@@ -73,8 +92,27 @@ class AppController(QObject):
             lambda: window.show_page("tasks"),
             self,
         )
+        self.recorder = recorder or Recorder(self._microphone, parent=self)
+        self.speaker = output if output is not None else SpeakerOutput(self)
+        self.ptt_keys = PushToTalkKeys(parent=self)  # its key: the settings', once known
+        self.hotkey: GlobalHotkey | None = None
+        self.voice = VoicePresenter(
+            window.chat_panel,
+            self.chat,
+            self.handle,
+            self.bridge,
+            self.recorder,
+            self.speaker,
+            self.ptt_keys,
+            self,
+            toasts=window.toasts,
+            input_status=input_status,
+            output_status=output_status,
+        )
         self._closed = asyncio.Event()
         self._shutdown_done = False
+        self.voice.talk_started.connect(self._on_voice_talk_started)
+        self.bridge.settings_changed.connect(self._on_bridge_settings_changed)
         self.bridge.tool_policy_reset.connect(self._on_bridge_tool_policy_reset)
         window.new_chat_requested.connect(self._on_window_new_chat_requested)
         window.escape_pressed.connect(self._on_window_escape_pressed)
@@ -116,6 +154,8 @@ class AppController(QObject):
         self.bridge.attach(core.bus)
         core.set_approver(self.approvals)  # Ask tools ask here, in a dialog
         self.handle.set(core)
+        self.voice.start()  # the devices: QtMultimedia loads now, after the first paint
+        self._follow_global_hotkey(core.settings)
         if core.tasks is not None:
             core.tasks.start("window")  # runs tasks here, or follows the process that does
         self.model.sync()
@@ -148,6 +188,10 @@ class AppController(QObject):
         self._shutdown_done = True
         core = self.handle.current
         self.conversations.close()
+        self.voice.close()
+        self.ptt_keys.remove()
+        if self.hotkey is not None:
+            self.hotkey.stop()
         self.agents.close()  # the core cancels its runs (stored as cancelled) when it closes
         self.tasks.close()  # the core stops its engine (running tasks go back to pending)
         for runner in (self.search.tasks, self.settings.tasks):
@@ -175,6 +219,40 @@ class AppController(QObject):
                     await asyncio.wait_for(exposed.wait(), EXPOSE_TIMEOUT)
         await asyncio.sleep(0.01)  # let the first frame reach the screen
 
+    def _microphone(self) -> MicSource:
+        core = self.handle.current
+        return MicSource(core.settings.voice_input_device if core is not None else "")
+
+    def _follow_global_hotkey(self, settings: Settings) -> None:
+        """Grab the push-to-talk key on the whole desktop when asked and possible."""
+        from keiko_desktop.ui.voice.global_hotkey import GlobalHotkey
+
+        core = self.handle.current
+        wanted = settings.voice_global_hotkey and core is not None and core.voice is not None
+        if not wanted or not GlobalHotkey.support()[0]:
+            if self.hotkey is not None:
+                self.hotkey.stop()
+            return
+        if self.hotkey is None:
+            self.hotkey = GlobalHotkey(parent=self)
+            self.hotkey.failed.connect(self._on_hotkey_failed)
+            self.voice.follow_keys(self.hotkey)
+        self.hotkey.start(settings.voice_push_to_talk_key)
+
+    def _on_hotkey_failed(self, reason: str) -> None:
+        log.info("no push-to-talk outside the window: %s", reason)
+        self.window.statusBar().showMessage(
+            one_line(f"Push-to-talk works only in Keiko's window: {reason}", 300), POLICY_NOTE_MS
+        )
+
+    def _on_bridge_settings_changed(self, event: SettingsChanged) -> None:
+        if event.changed & {"voice_global_hotkey", "voice_push_to_talk_key"}:
+            self._follow_global_hotkey(event.new)
+
+    def _on_voice_talk_started(self) -> None:
+        if self.window.page != "chat":
+            self.window.show_page("chat")
+
     def _on_bridge_tool_policy_reset(self, event: ToolPolicyReset) -> None:
         self.window.statusBar().showMessage(one_line(event.text, 300), POLICY_NOTE_MS)
 
@@ -183,6 +261,8 @@ class AppController(QObject):
         self.chat.new_chat()
 
     def _on_window_escape_pressed(self) -> None:
+        if self.voice.escape():  # recording, transcribing or in a voice conversation
+            return
         if self.window.page == "agents":
             self.agents.escape()
         elif self.window.page == "tasks":

@@ -4,7 +4,9 @@ Built from ``core.config.SETTINGS``: each setting's page (its section), label an
 help text and bounds (a spin box's range, a combo box's choices, a text field's length) come
 from its declaration, and a setting declared later shows up here by itself (with a plain editor
 for its type). A few get a richer editor: the model (a list of known models, run-time choices),
-the system prompt (several lines), the CPU backend (``set_cpu_backends``).
+the system prompt (several lines), the CPU backend (``set_cpu_backends``), the microphone (the
+system's, from ``ui.voice.devices``), the push-to-talk key (pressed, not typed) with a line
+saying whether this desktop lets Keiko hear it outside the window.
 
 Passive: ``set_values`` fills it, OK emits ``applied`` with new Settings, and the presenter
 decides (it closes the dialog, or shows why not with ``show_error``).
@@ -41,6 +43,13 @@ from PySide6.QtWidgets import (
 from keiko_desktop.core.config import SECTIONS, SETTINGS, Effect, Setting, Settings, settings_in
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.ports import ModelInfo
+from keiko_desktop.ui.dialogs.voice_fields import (
+    KeyEdit,
+    MicrophoneChooser,
+    hotkey_note,
+    hotkey_support,
+    system_microphones,
+)
 
 CHOICE_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 STEPS: dict[str, float] = {
@@ -149,7 +158,12 @@ class SettingsDialog(QDialog):
     empty_trash_requested = Signal()
 
     def __init__(
-        self, parent: QWidget | None = None, *, cpu_backends: Sequence[str] | None = None
+        self,
+        parent: QWidget | None = None,
+        *,
+        cpu_backends: Sequence[str] | None = None,
+        microphones: Callable[[], Sequence[tuple[str, str]]] = system_microphones,
+        hotkey: Callable[[], tuple[bool, str]] = hotkey_support,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -157,6 +171,7 @@ class SettingsDialog(QDialog):
         self._base = Settings()
         self._extra_paths: list[str] = []
         self.trash_confirm: QMessageBox | None = None
+        self._microphones = microphones
 
         # Richer editors first; every other declared setting gets a plain one below.
         self.model = QComboBox(self)  # choices at run time: the registry's models
@@ -164,6 +179,8 @@ class SettingsDialog(QDialog):
         self.cpu_backend = QComboBox(self)  # choices at run time: ``set_cpu_backends``
         prompt = _text(SETTINGS["system_prompt"], self)
         tools = _check(SETTINGS["tools_in_chat"], self, "Let the model use tools in chat")
+        self.microphone = MicrophoneChooser(self)  # choices at run time: the system's
+        self.push_to_talk_key = KeyEdit(self)
         self.fields: dict[str, SettingField] = {
             "model": SettingField(
                 SETTINGS["model"], self.model, self._model_value, self._select_model
@@ -176,6 +193,18 @@ class SettingsDialog(QDialog):
             ),
             "system_prompt": prompt,
             "tools_in_chat": tools,
+            "voice_input_device": SettingField(
+                SETTINGS["voice_input_device"],
+                self.microphone,
+                self.microphone.value,
+                self.microphone.select,
+            ),
+            "voice_push_to_talk_key": SettingField(
+                SETTINGS["voice_push_to_talk_key"],
+                self.push_to_talk_key,
+                self.push_to_talk_key.value,
+                self.push_to_talk_key.show_key,
+            ),
         }
         for spec in SETTINGS.values():
             if spec.key not in self.fields and spec.key not in NOT_SHOWN:
@@ -202,6 +231,7 @@ class SettingsDialog(QDialog):
         self.trash_status = QLabel(self)
         self.trash_status.setObjectName("PlaceholderText")
         self.trash_status.hide()
+        self.hotkey_note = hotkey_note(hotkey(), self)
         beside = {
             "model": self.add_model_button,
             "tools_in_chat": self.tools_button,
@@ -221,6 +251,8 @@ class SettingsDialog(QDialog):
                 self._add_row(form, self.fields[key], beside.get(key))
                 if key == "deleted_retention_days":
                     form.addRow("", self.trash_status)
+                elif key == "voice_global_hotkey":
+                    form.addRow("", self.hotkey_note)
             self.pages.addTab(page, section.title)
 
         self.note = QLabel(self._effects_note(), self)
@@ -252,6 +284,7 @@ class SettingsDialog(QDialog):
     def set_values(self, settings: Settings, models: Sequence[ModelInfo]) -> None:
         self._base = settings
         self._extra_paths = list(settings.extra_models)
+        self.microphone.set_microphones(self._microphones())
         self.model.clear()
         for info in models:
             self.model.addItem(_model_label(info), "" if info.bundled else info.path)

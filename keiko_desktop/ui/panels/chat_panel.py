@@ -1,10 +1,13 @@
 """ChatPanel: the centre of the window — a title (and the agent the chat is bound to), the
-messages (or a welcome), and the composer."""
+messages (or a welcome), and the composer. Audio files dropped anywhere on it (the message box
+too) are handed on to be transcribed (``audio_files_dropped``); other drops are not its own."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QFont
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QMimeData, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QFont
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -16,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from keiko_desktop.core.safe_text import one_line
+from keiko_desktop.core.voice.types import AUDIO_SUFFIXES
 from keiko_desktop.ui.icons import app_icon, icon
 from keiko_desktop.ui.theme import Theme
 from keiko_desktop.ui.widgets.composer import Composer
@@ -82,15 +86,32 @@ class EmptyState(QWidget):
         layout.addStretch(4)
 
 
+def audio_paths(mime: QMimeData) -> list[str]:
+    """The local audio files (by suffix, ``AUDIO_SUFFIXES``) among dragged URLs."""
+    if not mime.hasUrls():
+        return []
+    paths = []
+    for url in mime.urls():
+        if url.isLocalFile():
+            path = url.toLocalFile()
+            if Path(path).suffix.lower() in AUDIO_SUFFIXES:
+                paths.append(path)
+    return paths
+
+
 class ChatPanel(QWidget):
     """The chat page. Passive: the ChatPresenter drives it through its children and setters.
 
     Signals:
-        (none of its own: see ``view`` (MessageView) and ``composer`` (Composer).)
+        audio_files_dropped(list): audio files (paths) were dropped on the chat.
+        (The rest are its children's: ``view`` (MessageView) and ``composer`` (Composer).)
     """
+
+    audio_files_dropped = Signal(list)
 
     def __init__(self, ctx: RenderContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAcceptDrops(True)
         header = QFrame(self)
         header.setObjectName("ChatHeader")
         header.setFixedHeight(48)
@@ -138,6 +159,8 @@ class ChatPanel(QWidget):
         layout.addWidget(bottom)
         self._style_agent_label(ctx.theme)
         self.show_empty(True)
+        # The message box takes drops itself (as text): audio files are this panel's.
+        self.composer.editor.viewport().installEventFilter(self)
 
     def set_title(self, title: str) -> None:
         self.title_label.setText(title or "New chat")
@@ -177,6 +200,44 @@ class ChatPanel(QWidget):
         self.composer.set_theme(ctx.theme)
         self.notice.set_theme(ctx.theme)
         self._style_agent_label(ctx.theme)
+
+    # ------------------------------------------------------------------ drops
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if not self._take_drag(event):
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
+        if not self._take_drag(event):
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        if not self._take_drop(event):
+            super().dropEvent(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        kind = event.type()
+        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove) and isinstance(
+            event,
+            QDragMoveEvent,  # QDragEnterEvent is one
+        ):
+            return self._take_drag(event)
+        if kind == QEvent.Type.Drop and isinstance(event, QDropEvent):
+            return self._take_drop(event)
+        return super().eventFilter(watched, event)
+
+    def _take_drag(self, event: QDragMoveEvent) -> bool:
+        if not audio_paths(event.mimeData()):
+            return False
+        event.acceptProposedAction()
+        return True
+
+    def _take_drop(self, event: QDropEvent) -> bool:
+        paths = audio_paths(event.mimeData())
+        if not paths:
+            return False
+        event.acceptProposedAction()
+        self.audio_files_dropped.emit(paths)
+        return True
 
     def _style_agent_label(self, theme: Theme) -> None:
         self.agent_label.setStyleSheet(

@@ -54,10 +54,14 @@ class ChatPresenter(QObject):
 
     Signals:
         conversation_opened(object): the panel now shows this conversation id (None: a new chat).
+        reply_started(int, int): a reply (conversation id, message id) started streaming.
+        reply_piece(int, str): a piece of that reply's text (message id, piece), as it comes.
         reply_finished(int, str): a reply (message id) ended with this status.
     """
 
     conversation_opened = Signal(object)
+    reply_started = Signal(int, int)
+    reply_piece = Signal(int, str)
     reply_finished = Signal(int, str)
 
     def __init__(
@@ -368,8 +372,10 @@ class ChatPresenter(QObject):
         stream = _Stream(reply)
         self._streams[reply.conversation_id] = stream
         self._update_busy()
+        self.reply_started.emit(reply.conversation_id, reply.message_id)
         try:
             async for piece in reply:
+                self.reply_piece.emit(reply.message_id, piece)
                 stream.pieces.append(piece)
                 stream.length += len(piece)
                 if not self._frame.isActive():

@@ -1,12 +1,16 @@
-"""Composer: the message box under the chat, with Send / Stop and a length hint.
+"""Composer: the message box under the chat, with Send / Stop, a length hint and voice.
 
 Enter sends, Shift+Enter starts a new line, Up in an empty box asks to edit the last message.
 The agent chooser (shown when the Core has agents) says which agent answers in this chat.
+Voice: the mic button (hold to talk), "Read replies aloud" and "Voice conversation" toggles, and
+the ``VoiceBar`` above the text box while voice is in use; the voice presenter drives them.
 The window's own keys (``ui.shortcuts.WINDOW_SHORTCUTS``: Ctrl+N, Ctrl+K, Ctrl+,, Esc) are never
 kept by the text box: it refuses their ``ShortcutOverride``, so the window's shortcuts go first.
 """
 
 from __future__ import annotations
+
+from itertools import pairwise
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
@@ -26,10 +30,16 @@ from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.ui.icons import icon
 from keiko_desktop.ui.shortcuts import window_shortcut_for
 from keiko_desktop.ui.theme import Theme
+from keiko_desktop.ui.widgets.mic_button import MicButton, VoiceToggle
+from keiko_desktop.ui.widgets.voice_bar import ElidingLabel, VoiceBar
 
 CHARS_PER_TOKEN = 4
 MAX_LINES = 10
 NO_AGENT = "No agent"
+READ_ALOUD_TIP = "Read replies aloud, sentence by sentence while they are written"
+CONVERSATION_TIP = (
+    "Voice conversation: speak, Keiko answers aloud and listens again (a pause ends your turn)"
+)
 AGENT_TIP = (
     "Which agent answers in this chat: its instructions, model and tools. "
     "“No agent” is a plain chat with the current model."
@@ -116,6 +126,12 @@ class Composer(QFrame):
         edit_last_requested(): Up in an empty box: edit the last user message.
         edit_cancelled(): the user left edit mode without sending.
         agent_chosen(object): the user chose an agent in the chooser (its name; None: none).
+        read_aloud_toggled(bool): the user switched "Read replies aloud" on or off.
+        conversation_toggled(bool): the user switched the voice conversation on or off.
+        voice_cancel_requested(): the voice bar's cancel button, or Esc while it shows.
+
+    The mic button's own signals (``mic_button.held``, ``let_go``, ``cancelled``) say when the
+    user holds it.
     """
 
     send_requested = Signal(str)
@@ -124,6 +140,9 @@ class Composer(QFrame):
     edit_last_requested = Signal()
     edit_cancelled = Signal()
     agent_chosen = Signal(object)
+    read_aloud_toggled = Signal(bool)
+    conversation_toggled = Signal(bool)
+    voice_cancel_requested = Signal()
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -152,31 +171,50 @@ class Composer(QFrame):
         self.agent_chooser.setCursor(Qt.CursorShape.PointingHandCursor)
         self.agent_chooser.addItem(NO_AGENT, None)
         self.agent_chooser.hide()  # until the presenter knows the Core has agents
-        self.hint = QLabel(self)
+        self.hint = ElidingLabel(self)  # elided, not widening the composer, when narrow
         self.hint.setObjectName("ComposerHint")
+        self.hint.setMinimumWidth(120)
         self.send_button = QToolButton(self)
         self.send_button.setObjectName("SendButton")
         self.send_button.setToolTip("Send (Enter)")
         self.stop_button = QToolButton(self)
         self.stop_button.setObjectName("StopButton")
         self.stop_button.setToolTip("Stop the reply (Esc)")
+        self.send_button.setAccessibleName("Send")
+        self.stop_button.setAccessibleName("Stop the reply")
         for button in (self.send_button, self.stop_button):
             button.setFixedSize(QSize(32, 32))
             button.setIconSize(QSize(18, 18))
             button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.stop_button.hide()
+        self.voice_bar = VoiceBar(theme, self)
+        self.voice_bar.hide()
+        self.mic_button = MicButton(theme, self)
+        self.read_aloud_button = VoiceToggle(
+            "Read replies aloud", "speaker", READ_ALOUD_TIP, theme, self
+        )
+        self.conversation_button = VoiceToggle(
+            "Voice conversation", "conversation", CONVERSATION_TIP, theme, self
+        )
 
         bottom = QHBoxLayout()
         bottom.setContentsMargins(0, 0, 0, 0)
         bottom.setSpacing(10)
         bottom.addWidget(self.agent_chooser)
         bottom.addWidget(self.hint, 1)
+        voice = QHBoxLayout()
+        voice.setSpacing(2)
+        voice.addWidget(self.read_aloud_button)
+        voice.addWidget(self.conversation_button)
+        voice.addWidget(self.mic_button)
+        bottom.addLayout(voice)
         bottom.addWidget(self.send_button)
         bottom.addWidget(self.stop_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 10, 10)
         layout.setSpacing(6)
         layout.addWidget(self.edit_banner)
+        layout.addWidget(self.voice_bar)
         layout.addWidget(self.editor)
         layout.addLayout(bottom)
 
@@ -187,8 +225,19 @@ class Composer(QFrame):
         self.send_button.clicked.connect(self._on_editor_submitted)
         self.stop_button.clicked.connect(self.stop_requested)
         self.agent_chooser.activated.connect(self._on_agent_chooser_activated)
-        QWidget.setTabOrder(self.editor, self.agent_chooser)
-        QWidget.setTabOrder(self.agent_chooser, self.send_button)
+        self.read_aloud_button.clicked.connect(self.read_aloud_toggled)
+        self.conversation_button.clicked.connect(self.conversation_toggled)
+        self.voice_bar.cancel_requested.connect(self.voice_cancel_requested)
+        order = (
+            self.editor,
+            self.agent_chooser,
+            self.read_aloud_button,
+            self.conversation_button,
+            self.mic_button,
+            self.send_button,
+        )
+        for first, second in pairwise(order):
+            QWidget.setTabOrder(first, second)
         self.set_theme(theme)
         self._on_editor_text_changed()
 
@@ -196,6 +245,10 @@ class Composer(QFrame):
     def set_theme(self, theme: Theme) -> None:
         self.send_button.setIcon(icon("send", theme.accent_text, theme.faint))
         self.stop_button.setIcon(icon("stop", theme.window))
+        self.voice_bar.set_theme(theme)
+        self.mic_button.set_theme(theme)
+        self.read_aloud_button.set_theme(theme)
+        self.conversation_button.set_theme(theme)
         self._agent_icon = icon("agents", theme.muted)
         for row in range(1, self.agent_chooser.count()):
             self.agent_chooser.setItemIcon(row, self._agent_icon)
@@ -269,6 +322,34 @@ QComboBox#AgentChooser QAbstractItemView {{ background: {theme.surface}; color: 
     def set_text(self, text: str) -> None:
         self.editor.setPlainText(text)
 
+    def append_text(self, text: str) -> None:
+        """Add ``text`` after what is in the box (a space between), the cursor at its end."""
+        current = self.editor.toPlainText()
+        joined = f"{current} {text}" if current and not current[-1].isspace() else current + text
+        self.editor.setPlainText(joined)
+        self.editor.moveCursor(self.editor.textCursor().MoveOperation.End)
+
+    def submit(self) -> None:
+        """What Enter does: send the text (or the edited message), or say why not."""
+        self._on_editor_submitted()
+
+    def show_voice(self, state: str, hint: str | None = None) -> None:
+        """Show the voice bar in ``state`` (see ``VoiceBar.set_state``)."""
+        self.voice_bar.set_state(state, hint)
+        self.voice_bar.show()
+
+    def hide_voice(self) -> None:
+        self.voice_bar.hide()
+        self.mic_button.set_recording(False)
+
+    def set_read_aloud(self, on: bool) -> None:
+        """Show "Read replies aloud" on or off (without ``read_aloud_toggled``)."""
+        self.read_aloud_button.set_on(on)
+
+    def set_conversation(self, on: bool) -> None:
+        """Show the voice conversation on or off (without ``conversation_toggled``)."""
+        self.conversation_button.set_on(on)
+
     def clear(self) -> None:
         self.editor.clear()
 
@@ -321,7 +402,9 @@ QComboBox#AgentChooser QAbstractItemView {{ background: {theme.surface}; color: 
         self.agent_chosen.emit(self.agent)
 
     def _on_editor_escape_pressed(self) -> None:
-        if self._busy:
+        if self.voice_bar.isVisible():
+            self.voice_cancel_requested.emit()
+        elif self._busy:
             self.stop_requested.emit()
         elif self._editing is not None:
             self.end_edit()
