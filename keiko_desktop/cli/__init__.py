@@ -61,10 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     from keiko_desktop.cli.agents_args import add_agents_parser
     from keiko_desktop.cli.mcp_args import add_mcp_parser
     from keiko_desktop.cli.tasks_args import add_tasks_parser
+    from keiko_desktop.cli.voice_args import add_voice_parsers
 
     add_mcp_parser(sub)
     add_agents_parser(sub)
     add_tasks_parser(sub)
+    add_voice_parsers(sub)
     return parser
 
 
@@ -112,5 +114,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         from keiko_desktop.cli.tasks import run_tasks
 
         return run_tasks(args)
+    if command in ("say", "transcribe"):
+        from keiko_desktop.cli import voice
+
+        return voice.run_say(args) if command == "say" else voice.run_transcribe(args)
     print(f"keiko: unknown command {command}", file=sys.stderr)
     return 2

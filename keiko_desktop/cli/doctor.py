@@ -262,6 +262,14 @@ def check_audio() -> Check:
     )
 
 
+def check_voice(settings: Settings | None = None) -> list[Check]:
+    """Speech (``cli/doctor_voice.py``): the engines and their models, the microphone and the
+    speaker as the mic button sees them, and push-to-talk outside the window."""
+    from keiko_desktop.cli.doctor_voice import voice_checks
+
+    return voice_checks(settings)
+
+
 def check_tray(display: Check) -> Check:
     if display.level != "ok":
         return Check("tray", "warn", "no display, so no tray", "Quick Ask works from the window.")
@@ -295,6 +303,7 @@ def run_checks(reprobe: bool = False) -> list[Check]:
         check_keyring(),
         display,
         check_audio(),
+        *check_voice(),
         check_tray(display),
     ]
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from keiko_desktop.core.config import Settings
     from keiko_desktop.core.ports import ChatModel
     from keiko_desktop.core.tools.service import ToolService
+    from keiko_desktop.core.voice.service import VoiceService
 
 ParamType = Literal["text", "int", "float", "bool", "choice", "path", "folder", "json", "time"]
 MAX_TEXT = 20_000
@@ -126,6 +127,8 @@ class TaskServices:
     """Starts the tool system if needed and gives it (None: no tools)."""
     model: Callable[[], AbstractAsyncContextManager[ChatModel]] | None = None
     """A lease on the chat's model (summaries)."""
+    voice: VoiceService | None = None
+    """Speech to text (``transcribe``); its engine loads on first use."""
 
 
 Handler = Callable[[TaskContext, Mapping[str, Any]], Coroutine[Any, Any, Outcome]]

@@ -104,6 +104,7 @@ def test_every_shipped_kind_is_registered_once_with_bounded_text_params() -> Non
         "agent_file",
         "summarise",
         "tool",
+        "transcribe",
     ]
     for kind in KINDS:
         assert kind.label
@@ -116,10 +117,10 @@ def test_every_shipped_kind_is_registered_once_with_bounded_text_params() -> Non
 
 def test_an_unknown_kind_is_refused_naming_the_kinds_there_are() -> None:
     with pytest.raises(TaskParamError) as refused:
-        KINDS.check("transcribe", {"file": "/a.wav"})  # planned, not shipped yet
+        KINDS.check("translate", {"file": "/a.txt"})  # not a kind
     assert refused.value.field == "kind"
-    assert "transcribe" in refused.value.message
-    assert "summarise" in refused.value.hint
+    assert "translate" in refused.value.message
+    assert "transcribe" in refused.value.hint
 
 
 @pytest.mark.parametrize(
