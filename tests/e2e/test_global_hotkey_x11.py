@@ -12,25 +12,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QEventLoop, QTimer
 
 from keiko_desktop.ui.voice.global_hotkey import WAYLAND, GlobalHotkey
+from tests.helpers.qt_spin import spin, spin_until
 from tests.helpers.xvfb import XServer
-
-
-def spin(ms: int) -> None:
-    """Run Qt's loop; QEventLoop lets the X thread run (QTest.qWait keeps the GIL)."""
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
-
-
-def spin_until(check: Callable[[], object], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError("not in time")
-        spin(10)
 
 
 class Listener:

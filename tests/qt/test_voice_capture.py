@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEventLoop, QTimer
 
 from keiko_desktop.core.voice.types import WHISPER_RATE, AudioClip
 from keiko_desktop.ui.voice import pcm
 from keiko_desktop.ui.voice.capture import BYTES_PER_SECOND, ClipSource, MicSource, Recorder
 from keiko_desktop.ui.voice.devices import NO_MICROPHONE, find_input, input_status
+from tests.helpers.qt_spin import spin, spin_until
 
 
 def tone(
@@ -30,21 +29,6 @@ def tone(
 
 def silence(seconds: float) -> AudioClip:
     return AudioClip(bytes(int(seconds * WHISPER_RATE) * 2), WHISPER_RATE)
-
-
-def spin(ms: int) -> None:
-    """Run Qt's loop (QEventLoop releases the GIL; QTest.qWait does not)."""
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
-
-
-def spin_until(check: Callable[[], object], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError("not in time")
-        spin(10)
 
 
 def dominant_frequency(clip: AudioClip) -> float:

@@ -4,7 +4,6 @@ loop; cancellation; progress; clear errors for bad files and damaged model folde
 from __future__ import annotations
 
 import asyncio
-import itertools
 import threading
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from keiko_desktop.core.voice.types import AudioClip, SpeakOptions, TranscribeOp
 from keiko_desktop.speech import models
 from keiko_desktop.speech.piper_voice import PiperSynthesizer
 from keiko_desktop.speech.whisper import WhisperTranscriber, decode_options
+from tests.helpers.loop_gaps import loop_gaps
 from tests.helpers.speech_samples import encode_file, normalize, word_error_rate
 
 pytestmark = pytest.mark.model
@@ -77,22 +77,11 @@ async def test_silence_is_nothing(whisper: WhisperTranscriber) -> None:
 async def test_the_loop_stays_free_while_it_listens(
     whisper: WhisperTranscriber, spoken: AudioClip
 ) -> None:
-    ticks: list[float] = []
-
-    async def tick() -> None:
-        while True:
-            ticks.append(time.perf_counter())
-            await asyncio.sleep(0.01)
-
-    ticker = asyncio.create_task(tick())
-    started = time.perf_counter()
     long_clip = spoken + spoken + spoken
-    await whisper.transcribe(long_clip, OPTIONS)
-    took = time.perf_counter() - started
-    ticker.cancel()
-    gaps = [b - a for a, b in itertools.pairwise(ticks)]
-    assert took > 0.3  # long enough that a blocked loop would show
-    assert max(gaps) < min(0.2, took / 2), (max(gaps), took)
+    async with loop_gaps() as gaps:
+        await whisper.transcribe(long_clip, OPTIONS)
+    assert gaps.took > 0.3  # long enough that a blocked loop would show
+    assert gaps.longest < min(0.2, gaps.took / 2), (gaps.longest, gaps.took)
 
 
 async def test_a_file_is_transcribed_with_progress_on_the_loop(
