@@ -59,7 +59,17 @@ STEPS: dict[str, float] = {
     "tool_approval_timeout": 10,
 }
 DECIMALS = {"temperature": 2, "tool_approval_timeout": 0}
-SUFFIXES = {"deleted_retention_days": " days", "tool_approval_timeout": " s"}
+SUFFIXES = {
+    "deleted_retention_days": " days",
+    "tool_approval_timeout": " s",
+    "voice_turn_silence": " s",
+}
+PLACEHOLDERS = {
+    "voice_whisper_model": "The bundled tiny.en (English)",
+    "voice_tts_voice": "The bundled en_US voice (joe)",
+    "voice_language": "Detect the language",
+    "voice_prompt": "e.g. Keiko, Ollama, PySide",
+}
 SPECIAL_ZERO = {"threads": "Automatic", "deleted_retention_days": "Until emptied by hand"}
 NOT_SHOWN = (
     "extra_models",  # edited through the model list ("Add GGUF file…")
@@ -116,6 +126,7 @@ def _line(spec: Setting, parent: QWidget) -> SettingField:
     edit = QLineEdit(parent)
     if spec.maximum is not None:
         edit.setMaxLength(int(spec.maximum))
+    edit.setPlaceholderText(PLACEHOLDERS.get(spec.key, ""))
     return SettingField(spec, edit, edit.text, lambda v: edit.setText(str(v)))
 
 
