@@ -185,7 +185,9 @@ def test_stop_keeps_what_the_source_still_held(qapp: Any) -> None:
     spin(200)
     time.sleep(0.15)  # the loop is busy: 150 ms of sound wait in the source
     clip = recorder.stop()
-    assert clip.duration >= 0.33, f"the last {0.35 - clip.duration:.2f} s were lost"
+    # 0.2 s came while the loop ran, 0.15 s waited in the source: without the drain the clip
+    # would end near 0.2 s (timers run late on a loaded machine, hence the margin).
+    assert clip.duration >= 0.3, f"the last {0.35 - clip.duration:.2f} s were lost"
 
 
 def test_finish_records_a_little_longer_then_stops(qapp: Any) -> None:

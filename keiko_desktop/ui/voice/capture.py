@@ -255,7 +255,12 @@ class Recorder(QObject):
         if data:
             self.chunk.emit(data)
         now = time.monotonic()
-        if now - self._last_update >= self.LEVEL_INTERVAL:
+        # Every 1/30 s, or every 1/30 s of sound when it comes in a burst (the GUI thread was
+        # held up and the device hands over what it kept): the meter never misses the speech.
+        if (
+            now - self._last_update >= self.LEVEL_INTERVAL
+            or len(self._pending) >= self.LEVEL_INTERVAL * BYTES_PER_SECOND
+        ):
             self._update_level(now)
         if len(self._buffer) >= self._max_bytes and self._source is not None:
             self.stop()
