@@ -154,15 +154,22 @@ class PulseServer:
                     said, self._said = (self._said, None) if done else (None, self._said)
                 try:
                     os.write(fd, pcm.ljust(chunk, b"\0"))
-                except BrokenPipeError:  # the source reopened its end
+                except BrokenPipeError:  # the source reopened its end, or the server is gone
                     os.close(fd)
-                    fd = os.open(self.mic, os.O_WRONLY)
+                    fd = -1
+                    if not self._room_open.is_set():
+                        return
+                    try:
+                        fd = os.open(self.mic, os.O_WRONLY)
+                    except OSError:  # the server stopped: nobody listens any more
+                        return
                 if said is not None:
                     said.set()
                 n += 1
                 time.sleep(max(0.0, began + n * chunk / (2 * RATE) - time.monotonic()))
         finally:
-            os.close(fd)
+            if fd >= 0:
+                os.close(fd)
 
     def say(self, clip: AudioClip, then_silence: float = 0.5) -> threading.Event:
         """Speak ``clip`` (16 kHz) into the microphone at its real pace, after what is still
