@@ -14,10 +14,10 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from keiko_desktop.ui.panels.chat_panel import ChatPanel, audio_paths
 from keiko_desktop.ui.theme import LIGHT
-from keiko_desktop.ui.widgets.composer import Composer
 from keiko_desktop.ui.widgets.message_widget import render_context
 from keiko_desktop.ui.widgets.mic_button import MicButton
 from keiko_desktop.ui.widgets.voice_bar import VoiceBar, format_elapsed
+from tests.qt.test_composer import make as make_composer
 
 
 def make_button(qtbot: Any) -> MicButton:
@@ -148,13 +148,6 @@ def test_voice_bar_states_level_and_time(qtbot: Any) -> None:
     with qtbot.waitSignal(bar.cancel_requested, timeout=1000):
         bar.cancel_button.click()
     assert format_elapsed(4.9) == "0:04"
-
-
-def make_composer(qtbot: Any) -> Composer:
-    composer = Composer(LIGHT)
-    qtbot.addWidget(composer)
-    composer.show()
-    return composer
 
 
 def test_composer_voice_controls_are_named_and_in_the_tab_order(qtbot: Any) -> None:
