@@ -11,6 +11,7 @@ import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from keiko_desktop.core.chat.models import ModelManager
@@ -136,6 +137,39 @@ class Core:
         purged = await self.conversations.purge_deleted(0.0)
         log.info("emptied the trash: %d chats", purged)
         return purged
+
+    async def import_mcp_config(self, path: Path) -> list[str]:
+        """Import the MCP servers of another app's config file (a dropped
+        claude_desktop_config.json); the running tool system starts them. Returns their names
+        (none when every one was there already). Raises KeikoError for a bad file."""
+        changes = await asyncio.to_thread(
+            importlib.import_module, "keiko_desktop.mcp_tools.config_changes"
+        )
+        outcome = await asyncio.to_thread(changes.import_config_file, self.paths, path)
+        if self.tool_system is not None:
+            for server in outcome.added:
+                if server.name in self.tool_system.pool.names():
+                    await self.tool_system.pool.remove(server.name)
+                self.tool_system.pool.add(server)
+                self.tool_system.service.registry.set_enabled(server.name, True)
+        names: list[str] = outcome.added_names
+        return names
+
+    async def grant_folder(self, folder: Path) -> bool:
+        """Grant ``folder`` to the ``files`` tool (a dropped folder, once the user agreed);
+        a running ``files`` server restarts with it. False when it was granted already."""
+        changes = await asyncio.to_thread(
+            importlib.import_module, "keiko_desktop.mcp_tools.config_changes"
+        )
+        new = await asyncio.to_thread(changes.grant_folder, self.paths, folder)
+        if new is None:
+            return False
+        system = self.tool_system
+        if system is not None and "files" in system.pool.names():
+            system.pool.connection("files").config = new
+            system.service.registry.set_enabled("files", True)
+            await system.pool.restart_server("files")
+        return True
 
     def set_approver(self, approver: Approver | None) -> None:
         """Register who answers Ask tools, now and for tools started later (None: nobody, so

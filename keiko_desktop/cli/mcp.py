@@ -234,47 +234,18 @@ def _print_result(result: ToolResult, as_json: bool) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from keiko_desktop.mcp_tools.config import import_servers, load_config, save_config
-    from keiko_desktop.mcp_tools.secrets import (
-        SecretStore,
-        move_secrets_to_keychain,
-        plain_secrets,
-    )
+    from keiko_desktop.mcp_tools.config_changes import import_config_file
 
     paths = Paths.from_env()
     try:
-        config = load_config(paths)
-        found = import_servers(args.file)
-        added: list[str] = []
-        skipped: list[str] = []
-        moved: list[str] = []
-        plain: list[str] = []
-        store = SecretStore()
-        changed: list[str] = []
-        for name, server in found.items():
-            if name in config.builtins or (name in config.servers and not args.replace):
-                skipped.append(name)
-                continue
-            old = config.servers.get(name)
-            if old is not None and old.identity != server.identity:
-                changed.append(name)
-            if args.plain_secrets:
-                plain.extend(f"{name}.{key}" for key in plain_secrets(server))
-            else:
-                server, names = move_secrets_to_keychain(server, store)
-                moved.extend(names)
-            config = config.with_server(server)
-            added.append(name)
-        path = save_config(paths, config)
+        outcome = import_config_file(
+            paths, args.file, replace_existing=args.replace, keep_plain_secrets=args.plain_secrets
+        )
     except KeikoError as exc:
         error(exc)
         return 1
-    except OSError as exc:
-        error(
-            f"cannot save {exc.filename or 'mcp.json'}: {exc.strerror or exc}.\n"
-            f"  → Check that {paths.config_dir} is writable and the disk is not full."
-        )
-        return 1
+    path, added, skipped = outcome.path, outcome.added_names, outcome.skipped
+    moved, plain, changed = outcome.moved, outcome.plain, outcome.changed
     print(f"Imported {len(added)} server(s) into {path}: {', '.join(added) or 'none'}")
     if skipped:
         print(f"Skipped (already configured; use --replace): {', '.join(skipped)}")

@@ -85,6 +85,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("voice", "Voice"),
     Section("agents", "Agents"),
     Section("tasks", "Tasks"),
+    Section("files", "Files"),
+    Section("desktop", "Desktop"),
     Section("endpoints", "Endpoints"),
 )
 SECTION_NAMES: tuple[str, ...] = tuple(s.name for s in SECTIONS)
@@ -383,6 +385,39 @@ class Settings:
         "In a voice conversation, seconds of silence after you spoke that end your turn.",
         minimum=0.3,
         maximum=5.0,
+    )
+
+    attachment_max_mb: int = setting(
+        "files",
+        50,
+        "Largest file to attach (MB)",
+        "Files bigger than this are refused when dropped, pasted or attached.",
+        minimum=1,
+        maximum=2048,
+    )
+    attachment_context_share: float = setting(
+        "files",
+        0.5,
+        "Room for attached files",
+        "The share of the model's prompt that passages of attached files may fill; the rest "
+        "is the conversation.",
+        minimum=0.1,
+        maximum=0.9,
+    )
+    close_to_tray: bool = setting(
+        "desktop",
+        True,
+        "Keep running in the tray",
+        "Closing the window keeps Keiko in the system tray (where there is one), so Quick "
+        "ask and tasks keep working; Quit in the tray menu ends it.",
+    )
+    quick_ask_hotkey: str = setting(
+        "desktop",
+        "Ctrl+Alt+Space",
+        "Quick ask key",
+        "Opens the Quick ask popup from anywhere (X11; Wayland does not let programs grab "
+        "keys). Empty: no key.",
+        maximum=40,
     )
 
     def validate(self) -> Settings:

@@ -70,6 +70,9 @@ class ServerPool:
             connection.start()
         return connection
 
+    def names(self) -> list[str]:
+        return list(self._servers)
+
     async def remove(self, name: str) -> None:
         connection = self._servers.pop(name, None)
         if connection is not None:

@@ -99,6 +99,8 @@ class VoicePresenter(QObject):
         self.devices = VoiceDevices(input_status, output_status, self)
         self.devices.changed.connect(self._on_devices_changed)
         self._ptt = False  # push-to-talk is recording
+        # Whether the push-to-talk keys are the chat's: False while Quick ask has the focus.
+        self.keys_wanted: Callable[[], bool] = lambda: True
         self._transcriptions: set[asyncio.Task[Any]] = set()
         self._file_note = ""
         self._note = ""
@@ -162,9 +164,13 @@ class VoicePresenter(QObject):
     def follow_keys(self, keys: QObject) -> None:
         """Push-to-talk on ``keys``' ``pressed``/``released``, and Esc while held on its
         ``cancelled`` (the window's key, the global hotkey)."""
-        keys.pressed.connect(self.press)  # type: ignore[attr-defined]
+        keys.pressed.connect(self._on_keys_pressed)  # type: ignore[attr-defined]
         keys.released.connect(self.release)  # type: ignore[attr-defined]
         keys.cancelled.connect(self.cancel)  # type: ignore[attr-defined]
+
+    def _on_keys_pressed(self) -> None:
+        if self.keys_wanted():
+            self.press()
 
     def check_devices(self) -> None:
         """Enable the voice controls the devices allow, each disabled one saying why."""
