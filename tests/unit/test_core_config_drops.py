@@ -47,7 +47,8 @@ def test_grant_folder_adds_it_once(paths: Paths, tmp_path: Path) -> None:
     folder = tmp_path / "docs"
     folder.mkdir()
     new = grant_folder(paths, folder)
-    assert new is not None and new.folders == (str(folder.resolve()),)
+    assert new is not None
+    assert new.folders == (str(folder.resolve()),)
     assert grant_folder(paths, folder) is None
     assert load_config(paths).builtins["files"].folders == (str(folder.resolve()),)
     with pytest.raises(KeikoError, match="not a folder"):
