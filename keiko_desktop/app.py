@@ -39,6 +39,9 @@ from keiko_desktop.llm.registry import ModelRegistry, locate_bundled_model
 
 if TYPE_CHECKING:
     from keiko_desktop.core.agents.service import AgentService
+    from keiko_desktop.core.files.ports import Extractor
+    from keiko_desktop.core.files.service import AttachmentService
+    from keiko_desktop.core.files.types import Extracted, FileKind
     from keiko_desktop.core.tasks.service import TaskService
     from keiko_desktop.core.tools.approvals import Approver
     from keiko_desktop.core.tools.ports import ToolStore
@@ -77,6 +80,8 @@ class Core:
     """Background tasks (``core/tasks``); they run only once ``tasks.start(role)`` is called."""
     voice: VoiceService | None = None
     """Speech in and out (``core/voice``); its engines load on first use."""
+    files: AttachmentService | None = None
+    """Attached files (``core/files``): ingest, link to messages, passages for turns."""
     tool_system: ToolSystem | None = field(default=None, repr=False)
     tool_store: ToolStore | None = field(default=None, repr=False)
     """Where the tools keep policies, the audit log and notes (None: nowhere, in memory)."""
@@ -85,6 +90,8 @@ class Core:
     _tools_task: asyncio.Task[None] | None = field(default=None, repr=False)
     trash_purge: asyncio.Task[int] | None = field(default=None, repr=False)
     """The start-up purge of chats deleted longer ago than ``deleted_retention_days``."""
+    files_sweep: asyncio.Task[int] | None = field(default=None, repr=False)
+    """The start-up sweep of attachment leftovers (``AttachmentService.sweep``)."""
     _closed: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -238,10 +245,11 @@ class Core:
         if self.agents is not None:
             self.chat.set_agents(None)
             await self.agents.aclose()  # runs stored as cancelled, their models unloaded
-        if self.trash_purge is not None and not self.trash_purge.done():
-            self.trash_purge.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.trash_purge
+        for task in (self.trash_purge, self.files_sweep):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._tools_task is not None and not self._tools_task.done():
             self._tools_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -334,6 +342,53 @@ def build_tasks(core: Core) -> TaskService:
     )
 
 
+class _LazyExtractor:
+    """``documents.DocumentExtractor``, imported on first use (pypdf and the readers take
+    tens of milliseconds to import, which ``keiko ask`` without files never pays)."""
+
+    def __init__(self) -> None:
+        self._extractor: Extractor | None = None
+
+    def _get(self) -> Extractor:
+        if self._extractor is None:
+            from keiko_desktop.documents import DocumentExtractor
+
+            self._extractor = DocumentExtractor()
+        return self._extractor
+
+    def classify(self, path: Path) -> FileKind:
+        return self._get().classify(path)
+
+    def extract(
+        self,
+        path: Path,
+        kind: FileKind,
+        *,
+        progress: Callable[[float], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+        name: str | None = None,
+    ) -> Extracted:
+        extractor = self._get()
+        return extractor.extract(path, kind, progress=progress, cancelled=cancelled, name=name)
+
+
+def build_files(core: Core) -> AttachmentService:
+    """Attachments over the core's store: copies under ``data_dir/files``; leftovers of a
+    crash are swept in the background (``core.files_sweep``, never raising)."""
+    from keiko_desktop.core.files.service import AttachmentService
+    from keiko_desktop.store.attachments import SqliteAttachmentRepository
+
+    files = AttachmentService(
+        SqliteAttachmentRepository(core.database),  # type: ignore[arg-type]
+        _LazyExtractor(),
+        core.paths.data_dir / "files",
+        lambda: core.settings,
+        core.bus,
+    )
+    core.files_sweep = asyncio.get_running_loop().create_task(files.sweep())
+    return files
+
+
 def build_voice(bus: EventBus, settings: Callable[[], Settings]) -> VoiceService:
     """Speech in (faster-whisper) and out (piper). Nothing heavy happens here: each engine is
     made, and its model loaded, on first use (``VoiceService.preload`` warms it)."""
@@ -400,6 +455,8 @@ async def build_core(
         core.voice = build_voice(bus, current)
     if with_tasks:
         core.tasks = build_tasks(core)
+    core.files = build_files(core)
+    chat.set_files(core.files)
     core.recovered = await chat.recover()
     if core.recovered:
         log.info("marked %d unfinished replies as interrupted", core.recovered)

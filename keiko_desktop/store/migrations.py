@@ -319,6 +319,95 @@ def m008_tasks(conn: Connection) -> None:
     )
 
 
+def m009_attachments(conn: Connection) -> None:
+    """Attached files (one row per content-addressed copy, by sha256), their pages' text, their
+    chunks with an external-content FTS5 index kept by triggers (porter stemming over
+    ``unicode61``, so "reports" finds "report"), which messages they were attached to, and the
+    chunks a reply was given (its sources)."""
+    _run(
+        conn,
+        """
+        CREATE TABLE attachments (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            sha256 TEXT NOT NULL,
+            name TEXT NOT NULL,
+            kind VARCHAR(16) NOT NULL,
+            mime TEXT NOT NULL DEFAULT '',
+            size INTEGER NOT NULL,
+            pages INTEGER NOT NULL DEFAULT 0,
+            chars INTEGER NOT NULL DEFAULT 0,
+            chunks INTEGER NOT NULL DEFAULT 0,
+            note TEXT NOT NULL DEFAULT '',
+            created_at DATETIME NOT NULL
+        )
+        """,
+        "CREATE UNIQUE INDEX ux_attachments_sha256 ON attachments (sha256)",
+        "CREATE INDEX ix_attachments_created_at ON attachments (created_at)",
+        """
+        CREATE TABLE message_attachments (
+            message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+            attachment_id INTEGER NOT NULL REFERENCES attachments (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (message_id, attachment_id)
+        )
+        """,
+        "CREATE INDEX ix_message_attachments_attachment_id ON message_attachments (attachment_id)",
+        """
+        CREATE TABLE attachment_pages (
+            attachment_id INTEGER NOT NULL REFERENCES attachments (id) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            page INTEGER,
+            text TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (attachment_id, ordinal)
+        )
+        """,
+        """
+        CREATE TABLE chunks (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            attachment_id INTEGER NOT NULL REFERENCES attachments (id) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            page INTEGER,
+            start INTEGER NOT NULL DEFAULT 0,
+            text TEXT NOT NULL DEFAULT ''
+        )
+        """,
+        "CREATE UNIQUE INDEX ux_chunks_attachment_id_ordinal ON chunks (attachment_id, ordinal)",
+        """
+        CREATE VIRTUAL TABLE chunks_fts USING fts5(
+            text,
+            content='chunks',
+            content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2'
+        )
+        """,
+        """
+        CREATE TRIGGER chunks_fts_after_insert AFTER INSERT ON chunks BEGIN
+            INSERT INTO chunks_fts (rowid, text) VALUES (new.id, new.text);
+        END
+        """,
+        """
+        CREATE TRIGGER chunks_fts_after_delete AFTER DELETE ON chunks BEGIN
+            INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        END
+        """,
+        """
+        CREATE TRIGGER chunks_fts_after_update AFTER UPDATE OF text ON chunks BEGIN
+            INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+            INSERT INTO chunks_fts (rowid, text) VALUES (new.id, new.text);
+        END
+        """,
+        """
+        CREATE TABLE message_sources (
+            message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+            chunk_id INTEGER NOT NULL REFERENCES chunks (id) ON DELETE CASCADE,
+            rank INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (message_id, chunk_id)
+        )
+        """,
+        "CREATE INDEX ix_message_sources_chunk_id ON message_sources (chunk_id)",
+    )
+
+
 # Append new migrations at the end; never edit, rename or reorder one that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (
     m001_conversations_messages,
@@ -329,6 +418,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m006_tool_policy_fingerprint,
     m007_agents_runs_spans,
     m008_tasks,
+    m009_attachments,
 )
 
 _CREATE_LEDGER = """

@@ -254,3 +254,76 @@ task_lease = Table(
     Column("heartbeat_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
 )
+
+# ---------------------------------------------------------------------- m009: attachments
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sha256", Text, nullable=False),  # of the copy's bytes: one row per content
+    Column("name", Text, nullable=False),  # the file's name when first attached (display only)
+    Column("kind", String(16), nullable=False),  # a core.files.types.FileKind
+    Column("mime", Text, nullable=False, default=""),
+    Column("size", Integer, nullable=False),  # bytes
+    Column("pages", Integer, nullable=False, default=0),  # pages with text
+    Column("chars", Integer, nullable=False, default=0),
+    Column("chunks", Integer, nullable=False, default=0),
+    Column("note", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ux_attachments_sha256", "sha256", unique=True),
+    Index("ix_attachments_created_at", "created_at"),
+    sqlite_autoincrement=True,
+)
+
+message_attachments = Table(
+    "message_attachments",
+    metadata,
+    Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "attachment_id",
+        Integer,
+        ForeignKey("attachments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("position", Integer, nullable=False, default=0),  # order within the message
+    Index("ix_message_attachments_attachment_id", "attachment_id"),
+)
+
+attachment_pages = Table(
+    "attachment_pages",
+    metadata,
+    Column(
+        "attachment_id",
+        Integer,
+        ForeignKey("attachments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("ordinal", Integer, primary_key=True),  # 0-based order of the pages
+    Column("page", Integer, nullable=True),  # the page number (from 1); None: the whole file
+    Column("text", Text, nullable=False, default=""),
+)
+
+chunks = Table(
+    "chunks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "attachment_id", Integer, ForeignKey("attachments.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("ordinal", Integer, nullable=False),  # 0-based order within the attachment
+    Column("page", Integer, nullable=True),
+    Column("start", Integer, nullable=False, default=0),  # offset within its page's text
+    Column("text", Text, nullable=False, default=""),  # indexed by chunks_fts (FTS5, triggers)
+    Index("ux_chunks_attachment_id_ordinal", "attachment_id", "ordinal", unique=True),
+    sqlite_autoincrement=True,
+)
+
+message_sources = Table(
+    "message_sources",
+    metadata,
+    Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("chunk_id", Integer, ForeignKey("chunks.id", ondelete="CASCADE"), primary_key=True),
+    Column("rank", Integer, nullable=False, default=0),  # 0: the best passage
+    Index("ix_message_sources_chunk_id", "chunk_id"),
+)

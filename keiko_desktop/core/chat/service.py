@@ -15,10 +15,11 @@ included.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 
     from keiko_desktop.core.agents.profiles import AgentProfile
     from keiko_desktop.core.agents.runner import ToolStep
+    from keiko_desktop.core.files.service import AttachmentService
     from keiko_desktop.core.tools.service import ToolService
 
 log = logging.getLogger(__name__)
@@ -137,10 +139,15 @@ class ChatService:
         """Make the first reply of a tool turn a call (for agents that must look something up,
         and for tests with a model too small to choose)."""
         self.agents: AgentSource | None = None
+        self.files: AttachmentService | None = None
 
     def set_agents(self, agents: AgentSource | None) -> None:
         """Answer in conversations bound to an agent as that agent (its prompt, model, tools)."""
         self.agents = agents
+
+    def set_files(self, files: AttachmentService | None) -> None:
+        """Attachments: linked to the messages they are sent with, passages put into turns."""
+        self.files = files
 
     def set_tools(self, tools: ToolService | None) -> None:
         """Offer ``tools`` to models that can call them (the tool system starts after the core)."""
@@ -159,20 +166,25 @@ class ChatService:
         return await self.repo.mark_streaming_interrupted()
 
     # ----------------------------------------------------------------- commands
-    async def send(self, conversation_id: int | None, text: str) -> Reply:
-        """Store ``text`` as the user's message and start the reply to it.
+    async def send(
+        self, conversation_id: int | None, text: str, attachments: Sequence[int] = ()
+    ) -> Reply:
+        """Store ``text`` as the user's message, with ``attachments`` (ids from
+        ``files.ingest``) linked to it, and start the reply to it.
 
         With no ``conversation_id`` a new conversation is made for it; when the message cannot
-        be stored (disk full, database locked) that conversation is deleted again, so a failed
-        send never leaves an empty "Untitled" chat behind.
+        be stored (disk full, database locked, an attachment gone) it and that conversation
+        are deleted again, so a failed send never leaves an empty "Untitled" chat behind.
         """
         check_prompt(text)
+        if attachments and self.files is None:
+            raise KeikoError("Files cannot be attached here.", "Send the message without them.")
         if conversation_id is not None:
-            user = await self.repo.add_message(conversation_id, "user", text)
+            user = await self._add_user(conversation_id, text, attachments)
         else:
             conversation = await self.repo.create_conversation("")
             try:
-                user = await self.repo.add_message(conversation.id, "user", text)
+                user = await self._add_user(conversation.id, text, attachments)
             except BaseException:
                 await self._discard(conversation.id)
                 raise
@@ -180,6 +192,19 @@ class ChatService:
             self._bus.publish(ConversationChanged(conversation_id, "created"))
         self._bus.publish(MessageCreated(conversation_id, user.id, "user"))
         return await self._start_reply(conversation_id, user)
+
+    async def _add_user(
+        self, conversation_id: int, text: str, attachments: Sequence[int]
+    ) -> StoredMessage:
+        user = await self.repo.add_message(conversation_id, "user", text)
+        if attachments and self.files is not None:
+            try:
+                await self.files.link(user.id, attachments)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self.repo.delete_message(user.id))
+                raise
+        return user
 
     async def _discard(self, conversation_id: int) -> None:
         """Delete a conversation made for a message that could not be stored (best effort:
@@ -316,6 +341,15 @@ class ChatService:
         if agent is not None:
             params = GenerationParams(temperature=agent.temperature, max_tokens=agent.max_tokens)
         history = await self._history(reply.conversation_id, reply.user_message.id, agent)
+        if self.files is not None:  # the newest turn carries passages of attached files
+            history = await self.files.prepare_turn(
+                history,
+                reply.conversation_id,
+                reply.user_message.id,
+                reply.message_id,
+                model,
+                params.max_tokens,
+            )
         if agent is not None and agent.tools and self.tools is None and self.agents is not None:
             self.tools = await self.agents.tools()  # the agent's tools start with its first turn
         tool_model = self._tool_model(model, settings, agent)

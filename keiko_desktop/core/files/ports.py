@@ -32,10 +32,13 @@ class Extractor(Protocol):
         *,
         progress: Callable[[float], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
+        name: str | None = None,
     ) -> Extracted:
         """The text of ``path`` (a kind in ``INGESTED_KINDS``). Raises ``AttachmentError``
         with a clear message for an encrypted PDF, a corrupt file, binary data, a file that
-        vanished or changed mid-read; stops with ``AttachmentError`` when ``cancelled()``."""
+        vanished or changed mid-read; stops with ``AttachmentError`` when ``cancelled()``.
+        Messages name the file ``name`` when given (the service reads a copy named by its
+        hash), else the path's name."""
         ...
 
 
