@@ -263,12 +263,12 @@ def test_audio_files_dropped_on_the_panel_and_on_the_message_box(
     assert panel.composer.text == ""  # not pasted into the box as a path
 
 
-def test_other_drops_are_not_the_panels(qtbot: Any, tmp_path: Path) -> None:
+def test_a_web_link_is_not_the_panels(qtbot: Any) -> None:
     panel = ChatPanel(render_context(LIGHT))
     qtbot.addWidget(panel)
     panel.show()
     mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "notes.txt"))])
+    mime.setUrls([QUrl("https://example.com/talk.wav")])
     enter = QDragEnterEvent(
         QPoint(5, 5),
         Qt.DropAction.CopyAction,
@@ -277,6 +277,41 @@ def test_other_drops_are_not_the_panels(qtbot: Any, tmp_path: Path) -> None:
         Qt.KeyboardModifier.NoModifier,
     )
     enter.ignore()
-    with qtbot.assertNotEmitted(panel.audio_files_dropped):
+    with (
+        qtbot.assertNotEmitted(panel.audio_files_dropped),
+        qtbot.assertNotEmitted(panel.files_dropped),
+    ):
         QApplication.sendEvent(panel, enter)
     assert not enter.isAccepted()
+
+
+def test_a_local_file_that_is_not_sound_is_a_file_drop(qtbot: Any, tmp_path: Path) -> None:
+    panel = ChatPanel(render_context(LIGHT))
+    qtbot.addWidget(panel)
+    panel.show()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello", encoding="utf-8")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(notes))])
+    enter = QDragEnterEvent(
+        QPoint(5, 5),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(panel, enter)
+    assert enter.isAccepted()  # the panel takes any local file now, not only sound
+    drop = QDropEvent(
+        QPointF(5, 5),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    with (
+        qtbot.assertNotEmitted(panel.audio_files_dropped),
+        qtbot.waitSignal(panel.files_dropped, timeout=1000) as blocker,
+    ):
+        QApplication.sendEvent(panel, drop)
+    assert blocker.args == [[notes]]

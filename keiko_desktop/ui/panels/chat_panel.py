@@ -1,6 +1,8 @@
 """ChatPanel: the centre of the window — a title (and the agent the chat is bound to), the
-messages (or a welcome), and the composer. Audio files dropped anywhere on it (the message box
-too) are handed on to be transcribed (``audio_files_dropped``); other drops are not its own."""
+messages (or a welcome), and the composer. Files dropped anywhere on it (the message box too)
+are handed on: audio files to be transcribed (``audio_files_dropped``), every other file or
+folder to be attached or offered (``files_dropped``), an image's data to be attached
+(``image_pasted``)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.core.voice.types import AUDIO_SUFFIXES
+from keiko_desktop.ui import file_drops
 from keiko_desktop.ui.icons import app_icon, icon
 from keiko_desktop.ui.theme import Theme
 from keiko_desktop.ui.widgets.composer import Composer
@@ -104,10 +107,14 @@ class ChatPanel(QWidget):
 
     Signals:
         audio_files_dropped(list): audio files (paths) were dropped on the chat.
+        files_dropped(list): other files or folders (Paths) were dropped on the chat.
+        image_pasted(bytes): an image (PNG bytes, no file) was dropped on the chat.
         (The rest are its children's: ``view`` (MessageView) and ``composer`` (Composer).)
     """
 
     audio_files_dropped = Signal(list)
+    files_dropped = Signal(list)
+    image_pasted = Signal(bytes)
 
     def __init__(self, ctx: RenderContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -159,7 +166,7 @@ class ChatPanel(QWidget):
         layout.addWidget(bottom)
         self._style_agent_label(ctx.theme)
         self.show_empty(True)
-        # The message box takes drops itself (as text): audio files are this panel's.
+        # The message box takes drops itself (as text): files are this panel's.
         self.composer.editor.viewport().installEventFilter(self)
 
     def set_title(self, title: str) -> None:
@@ -226,17 +233,27 @@ class ChatPanel(QWidget):
         return super().eventFilter(watched, event)
 
     def _take_drag(self, event: QDragMoveEvent) -> bool:
-        if not audio_paths(event.mimeData()):
+        mime = event.mimeData()
+        if not (file_drops.has_files(mime) or (mime.hasImage() and not mime.hasText())):
             return False
         event.acceptProposedAction()
         return True
 
     def _take_drop(self, event: QDropEvent) -> bool:
-        paths = audio_paths(event.mimeData())
-        if not paths:
+        mime = event.mimeData()
+        paths = file_drops.paths_from_mime(mime)
+        image = None if paths or mime.hasText() else file_drops.image_from_mime(mime)
+        if not paths and not image:
             return False
         event.acceptProposedAction()
-        self.audio_files_dropped.emit(paths)
+        audio = [str(p) for p in paths if p.suffix.lower() in AUDIO_SUFFIXES]
+        others = [p for p in paths if p.suffix.lower() not in AUDIO_SUFFIXES]
+        if audio:
+            self.audio_files_dropped.emit(audio)
+        if others:
+            self.files_dropped.emit(others)
+        if image:
+            self.image_pasted.emit(image)
         return True
 
     def _style_agent_label(self, theme: Theme) -> None:

@@ -10,13 +10,15 @@ It also keeps the chat's agent in view: the composer's chooser lists the agents 
 and choosing another binds the conversation (``core.agents.set_conversation_agent``). A new
 chat is bound to the chooser's agent as soon as its first message has created it, before the
 reply reads the binding. Without ``core.agents`` the chooser is hidden.
+
+Files (``self.files``, a ``ChatFiles``): the composer's chips go with the message they are sent
+with, shown on it; replies show their sources; ``ask_new`` asks in a new chat with files.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from datetime import datetime
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -24,29 +26,17 @@ from keiko_desktop.core.agents.events import AgentsChanged
 from keiko_desktop.core.chat.service import Reply
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.events import ConversationChanged, MessageCreated, ModelStateChanged
-from keiko_desktop.core.ports import StoredMessage
 from keiko_desktop.ui.bridge import EventBridge
 from keiko_desktop.ui.core_handle import CoreHandle
 from keiko_desktop.ui.panels.chat_panel import ChatPanel
 from keiko_desktop.ui.presenters.chat_agents import ChatAgents
+from keiko_desktop.ui.presenters.chat_files import ChatFiles
+from keiko_desktop.ui.presenters.chat_stream import Stream, placeholder_for
 from keiko_desktop.ui.task_runner import TaskRunner
 
 PAGE = 50
 FRAME_MS = 33
 MAX_FRAME_MS = 250
-
-
-@dataclass
-class _Stream:
-    """A reply being shown: the text so far and how much of it is on screen."""
-
-    reply: Reply
-    pieces: list[str] = field(default_factory=list)
-    length: int = 0
-    shown: int = 0
-
-    def text(self) -> str:
-        return "".join(self.pieces)
 
 
 class ChatPresenter(QObject):
@@ -73,11 +63,12 @@ class ChatPresenter(QObject):
         self._composer = panel.composer
         self._core = core
         self._conversation_id: int | None = None
-        self._streams: dict[int, _Stream] = {}
+        self._streams: dict[int, Stream] = {}
         self._open_seq = 0
         self._model_state = "loading"
         self.tasks = TaskRunner(self._show_error)
         self.agents = ChatAgents(panel, core, self.tasks, lambda: self._conversation_id)
+        self.files = ChatFiles(panel, core, self.tasks, self)
         self._frame = QTimer(self)
         self._frame.setInterval(FRAME_MS)
         self._frame.timeout.connect(self._on_frame_timeout)
@@ -139,6 +130,11 @@ class ChatPresenter(QObject):
             self._open(conversation_id, self._open_seq, focus_message), "open conversation"
         )
 
+    def ask_new(self, text: str, paths: list[Path]) -> None:
+        """Ask ``text`` in a new chat with ``paths`` attached, once they are read."""
+        self.new_chat()
+        self.tasks.spawn(self.files.ask_new(paths, text), "ask in a new chat")
+
     def stop(self, conversation_id: int | None = None) -> None:
         cid = self._conversation_id if conversation_id is None else conversation_id
         stream = self._streams.get(cid) if cid is not None else None
@@ -156,6 +152,7 @@ class ChatPresenter(QObject):
         """Stop all work (shutdown); replies must have been stopped already."""
         self._frame.stop()
         self.tasks.close()
+        self.files.close()
 
     def set_context_length(self, tokens: int) -> None:
         self._composer.set_context_length(tokens)
@@ -270,6 +267,7 @@ class ChatPresenter(QObject):
             self._view.scroll_to_message(focus)
         self.conversation_opened.emit(conversation_id)
         await self.agents.show_binding(conversation_id)
+        await self.files.decorate(conversation_id, messages)
 
     async def _show_tool_message(self, event: MessageCreated) -> None:
         """A tool call the model just made: its card goes above the reply being written."""
@@ -294,16 +292,20 @@ class ChatPresenter(QObject):
         if conversation_id != self._conversation_id:
             return
         self._view.prepend_messages(earlier[-PAGE:], len(earlier) > PAGE)
+        await self.files.decorate(conversation_id, earlier[-PAGE:])
 
     async def _send(self, text: str) -> None:
         core = await self._core.get()
         self._panel.clear_error()
         conversation_id = self._conversation_id
         agent = self._composer.agent if conversation_id is None else None
+        infos = self.files.take_for_send()
+        ids = [info.id for info in infos]
         try:
-            reply = await core.chat.send(conversation_id, text)
-        except KeikoError:
-            if not self._composer.text:
+            reply = await core.chat.send(conversation_id, text, attachments=ids)
+        except BaseException as exc:
+            self.files.give_back(infos)
+            if isinstance(exc, KeikoError) and not self._composer.text:
                 self._composer.set_text(text)
             raise
         if agent is not None:
@@ -318,6 +320,7 @@ class ChatPresenter(QObject):
         if reply.conversation_id == self._conversation_id:
             self._panel.show_empty(False)
             self._view.append_message(reply.user_message)
+            self.files.show_sent(reply.user_message.id, infos)
             self._show_placeholder(reply)
             self._view.scroll_to_bottom()
         await self._stream(reply)
@@ -355,21 +358,12 @@ class ChatPresenter(QObject):
             self._panel.set_title(conversation.title)
 
     def _show_placeholder(self, reply: Reply) -> None:
-        placeholder = StoredMessage(
-            id=reply.message_id,
-            conversation_id=reply.conversation_id,
-            role="assistant",
-            content="",
-            status="streaming",
-            created_at=datetime.now(),
-            parent_id=reply.user_message.id,
-        )
-        widget = self._view.append_message(placeholder)
+        widget = self._view.append_message(placeholder_for(reply))
         if self._model_state != "ready":
             widget.set_pending_text("Loading the model…")
 
     async def _stream(self, reply: Reply) -> None:
-        stream = _Stream(reply)
+        stream = Stream(reply)
         self._streams[reply.conversation_id] = stream
         self._update_busy()
         self.reply_started.emit(reply.conversation_id, reply.message_id)
@@ -389,6 +383,7 @@ class ChatPresenter(QObject):
         if reply.conversation_id == self._conversation_id:
             if stored is not None:
                 self._view.update_message(stored)
+                await self.files.show_sources(stored.id)
             else:
                 self._view.remove_message(result.message_id)
         self.reply_finished.emit(result.message_id, result.status)

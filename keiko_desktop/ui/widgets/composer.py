@@ -4,23 +4,21 @@ Enter sends, Shift+Enter starts a new line, Up in an empty box asks to edit the 
 The agent chooser (shown when the Core has agents) says which agent answers in this chat.
 Voice: the mic button (hold to talk), "Read replies aloud" and "Voice conversation" toggles, and
 the ``VoiceBar`` above the text box while voice is in use; the voice presenter drives them.
-The window's own keys (``ui.shortcuts.WINDOW_SHORTCUTS``: Ctrl+N, Ctrl+K, Ctrl+,, Esc) are never
-kept by the text box: it refuses their ``ShortcutOverride``, so the window's shortcuts go first.
+Files: the Attach button (Ctrl+Shift+A) asks for files (``attach_requested``); pasted files
+and images are handed on (``files_pasted``, ``image_pasted``); their chips (``chips``) sit above
+the text box, and Send waits while a chip is still being read. The text box is ``ComposerEdit``.
 """
 
 from __future__ import annotations
 
 from itertools import pairwise
 
-from PySide6.QtCore import QEvent, QSize, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
-    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -28,13 +26,13 @@ from PySide6.QtWidgets import (
 
 from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.ui.icons import icon
-from keiko_desktop.ui.shortcuts import window_shortcut_for
 from keiko_desktop.ui.theme import Theme
+from keiko_desktop.ui.widgets.attachment_chips import AttachmentChips
+from keiko_desktop.ui.widgets.composer_edit import ComposerEdit
 from keiko_desktop.ui.widgets.mic_button import MicButton, VoiceToggle
 from keiko_desktop.ui.widgets.voice_bar import ElidingLabel, VoiceBar
 
 CHARS_PER_TOKEN = 4
-MAX_LINES = 10
 NO_AGENT = "No agent"
 READ_ALOUD_TIP = "Read replies aloud, sentence by sentence while they are written"
 CONVERSATION_TIP = (
@@ -51,71 +49,6 @@ def approx_tokens(text: str) -> int:
     return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
 
 
-class ComposerEdit(QPlainTextEdit):
-    """The text box. Grows with its text up to ``MAX_LINES``.
-
-    Signals:
-        submitted(): Enter was pressed (without Shift).
-        up_pressed_when_empty(): Up was pressed in an empty box.
-        escape_pressed(): Esc was pressed.
-    """
-
-    submitted = Signal()
-    up_pressed_when_empty = Signal()
-    escape_pressed = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setTabChangesFocus(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.document().setDocumentMargin(2)
-        self.document().contentsChanged.connect(self._on_document_contents_changed)
-        self._on_document_contents_changed()
-
-    def event(self, event: QEvent) -> bool:
-        if (
-            event.type() == QEvent.Type.ShortcutOverride
-            and isinstance(event, QKeyEvent)
-            and window_shortcut_for(event) is not None
-        ):
-            event.ignore()  # not ours: the window's shortcut takes it
-            return True
-        return super().event(event)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        key = event.key()
-        mods = event.modifiers()
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
-            mods & Qt.KeyboardModifier.ShiftModifier
-        ):
-            event.accept()
-            self.submitted.emit()
-            return
-        if key == Qt.Key.Key_Up and not self.toPlainText():
-            event.accept()
-            self.up_pressed_when_empty.emit()
-            return
-        if key == Qt.Key.Key_Escape:
-            event.accept()
-            self.escape_pressed.emit()
-            return
-        super().keyPressEvent(event)
-
-    def _on_document_contents_changed(self) -> None:
-        line = self.fontMetrics().lineSpacing()
-        lines = max(1, min(MAX_LINES, self._visual_lines()))
-        margins = self.contentsMargins()
-        doc_margin = int(self.document().documentMargin() * 2)
-        self.setFixedHeight(lines * line + doc_margin + margins.top() + margins.bottom() + 4)
-
-    def _visual_lines(self) -> int:
-        layout = self.document().documentLayout()
-        return max(1, int(layout.documentSize().height()))
-
-
 class Composer(QFrame):
     """Where the user writes. Passive: it emits intent signals and exposes setters.
 
@@ -129,6 +62,9 @@ class Composer(QFrame):
         read_aloud_toggled(bool): the user switched "Read replies aloud" on or off.
         conversation_toggled(bool): the user switched the voice conversation on or off.
         voice_cancel_requested(): the voice bar's cancel button, or Esc while it shows.
+        attach_requested(): the Attach button or Ctrl+Shift+A: choose files to attach.
+        files_pasted(list): files (Paths) pasted into the text box.
+        image_pasted(bytes): an image pasted into the text box (PNG bytes).
 
     The mic button's own signals (``mic_button.held``, ``let_go``, ``cancelled``) say when the
     user holds it.
@@ -143,6 +79,9 @@ class Composer(QFrame):
     read_aloud_toggled = Signal(bool)
     conversation_toggled = Signal(bool)
     voice_cancel_requested = Signal()
+    attach_requested = Signal()
+    files_pasted = Signal(list)
+    image_pasted = Signal(bytes)
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -187,6 +126,14 @@ class Composer(QFrame):
             button.setIconSize(QSize(18, 18))
             button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.stop_button.hide()
+        self.chips = AttachmentChips(self, theme=theme)
+        self.attach_button = QToolButton(self)
+        self.attach_button.setObjectName("IconButton")
+        self.attach_button.setAccessibleName("Attach files")
+        self.attach_button.setToolTip("Attach files… (Ctrl+Shift+A)")
+        self.attach_button.setFixedSize(QSize(32, 32))
+        self.attach_button.setIconSize(QSize(18, 18))
+        self.attach_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.voice_bar = VoiceBar(theme, self)
         self.voice_bar.hide()
         self.mic_button = MicButton(theme, self)
@@ -200,6 +147,7 @@ class Composer(QFrame):
         bottom = QHBoxLayout()
         bottom.setContentsMargins(0, 0, 0, 0)
         bottom.setSpacing(10)
+        bottom.addWidget(self.attach_button)
         bottom.addWidget(self.agent_chooser)
         bottom.addWidget(self.hint, 1)
         voice = QHBoxLayout()
@@ -215,6 +163,7 @@ class Composer(QFrame):
         layout.setSpacing(6)
         layout.addWidget(self.edit_banner)
         layout.addWidget(self.voice_bar)
+        layout.addWidget(self.chips)
         layout.addWidget(self.editor)
         layout.addLayout(bottom)
 
@@ -228,6 +177,10 @@ class Composer(QFrame):
         self.read_aloud_button.clicked.connect(self.read_aloud_toggled)
         self.conversation_button.clicked.connect(self.conversation_toggled)
         self.voice_bar.cancel_requested.connect(self.voice_cancel_requested)
+        self.attach_button.clicked.connect(self.attach_requested)
+        self.editor.attach_pressed.connect(self.attach_requested)
+        self.editor.files_pasted.connect(self.files_pasted)
+        self.editor.image_pasted.connect(self.image_pasted)
         order = (
             self.editor,
             self.agent_chooser,
@@ -236,6 +189,7 @@ class Composer(QFrame):
             self.mic_button,
             self.send_button,
         )
+        QWidget.setTabOrder(self.attach_button, self.editor)  # (Shift+Tab from the box)
         for first, second in pairwise(order):
             QWidget.setTabOrder(first, second)
         self.set_theme(theme)
@@ -246,6 +200,8 @@ class Composer(QFrame):
         self.send_button.setIcon(icon("send", theme.accent_text, theme.faint))
         self.stop_button.setIcon(icon("stop", theme.window))
         self.voice_bar.set_theme(theme)
+        self.chips.set_theme(theme)
+        self.attach_button.setIcon(icon("attach", theme.muted))
         self.mic_button.set_theme(theme)
         self.read_aloud_button.set_theme(theme)
         self.conversation_button.set_theme(theme)
@@ -387,6 +343,9 @@ QComboBox#AgentChooser QAbstractItemView {{ background: {theme.surface}; color: 
             return
         if self._busy:
             self.hint.setText("A reply is being written — stop it (Esc) or wait.")
+            return
+        if self.chips.busy():
+            self.hint.setText("Files are still being read — send when their chips are ready.")
             return
         if self._editing is not None:
             message_id = self._editing

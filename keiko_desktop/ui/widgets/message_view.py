@@ -50,12 +50,14 @@ class MessageView(QScrollArea):
         edit_requested(int): a user message should be edited and resent.
         regenerate_requested(int): the last reply should be written again.
         delete_requested(int): a message should be deleted.
+        source_clicked(int): a reply's source (a chunk id) should be shown.
     """
 
     earlier_requested = Signal()
     edit_requested = Signal(int)
     regenerate_requested = Signal(int)
     delete_requested = Signal(int)
+    source_clicked = Signal(int)
 
     def __init__(self, ctx: RenderContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -112,6 +114,10 @@ class MessageView(QScrollArea):
 
     def last_widget(self) -> MessageWidget | None:
         return next(reversed(self._widgets.values()), None)
+
+    @property
+    def render_context(self) -> RenderContext:
+        return self._ctx
 
     @property
     def has_more(self) -> bool:
@@ -243,6 +249,7 @@ class MessageView(QScrollArea):
         widget.edit_requested.connect(self.edit_requested)
         widget.regenerate_requested.connect(self.regenerate_requested)
         widget.delete_requested.connect(self.delete_requested)
+        widget.source_clicked.connect(self.source_clicked)
         self._layout.insertWidget(1 + index, widget)  # after the "loading earlier" label
         return widget
 

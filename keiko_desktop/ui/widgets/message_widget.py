@@ -1,16 +1,17 @@
 """MessageWidget: one message, its status, its numbers and its actions.
 
 A ``tool`` message (one tool call the model made, stored as JSON by the ChatService) is shown as
-a collapsed ``ToolCard`` instead of text.
+a collapsed ``ToolCard`` instead of text. A user message shows the files sent with it as chips
+(``set_attachments``); a reply written from files lists its sources and, once complete, links
+its citations of them (``set_sources``; ``source_clicked`` asks for a passage).
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
-from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QEnterEvent, QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -23,11 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from keiko_desktop.core.files.types import AttachmentInfo, Passage
 from keiko_desktop.core.ports import StoredMessage
 from keiko_desktop.ui.icons import icon
 from keiko_desktop.ui.markdown import MarkdownRenderer, stable_prefix_length
 from keiko_desktop.ui.theme import Theme
+from keiko_desktop.ui.widgets.attachment_chips import AttachmentChips
 from keiko_desktop.ui.widgets.message_body import MessageBody
+from keiko_desktop.ui.widgets.message_parts import error_text, meta_text, show_tool_call
+from keiko_desktop.ui.widgets.message_sources import SourcesBar, render_citing, source_id
 from keiko_desktop.ui.widgets.tool_card import ToolCard
 
 MERGE_MAX_CHARS = 6000
@@ -42,20 +47,6 @@ class RenderContext:
     css: str
 
 
-def meta_text(message: StoredMessage) -> str:
-    """``model · 42.0 tok/s · 3.1 s · 120 tokens`` for what is known of a reply."""
-    parts: list[str] = []
-    if message.model:
-        parts.append(message.model)
-    if message.tokens_per_second:
-        parts.append(f"{message.tokens_per_second:.1f} tok/s")
-    if message.duration:
-        parts.append(f"{message.duration:.1f} s")
-    if message.completion_tokens:
-        parts.append(f"{message.completion_tokens} tokens")
-    return " · ".join(parts)
-
-
 class MessageWidget(QFrame):
     """One message in the chat view.
 
@@ -64,12 +55,14 @@ class MessageWidget(QFrame):
         regenerate_requested(int): write this (assistant) reply again; also Retry.
         delete_requested(int): delete this message.
         copied(int): the message text was copied.
+        source_clicked(int): the user opened a source of this reply (a chunk id).
     """
 
     edit_requested = Signal(int)
     regenerate_requested = Signal(int)
     delete_requested = Signal(int)
     copied = Signal(int)
+    source_clicked = Signal(int)
 
     def __init__(self, message: StoredMessage, ctx: RenderContext, parent: QWidget | None = None):
         super().__init__(parent)
@@ -83,10 +76,19 @@ class MessageWidget(QFrame):
         self._segments: list[MessageBody] = []  # finished blocks of a streaming reply
         self._stable_len = 0
         self._tail_empty = False
+        self._passages: tuple[Passage, ...] = ()
+        self.attachments: AttachmentChips | None = None
+        self.attachment_note = QLabel(self)
+        self.attachment_note.setObjectName("MessageMeta")
+        self.attachment_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.attachment_note.hide()
+        self.sources_bar = SourcesBar(self)
+        self.sources_bar.source_clicked.connect(self.source_clicked)
         is_user = message.role == "user"
         self.tool_card: ToolCard | None = ToolCard(self) if message.role == "tool" else None
 
         self.body = MessageBody(self, fit_width=is_user)
+        self.body.anchorClicked.connect(self._on_body_anchor_clicked)
         self.pending_label = QLabel(self)
         self.pending_label.setObjectName("MessageMeta")
         self.error_box = QFrame(self)
@@ -147,12 +149,14 @@ class MessageWidget(QFrame):
             row.addWidget(self.action_bar, 0, Qt.AlignmentFlag.AlignBottom)
             row.addWidget(self.bubble)
             outer.addLayout(row)
+            outer.addWidget(self.attachment_note, 0, Qt.AlignmentFlag.AlignRight)
         else:
             if self.tool_card is not None:
                 outer.addWidget(self.tool_card)
             outer.addWidget(self.body)
             outer.addWidget(self.pending_label)
             outer.addWidget(self.error_box)
+            outer.addWidget(self.sources_bar)
             footer.addWidget(self.action_bar)
             footer.addWidget(self.status_badge)
             footer.addWidget(self.retry_button)
@@ -238,6 +242,30 @@ class MessageWidget(QFrame):
         self._apply_icons()
         self._render_text()
 
+    def set_attachments(self, infos: Sequence[AttachmentInfo], note: str = "") -> None:
+        """The files sent with this (user) message, as chips above it; ``note`` under them
+        (e.g. that the model cannot see images)."""
+        if self.attachments is None:
+            self.attachments = AttachmentChips(self, read_only=True, theme=self._ctx.theme)
+            layout = self.layout()
+            assert isinstance(layout, QVBoxLayout)
+            layout.insertWidget(0, self.attachments, 0, Qt.AlignmentFlag.AlignRight)
+        self.attachments.show_attachments(list(infos))
+        self.attachment_note.setText(note)
+        self.attachment_note.setVisible(bool(note))
+
+    def set_sources(self, passages: Sequence[Passage]) -> None:
+        """The passages this reply was written from: listed under it, cited ones linked."""
+        self._passages = tuple(passages)
+        self.sources_bar.set_theme(self._ctx.theme)
+        self.sources_bar.set_passages(self._passages)
+        if self._message.status != "streaming" and not self._segments:
+            self._render_text()
+
+    @property
+    def sources(self) -> tuple[Passage, ...]:
+        return self._passages
+
     def _render_streaming(self, text: str) -> None:
         """Render finished blocks once, into their own body, and re-render only the tail."""
         split = stable_prefix_length(text)
@@ -276,6 +304,9 @@ class MessageWidget(QFrame):
         self.body.document().setDefaultStyleSheet(self._ctx.css)
         if message.role == "user":
             self.body.set_plain(message.content)
+        elif self._passages and message.status != "streaming":
+            rendered = render_citing(self._ctx.theme, message.content, self._passages)
+            self.body.set_content(rendered.html, rendered.code_blocks)
         else:
             rendered = self._ctx.renderer.render(message.content)
             self.body.set_content(rendered.html, rendered.code_blocks)
@@ -292,7 +323,7 @@ class MessageWidget(QFrame):
         is_error = m.status == "error"
         self.error_box.setVisible(assistant and is_error)
         if is_error:
-            self.error_label.setText(_error_text(m.error))
+            self.error_label.setText(error_text(m.error))
         interrupted = m.status == "interrupted"
         self.status_badge.setVisible(assistant and interrupted)
         self.status_badge.setText("Stopped before the end" if interrupted else "")
@@ -344,35 +375,10 @@ class MessageWidget(QFrame):
     def _on_delete_button_clicked(self) -> None:
         self.delete_requested.emit(self._message.id)
 
-
-def show_tool_call(card: ToolCard, content: str) -> None:
-    """Fill ``card`` from a stored ``tool`` message (JSON); unreadable content shows as text."""
-    try:
-        data: Any = json.loads(content)
-    except json.JSONDecodeError:
-        data = None
-    if not isinstance(data, dict):
-        card.set_call("tool", {})
-        card.set_result(content, is_error=False, duration=None, decision="")
-        return
-    arguments = data.get("arguments")
-    card.set_call(str(data.get("tool") or "tool"), arguments if isinstance(arguments, dict) else {})
-    duration = data.get("duration")
-    card.set_result(
-        str(data.get("result") or ""),
-        is_error=bool(data.get("is_error")),
-        duration=float(duration) if isinstance(duration, int | float) else None,
-        decision=str(data.get("decision") or "auto"),
-    )
-
-
-def _error_text(error: str | None) -> str:
-    """A stored error (``message\\n  → hint``) as two plain lines."""
-    if not error:
-        return "The reply failed. Try again, or pick another model in Settings (Ctrl+,)."
-    message, _, hint = error.partition("\n")
-    hint = hint.strip().lstrip("→").strip()
-    return f"{message}\n{hint}" if hint else message
+    def _on_body_anchor_clicked(self, url: QUrl) -> None:
+        chunk_id = source_id(url, self._passages)
+        if chunk_id is not None:
+            self.source_clicked.emit(chunk_id)
 
 
 def render_context(theme: Theme) -> RenderContext:
