@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from keiko_desktop.core.chat.messages import check_prompt, tool_message_content
 from keiko_desktop.core.chat.models import ModelManager
 from keiko_desktop.core.chat.titles import make_title
 from keiko_desktop.core.config import Settings
-from keiko_desktop.core.errors import EmptyPromptError, KeikoError
+from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.events import (
     ConversationChanged,
     EventBus,
@@ -57,9 +57,6 @@ if TYPE_CHECKING:
     from keiko_desktop.core.tools.service import ToolService
 
 log = logging.getLogger(__name__)
-
-TOOL_RESULT_CHARS = 4_000
-"""The most of a tool's result kept in its ``tool`` message (what the window shows)."""
 
 
 @dataclass(frozen=True)
@@ -485,38 +482,3 @@ class ChatService:
         if conversation is not None and not conversation.title:
             await self.repo.rename_conversation(conversation_id, make_title(user_text, reply_text))
             self._bus.publish(ConversationChanged(conversation_id, "renamed"))
-
-
-def check_prompt(text: str) -> None:
-    """Refuse a message with no text, or one that is not text at all: lone surrogates (what
-    Python makes of invalid UTF-8 bytes in argv or a file) cannot be stored or tokenized."""
-    if not text.strip():
-        raise EmptyPromptError("The message is empty.", "Type something to send.")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise KeikoError(
-            f"The message is not valid text: character {exc.start + 1} is not a Unicode "
-            "character (invalid UTF-8 bytes?).",
-            "Send it as UTF-8 text (check the terminal's or the file's encoding).",
-        ) from exc
-
-
-def tool_message_content(step: ToolStep, redacted_arguments: dict[str, Any]) -> str:
-    """A ``tool`` message's content: one call and its result, as JSON (secrets hidden)."""
-    result = step.result
-    text = result.text
-    if len(text) > TOOL_RESULT_CHARS:
-        text = text[:TOOL_RESULT_CHARS] + f"\n[{len(text) - TOOL_RESULT_CHARS} more characters]"
-    return json.dumps(
-        {
-            "tool": step.name,
-            "arguments": redacted_arguments,
-            "result": text,
-            "duration": result.duration,
-            "is_error": result.is_error,
-            "decision": result.decision,
-        },
-        ensure_ascii=False,
-        default=str,
-    )
