@@ -121,9 +121,11 @@ class ServerConnection:
         self._task = None
 
     def restart(self) -> None:
-        """Close and reopen the session (and start over the restart count)."""
+        """Close and reopen the session (and start over the restart count). The status is
+        ``starting`` from now on, so a ``wait_settled`` right after waits for the new session."""
         self._restart = True
         self.restarts = 0
+        self._set_status("starting")
         self._wake.set()
 
     def stderr_log(self) -> Path | None:
