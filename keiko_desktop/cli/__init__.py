@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from keiko_desktop import __version__
+from keiko_desktop.core.instance_protocol import MAX_ATTACHMENTS as MAX_ATTACH
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +29,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--tools", action="store_true", help="let the model call tools (MCP servers, built-ins)"
     )
     ask.add_argument("--yes", action="store_true", help="with --tools: approve Ask tools")
+    ask.add_argument(
+        "--attach",
+        action="append",
+        metavar="FILE",
+        help=f"attach a file to the question (repeat for more, at most {MAX_ATTACH})",
+    )
+    ask.add_argument(
+        "--gui",
+        action="store_true",
+        help="ask in the window (the running Keiko's, or a new one) instead of here",
+    )
+
+    quick = sub.add_parser(
+        "quick",
+        help="open Quick ask in the running Keiko (asking the question, if given)",
+        description="Opens Quick ask in the running Keiko, asking the question if one is "
+        "given. When Keiko is not running: with a question, answers here like `keiko ask`; "
+        "without one, starts Keiko with Quick ask open.",
+    )
+    quick.add_argument("question", nargs="*", help="the question (optional)")
 
     chat = sub.add_parser("chat", help="an interactive chat in the terminal")
     chat.add_argument("--conversation", type=int, default=None, help="continue this conversation")
@@ -86,6 +107,21 @@ def _dispatch(args: argparse.Namespace) -> int:
         from keiko_desktop.cli.window import open_window
 
         return open_window()
+    if command == "ask" and len(args.attach or ()) > MAX_ATTACH:
+        print(
+            f"keiko: at most {MAX_ATTACH} files can be attached to one question, not "
+            f"{len(args.attach)}",
+            file=sys.stderr,
+        )
+        return 2
+    if command == "ask" and args.gui:
+        from keiko_desktop.cli.quick import run_ask_gui
+
+        return run_ask_gui(args)
+    if command == "quick":
+        from keiko_desktop.cli.quick import run_quick
+
+        return run_quick(args)
     if command in ("ask", "chat"):
         from keiko_desktop.cli import chat
 

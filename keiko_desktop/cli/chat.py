@@ -1,6 +1,10 @@
 """`keiko ask` and `keiko chat`: stream replies in the terminal.
 
 Ctrl+C during a reply stops it cleanly: what was written is kept, marked interrupted.
+`keiko ask --attach FILE` ingests each file (``core.files``) before the question is sent: a
+file that cannot be attached is its message and hint on stderr, exit 2, and nothing of the
+question stored (what was ingested for it is discarded again). The passages the reply drew
+on are printed after it (``Sources: [notes.txt] [report.pdf, p. 3]``; ``sources`` in --json).
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 from keiko_desktop.app import Core, build_core
 from keiko_desktop.cli.common import error, run_async, show
@@ -26,7 +32,8 @@ TOOLS_SETTLE_SECONDS = 20.0
 
 
 def run_ask(args: argparse.Namespace) -> int:
-    return run_async(lambda: _ask(args))
+    files = [Path(f).expanduser().absolute() for f in getattr(args, "attach", None) or ()]
+    return run_async(lambda: _ask(args, files))
 
 
 def run_chat(args: argparse.Namespace) -> int:
@@ -132,13 +139,82 @@ def question_text(words: list[str]) -> str:
     return text
 
 
-async def _ask(args: argparse.Namespace) -> int:
+class AttachFailedError(Exception):
+    """A file given with --attach could not be attached (already reported)."""
+
+
+async def _ingest_all(core: Core, files: list[Path]) -> list[int]:
+    """Ingest ``files`` in order; on the first that fails, report it, discard the ones before
+    it (those no message links to) and raise ``AttachFailedError``."""
+    from keiko_desktop.core.files.types import AttachmentError
+
+    if core.files is None:
+        error("files cannot be attached here")
+        raise AttachFailedError
+    ids: list[int] = []
+    try:
+        for path in files:
+            try:
+                ids.append((await core.files.ingest(path)).id)
+            except AttachmentError as exc:
+                error(exc.message)
+                if exc.hint:
+                    error(exc.hint)
+                raise AttachFailedError from exc
+    except BaseException:
+        await _discard(core, ids)
+        raise
+    return ids
+
+
+async def _discard(core: Core, ids: list[int]) -> None:
+    if core.files is None:
+        return
+    for attachment_id in ids:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(core.files.discard(attachment_id))
+
+
+async def _sources(core: Core, message_id: int | None) -> list[dict[str, Any]]:
+    """The passages the reply ``message_id`` drew on, one per chunk, in the stored order."""
+    if core.files is None or message_id is None:
+        return []
+    return [
+        {
+            "label": p.label,
+            "name": p.name,
+            "page": p.chunk.page,
+            "attachment_id": p.chunk.attachment_id,
+            "chunk_id": p.chunk.id,
+        }
+        for p in await core.files.sources(message_id)
+    ]
+
+
+def _print_sources(sources: list[dict[str, Any]]) -> None:
+    labels = list(dict.fromkeys(str(s["label"]) for s in sources))  # each passage's label once
+    if labels:
+        show("Sources: " + " ".join(labels))  # file names are not Keiko's text
+
+
+async def _ask(args: argparse.Namespace, files: list[Path]) -> int:
     question = question_text(args.question)  # before the core: a bad question writes nothing
     core = await _open(args)
     notices = ModelNotices(core)
     try:
-        reply = await core.chat.send(args.conversation, question)
+        try:
+            attachments = await _ingest_all(core, files)
+        except AttachFailedError:
+            return 2
+        try:
+            reply = await core.chat.send(args.conversation, question, attachments=attachments)
+        except BaseException:
+            await _discard(core, attachments)
+            raise
         result = await _stream(reply, echo=not args.json)
+        sources = await _sources(core, result.message_id)
+        if not args.json:
+            _print_sources(sources)
         if args.json:
             stats = result.stats
             print(
@@ -155,6 +231,7 @@ async def _ask(args: argparse.Namespace) -> int:
                         "tokens_per_second": stats.tokens_per_second,
                         "total_time": stats.total_time,
                         "error": result.error,
+                        "sources": sources,
                     }
                 )
             )

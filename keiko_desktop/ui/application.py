@@ -4,6 +4,11 @@ Start-up order (design §2b): QApplication, theme and the main window (only Qt a
 modules), show it, and only then import qasync and the composition root (SQLAlchemy, llama.cpp)
 and open the database; the model loads in the background with its state in the status bar.
 
+Single instance (``ui/single_instance.py``): before any window is built the app listens on
+its home's socket; when another Keiko already does, ``request`` (or ``show``: raise its window)
+goes to it and this process exits 0. ``keiko`` itself forwards without Qt first
+(``cli/window.py``); this check covers two launches at once and Windows.
+
 ``KEIKO_BENCH_EXIT_ON_SHOW=1`` prints ``{"shown_at": <time.time()>}`` once the window is on
 screen and exits: benchmarks/bench_window.py measures start-up with it.
 """
@@ -21,9 +26,11 @@ from PySide6.QtWidgets import QApplication
 
 from keiko_desktop.core.config import Paths, Settings, load_settings
 from keiko_desktop.core.errors import KeikoError
+from keiko_desktop.core.instance_protocol import InstanceRequest, socket_path
 from keiko_desktop.core.logs import setup_logging
 from keiko_desktop.ui.icons import app_icon
 from keiko_desktop.ui.main_window import MainWindow
+from keiko_desktop.ui.single_instance import InstanceServer, send_request
 from keiko_desktop.ui.theme import ThemeManager
 from keiko_desktop.ui.window_state import WindowState
 
@@ -63,12 +70,45 @@ def _exit_when_shown(app: QApplication, window: MainWindow) -> int:
     return app.exec()
 
 
-def run(argv: list[str]) -> int:
-    """Open the main window and run until it is closed. Returns the exit status."""
+def _single_instance(paths: Paths, request: InstanceRequest) -> InstanceServer | None:
+    """This process's server, or None when another Keiko answered and ``request`` went to it
+    (the caller exits). A socket that can neither be listened on nor reached is logged and
+    the server returned not listening: Keiko runs on without a single instance."""
+    server = InstanceServer()
+    try:
+        path = socket_path(paths)
+    except OSError as exc:
+        log.warning("no single instance: %s", exc)
+        return server
+    if server.listen(path):
+        return server
+    if send_request(path, request):
+        log.info("another Keiko runs; asked it to %s", request.action)
+        return None
+    log.warning("could not listen on %s nor reach the Keiko there; going on without it", path)
+    return server
+
+
+def run(argv: list[str], request: InstanceRequest | None = None) -> int:
+    """Open the main window and run until it is closed; with ``request``, act on it once the
+    Core is there (``AppController.handle_request``). When another Keiko runs for this home,
+    hand it ``request`` (or ``show``) and return 0 instead. Returns the exit status."""
     app = _application(argv)
     paths = Paths.from_env()
     paths.ensure()
     setup_logging(paths)
+    server = _single_instance(paths, request or InstanceRequest("show"))
+    if server is None:
+        return 0
+    try:
+        return _run(app, paths, server, request)
+    finally:
+        server.close()
+
+
+def _run(
+    app: QApplication, paths: Paths, server: InstanceServer, request: InstanceRequest | None
+) -> int:
     settings, settings_error = _load_settings(paths)
     themes = ThemeManager(app, settings.theme)
     state = WindowState(paths.config_dir)
@@ -88,7 +128,9 @@ def run(argv: list[str]) -> int:
     reporter = ErrorReporter(window, paths.log_dir)
     reporter.install(loop)
     app.setQuitOnLastWindowClosed(False)
-    controller = AppController(window, themes, state)
+    controller = AppController(window, themes, state, instance=server)
+    if request is not None:
+        controller.handle_request(request)  # queued until the Core is attached
     if settings_error is not None:
         window.chat_panel.show_error(settings_error.message, settings_error.hint)
     try:
