@@ -53,7 +53,7 @@ importlint: $(STAMP)
 X11_PACKAGES := espeak-ng pulseaudio pulseaudio-utils \
   xvfb xdotool imagemagick x11-utils libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
   libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0 libxcb-shape0 libxcb-xkb1 libxcb-randr0 \
-  libxcb-xfixes0 libx11-xcb1 libegl1 libfontconfig1 fonts-dejavu-core
+  libxcb-xfixes0 libx11-xcb1 libegl1 libfontconfig1 fonts-dejavu-core trayer
 
 system-deps:
 	@missing=""; \

@@ -43,7 +43,11 @@ class MainWindow(QMainWindow):
         search_requested(): Ctrl+K or the sidebar's Search.
         settings_requested(): Ctrl+, or the rail's Settings button.
         escape_pressed(): Esc: stop the reply, or leave edit mode.
-        closed(): the window was closed (its state is saved by then).
+        quit_requested(): Ctrl+Q: quit Keiko (even when closing keeps it in the tray).
+        close_requested(QCloseEvent): the window is being closed (its state is saved by
+            then); a slot that ignores the event keeps the window (``AppLifetime`` hides it
+            into the tray). Nobody connected: the window closes.
+        closed(): the window was closed (not when a ``close_requested`` slot kept it).
         first_exposed(): the window is on screen for the first time.
     """
 
@@ -51,6 +55,8 @@ class MainWindow(QMainWindow):
     search_requested = Signal()
     settings_requested = Signal()
     escape_pressed = Signal()
+    quit_requested = Signal()
+    close_requested = Signal(object)
     closed = Signal()
     first_exposed = Signal()
 
@@ -186,5 +192,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if self._state is not None:
             self._state.save(self, self.splitter)
+        event.accept()
+        self.close_requested.emit(event)  # AppLifetime decides: quit, or hide into the tray
+        if not event.isAccepted():
+            return
         super().closeEvent(event)
         self.closed.emit()

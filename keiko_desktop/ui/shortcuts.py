@@ -44,6 +44,7 @@ WINDOW_SHORTCUTS: tuple[WindowShortcut, ...] = (
     WindowShortcut("Ctrl+K", "search_requested", "Search every chat"),
     WindowShortcut("Ctrl+,", "settings_requested", "Settings"),
     WindowShortcut("Esc", "escape_pressed", "Stop the reply, or leave edit mode"),
+    WindowShortcut("Ctrl+Q", "quit_requested", "Quit Keiko"),
 )
 
 _IGNORED_MODIFIERS = Qt.KeyboardModifier.KeypadModifier

@@ -1,5 +1,6 @@
-"""WindowState: the window's size, position, splitter and last chat, in an INI file under the
-Keiko config dir (so KEIKO_HOME moves it, and tests never touch the user's)."""
+"""WindowState: the window's size, position, splitter, last chat and whether the tray hint was
+given, in an INI file under the Keiko config dir (so KEIKO_HOME moves it, and tests never touch
+the user's)."""
 
 from __future__ import annotations
 
@@ -45,4 +46,15 @@ class WindowState:
     @last_conversation.setter
     def last_conversation(self, conversation_id: int | None) -> None:
         self._settings.setValue("chat/last_conversation", conversation_id or "")
+        self._settings.sync()
+
+    @property
+    def tray_hint_shown(self) -> bool:
+        """Whether Keiko has said once that closing the window keeps it in the tray."""
+        value = self._settings.value("desktop/tray_hint_shown", False)
+        return str(value).lower() in ("true", "1")
+
+    @tray_hint_shown.setter
+    def tray_hint_shown(self, shown: bool) -> None:
+        self._settings.setValue("desktop/tray_hint_shown", bool(shown))
         self._settings.sync()

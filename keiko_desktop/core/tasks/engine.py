@@ -5,9 +5,12 @@
 most urgent ready tasks up to ``task_workers`` at a time and runs each attempt (``attempt.py``),
 the scheduler fires due schedules (``scheduler.py``), and cancel requests from any process are
 read every ``CANCEL_POLL`` seconds. When another process holds the lease it waits, trying again
-every ``RETRY_OWN`` seconds. Whatever its role, the watcher (``watcher.py``) publishes what
-other processes change. Losing the lease (a stall longer than its time to live, after which
-another process took it) stops every attempt at once: their results would be refused anyway.
+every ``RETRY_OWN`` seconds. While ``paused`` the dispatcher claims nothing (running attempts go
+on, schedules still add their tasks, which wait); it is this process's state alone, never
+stored, so a restart runs tasks again. Whatever its role, the watcher (``watcher.py``) publishes
+what other processes change. Losing the lease (a stall longer than its time to live, after
+which another process took it) stops every attempt at once: their results would be refused
+anyway.
 """
 
 from __future__ import annotations
@@ -77,6 +80,8 @@ class TaskEngine:
         self._workers = workers
         self.token = secrets.token_hex(8)
         self.owner = False
+        self.holder = ""  # who runs the tasks when this process does not ("" nobody, or us)
+        self.paused = False
         self._wake = asyncio.Event()
         self._running: dict[int, Attempt] = {}
         self._attempt_tasks: set[asyncio.Task[None]] = set()
@@ -121,7 +126,7 @@ class TaskEngine:
                     self.token, role, LEASE_TTL
                 )
                 state = (held, "" if held else describe_holder(holder))
-                self.owner = held
+                self.owner, self.holder = state
                 if state != announced:
                     announced = state
                     self._bus.publish(TaskOwnerChanged(*state))
@@ -191,7 +196,7 @@ class TaskEngine:
                 # Parents whose children ended elsewhere (cancelled by another process).
                 settled = time.monotonic()
                 await self._settle(None)
-            free = self.workers() - len(self._running)
+            free = 0 if self.paused else self.workers() - len(self._running)
             later = None
             if free > 0:
                 claimed, later = await self._repo.claim(self.token, free, self._clock.now())

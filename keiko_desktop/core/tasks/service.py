@@ -3,6 +3,8 @@
 Any process may add, list, cancel, retry, duplicate and delete tasks and schedules; the engine
 (``engine.py``) runs them only in the process that holds the lease. ``start(role)`` starts
 that engine in the background (the window: "window"; ``keiko tasks worker``: "worker").
+``pause()`` stops it claiming new tasks (running ones go on) until ``resume()``: the tray's
+Pause tasks. Pausing is this process's alone and not stored: a restart runs tasks again.
 """
 
 from __future__ import annotations
@@ -84,6 +86,30 @@ class TaskService:
     @property
     def is_owner(self) -> bool:
         return self.engine.owner
+
+    @property
+    def paused(self) -> bool:
+        """No new task starts here while paused (running ones go on)."""
+        return self.engine.paused
+
+    def pause(self) -> None:
+        """Start no new task (running tasks go on; added and scheduled ones wait).
+
+        Published as a ``TaskOwnerChanged`` (the same owner), so whoever shows the owner reads
+        ``paused`` again. Not stored: a restart runs tasks again."""
+        self._set_paused(True)
+
+    def resume(self) -> None:
+        """Start tasks again (at once: the engine is woken)."""
+        self._set_paused(False)
+
+    def _set_paused(self, paused: bool) -> None:
+        if self.engine.paused == paused:
+            return
+        self.engine.paused = paused
+        log.info("tasks %s", "paused" if paused else "resumed")
+        self.engine.wake()
+        self._bus.publish(TaskOwnerChanged(self.engine.owner, self.engine.holder))
 
     async def wait_owner(self) -> None:
         """Return once this process runs the tasks (it may wait for another to stop)."""
