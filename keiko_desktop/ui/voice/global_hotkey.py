@@ -14,16 +14,29 @@ hands each press and release to the GUI thread with a queued signal. Nothing her
 app down: no libX11, no display, a key another program already grabbed (X's BadAccess, caught
 by an error handler that passes every other connection's errors on to whoever had the handler
 before) all end as ``failed(reason)``.
+
+Nor may the X server going away (a test's Xvfb stopped, a nested server closed): Xlib's
+default on a broken connection is ``exit()``, from this thread, in the middle of the GUI's
+work (a crash or a hang at exit). So each connection gets an I/O-error exit handler that
+returns instead (libX11 1.7+, ``XSetIOErrorExitHandler``; Xlib then answers every later call
+at once), behind a process-wide I/O-error handler that returns for our connections and passes
+every other one's to the handler before (whose default still exits). For older libX11 the
+loop peeks at the socket and stops touching a connection whose server hung up (leaking it
+rather than closing it, which would write to it). Either ends as ``failed``. ``XInitThreads``
+is called before the first connection (each hotkey, push-to-talk and Quick ask, has its own
+thread and connection; libX11 1.8 does this itself).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import select
+import socket
 import sys
 import threading
-from ctypes import byref, c_int
+from ctypes import CFUNCTYPE, byref, c_int, c_void_p
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -47,6 +60,76 @@ WAYLAND = (
 )
 ESCAPE = 0xFF1B  # XK_Escape
 FOCUSED_ONLY = "push-to-talk works while Keiko's window is focused"
+LOST = "The connection to the X display {name!r} was lost; " + FOCUSED_ONLY
+
+IOErrorHandler = CFUNCTYPE(c_int, c_void_p)
+IOErrorExitHandler = CFUNCTYPE(None, c_void_p, c_void_p)
+connections: set[int] = set()
+"""Our open connections (display pointers), whose I/O errors are ours to handle."""
+broken: set[int] = set()
+"""Those whose X server hung up: never written to again."""
+_prepared: bool | None = None  # None: not yet; then whether a broken connection can return
+_previous_io_handler: int | None = None
+_prepare_lock = threading.Lock()
+
+
+def _on_io_error(display: int | None) -> int:
+    """Xlib's (process-wide) I/O-error handler: ours are marked broken and return, so that
+    their exit handler is reached; every other connection's go to the handler before (the
+    default prints and exits, as Xlib always did)."""
+    with contextlib.suppress(Exception):  # an exception may not cross into C
+        if display in connections:
+            broken.add(display)
+            return 0
+        if _previous_io_handler:
+            return int(IOErrorHandler(_previous_io_handler)(display))
+    return 0
+
+
+def _on_io_error_exit(display: int | None, _data: int | None) -> None:
+    """Xlib's I/O-error exit handler for our connections: return instead of ``exit()``."""
+    with contextlib.suppress(Exception):
+        if display:
+            broken.add(display)
+
+
+_io_error = IOErrorHandler(_on_io_error)  # alive as long as Xlib may call them
+_io_error_exit = IOErrorExitHandler(_on_io_error_exit)
+
+
+def _prepare(lib: Any) -> bool:
+    """``XInitThreads`` once, before our first connection, and our I/O-error handler; whether
+    this libX11 lets a broken connection return (``XSetIOErrorExitHandler``, 1.7+) rather
+    than exit the process."""
+    global _prepared, _previous_io_handler
+    with _prepare_lock:
+        if _prepared is None:
+            init = getattr(lib, "XInitThreads", None)
+            if init is not None:
+                init.restype, init.argtypes = c_int, []
+                init()
+            exit_handler = getattr(lib, "XSetIOErrorExitHandler", None)
+            _prepared = exit_handler is not None
+            if exit_handler is not None:
+                exit_handler.restype = None
+                exit_handler.argtypes = [c_void_p, IOErrorExitHandler, c_void_p]
+                set_handler = lib.XSetIOErrorHandler
+                set_handler.restype, set_handler.argtypes = c_void_p, [IOErrorHandler]
+                previous = set_handler(_io_error)
+                if previous != ctypes.cast(_io_error, c_void_p).value:
+                    _previous_io_handler = previous
+        return _prepared
+
+
+def _hung_up(fd: int) -> bool:
+    """Whether the server closed the connection (its socket reads as end-of-file)."""
+    try:
+        with socket.fromfd(fd, socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:  # reset, or not a socket any more
+        return True
 
 
 def _wayland() -> bool:
@@ -198,11 +281,15 @@ class GlobalHotkey(QObject):
         stop: threading.Event,
     ) -> None:
         lib = xlib.load()
+        survives = _prepare(lib)
         name = self._display or os.environ.get("DISPLAY", "")
         display = lib.XOpenDisplay(name.encode() if self._display else None)
         if not display:
             self._post(generation, "failed", f"Cannot connect to the X display {one_line(name)!r}.")
             return
+        connections.add(display)
+        if survives:
+            lib.XSetIOErrorExitHandler(display, _io_error_exit, None)
         xlib.errors[display] = []
         grabbed: list[int] = []
         keycode, root = 0, 0
@@ -240,12 +327,18 @@ class GlobalHotkey(QObject):
                 lib, display, (keycode, escape), mask, num_lock, modifier_keys,
                 bool(detectable.value), generation, wake, stop,
             )  # fmt: skip
+            if display in broken:
+                self._post(generation, "failed", LOST.format(name=one_line(name)))
         finally:
-            for modifiers in grabbed:
-                lib.XUngrabKey(display, keycode, modifiers, root)
-            lib.XSync(display, 0)
+            if display not in broken:
+                for modifiers in grabbed:
+                    lib.XUngrabKey(display, keycode, modifiers, root)
+                lib.XSync(display, 0)
             xlib.errors.pop(display, None)
-            lib.XCloseDisplay(display)
+            if display not in broken or survives:  # else closing would write to it: exit()
+                lib.XCloseDisplay(display)
+            connections.discard(display)
+            broken.discard(display)
 
     def _loop(
         self,
@@ -265,7 +358,7 @@ class GlobalHotkey(QObject):
         event, following = XEvent(), XEvent()
         ignored = LOCK | num_lock
         held = False
-        while not stop.is_set():
+        while not stop.is_set() and display not in broken:
             while lib.XPending(display) and not stop.is_set():
                 lib.XNextEvent(display, byref(event))
                 key = event.xkey
@@ -294,6 +387,11 @@ class GlobalHotkey(QObject):
                     elif key.keycode in modifier_keys:
                         held = False
                         self._post(generation, "released")
+            if display in broken:
+                return
             ready, _, _ = select.select([connection, wake], [], [], 1.0)
             if wake in ready:
+                return
+            if connection in ready and _hung_up(connection):
+                broken.add(display)  # the server is gone: Xlib must not read (or exit) now
                 return
