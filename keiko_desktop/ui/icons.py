@@ -2,6 +2,12 @@
 
 They are package data (``keiko_desktop/resources/icons``), read with ``importlib.resources``, so
 an installed wheel or a bundle finds them wherever the package lives.
+
+A ``QIcon`` keeps a C++ pointer to its engine, but nothing keeps the Python side of our engine
+subclass alive for it: an engine made by ``clone()`` (when Qt detaches an icon) was freed as
+soon as ``clone`` returned, and Qt then painted through a dangling pointer (a segfault in a
+tool button's paint). So every engine is kept in ``_ENGINES``, and ``icon()`` hands out copies
+of one cached icon per name and colours, which keeps that list as short as the icon set.
 """
 
 from __future__ import annotations
@@ -22,6 +28,10 @@ def _svg_text(name: str) -> str:
     return ICON_DIR.joinpath(f"{name}.svg").read_text(encoding="utf-8")
 
 
+_ENGINES: list[QIconEngine] = []
+"""Every engine made, kept alive for the icons that hold it (see the module's docstring)."""
+
+
 class SvgIconEngine(QIconEngine):
     """Renders one SVG in one colour; a lighter colour for the disabled mode.
 
@@ -34,6 +44,7 @@ class SvgIconEngine(QIconEngine):
         self._color = color
         self._disabled_color = disabled_color
         self._renderers: dict[str, QSvgRenderer] = {}
+        _ENGINES.append(self)
 
     def _renderer(self, mode: QIcon.Mode) -> QSvgRenderer:
         color = self._disabled_color if mode == QIcon.Mode.Disabled else self._color
@@ -65,11 +76,16 @@ class SvgIconEngine(QIconEngine):
         return "keiko-svg"
 
 
+@cache
+def _shared_icon(name: str, color: str | None, disabled_color: str | None) -> QIcon:
+    return QIcon(SvgIconEngine(name, color, disabled_color))
+
+
 def icon(name: str, color: str, disabled_color: str | None = None) -> QIcon:
     """The icon ``name`` (``resources/icons/<name>.svg`` in the package) in ``color``."""
-    return QIcon(SvgIconEngine(name, color, disabled_color or color))
+    return QIcon(_shared_icon(name, color, disabled_color or color))
 
 
 def app_icon() -> QIcon:
     """The application icon, in its own colours."""
-    return QIcon(SvgIconEngine(APP_ICON, None, None))
+    return QIcon(_shared_icon(APP_ICON, None, None))
