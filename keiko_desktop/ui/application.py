@@ -122,6 +122,7 @@ def _run(
     from keiko_desktop.ui.controller import AppController
     from keiko_desktop.ui.error_reporter import ErrorReporter
     from keiko_desktop.ui.event_loop import create_event_loop
+    from keiko_desktop.ui.quit_signals import QuitSignals
 
     loop = create_event_loop(app)
     asyncio.set_event_loop(loop)
@@ -129,6 +130,8 @@ def _run(
     reporter.install(loop)
     app.setQuitOnLastWindowClosed(False)
     controller = AppController(window, themes, state, instance=server)
+    signals = QuitSignals(controller.lifetime.quit)
+    signals.install()  # SIGTERM, SIGHUP: a clean quit, like the tray's Quit
     if request is not None:
         controller.handle_request(request)  # queued until the Core is attached
     if settings_error is not None:
@@ -136,6 +139,7 @@ def _run(
     try:
         return int(loop.run_until_complete(controller.run_until_closed(paths, settings)))
     finally:
+        signals.uninstall()
         reporter.uninstall()
         loop.close()
         asyncio.set_event_loop(None)

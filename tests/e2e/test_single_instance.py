@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -187,3 +188,20 @@ def test_with_nobody_running_quick_and_ask_gui_answer_here_without_a_display(
     users = db_rows(home, "SELECT content FROM messages WHERE role = 'user' ORDER BY id")
     assert users == [("Name a colour.",), ("What is the vault code?",)]
     assert db_rows(home, "SELECT count(*) FROM message_attachments") == [(1,)]
+
+
+def test_sigterm_quits_cleanly_and_removes_the_socket(home: Path, start: object) -> None:
+    """A session logging out sends SIGTERM: Keiko quits as from the tray's Quit (exit 0, its
+    socket gone, the database whole), rather than dying with a stale socket behind."""
+    path = socket_path(Paths(home / "config", home / "data", home / "cache"))
+    first = start()  # type: ignore[operator]
+    _wait("the window's socket", _listening(home, path, 1), first)
+    time.sleep(1.0)  # the core starting, or started: either way a clean quit
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(60) == 0
+    log = _log(home)
+    assert "quitting on SIGTERM" in log
+    assert "Traceback" not in log
+    assert not os.path.lexists(path)
+    with sqlite3.connect(home / "data" / "keiko.sqlite3") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -425,7 +425,7 @@ class QuickAskPresenter(QObject):
                 self.hotkey.stop()
             return
         if self.hotkey is None:
-            self.hotkey = GlobalHotkey(parent=self)
+            self.hotkey = GlobalHotkey(parent=self, setting="Quick ask key in Settings › Desktop")
             self.hotkey.pressed.connect(self._on_hotkey_pressed)
             self.hotkey.failed.connect(self._on_hotkey_failed)
             self.hotkey.started.connect(self._on_hotkey_started)

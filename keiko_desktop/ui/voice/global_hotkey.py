@@ -162,9 +162,18 @@ class GlobalHotkey(QObject):
     failed = Signal(str)
     _happened = Signal(int, str, str)  # generation, kind, text: from the X thread
 
-    def __init__(self, display: str | None = None, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        display: str | None = None,
+        parent: QObject | None = None,
+        *,
+        setting: str = "push-to-talk key in Settings › Voice",
+    ) -> None:
+        """``setting``: where the user chooses another key, for the message when this one is
+        taken ("choose another <setting>")."""
         super().__init__(parent)
         self._display = display
+        self._setting = setting
         self._thread: threading.Thread | None = None
         self._stop_event = threading.Event()
         self._wake_write = -1
@@ -314,8 +323,7 @@ class GlobalHotkey(QObject):
                 self._post(
                     generation,
                     "failed",
-                    f"{label} is already taken by another program; choose another "
-                    "push-to-talk key in Settings › Voice."
+                    f"{label} is already taken by another program; choose another {self._setting}."
                     if taken
                     else f"The X server refused to give Keiko {label} (error "
                     f"{xlib.errors[display][0]}).",
