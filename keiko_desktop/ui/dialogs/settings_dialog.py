@@ -265,6 +265,12 @@ class SettingsDialog(QDialog):
                 elif key == "voice_global_hotkey":
                     form.addRow("", self.hotkey_note)
             self.pages.addTab(page, section.title)
+        # Every section's tab shows: the dialog is as wide as they are, measured with the
+        # style sheet's padding (no scroll arrows hiding the last ones).
+        bar = self.pages.tabBar()
+        bar.setUsesScrollButtons(False)
+        bar.ensurePolished()
+        self.setMinimumWidth(min(max(560, bar.sizeHint().width() + 48), 1000))
 
         self.note = QLabel(self._effects_note(), self)
         self.note.setObjectName("PlaceholderText")
