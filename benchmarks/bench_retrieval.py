@@ -11,12 +11,19 @@ questions, each made into a MATCH expression by ``query_terms`` as a turn does, 
 (limit 50, bm25 order) over every attachment and over the 5 of one conversation; the time is
 the whole ``await repo.search(...)`` (hop to the store's thread, SQL, rows into Passages).
 Also timed: ``choose_turn``, the whole choice of a turn's passages. Target: p95 < 50 ms.
+
+The raw library in the same run: the same SQL (``SEARCH_SQL``, every attachment, the same MATCH
+expression and limit) on Python's own ``sqlite3``, on a second connection to the same file,
+called on this thread with nothing around it; the two alternate question by question. The
+ratio (ours / raw at the median) is what Keiko's store adds: the hop to its thread,
+SQLAlchemy, and rows made into Passages.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -70,6 +77,7 @@ async def main() -> int:
     from keiko_desktop.core.files.types import Extracted, PageText
     from keiko_desktop.core.ports import ChatMessage
     from keiko_desktop.store import open_database
+    from keiko_desktop.store.attachment_rows import SEARCH_SQL
     from keiko_desktop.store.attachments import SqliteAttachmentRepository
 
     rng = random.Random(13)
@@ -101,7 +109,18 @@ async def main() -> int:
             for q in questions[:10]:  # warm the page cache and the statement cache
                 await repo.search(ids, query_terms(q), LIMIT)
 
+            raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            marks = ", ".join("?" * len(ids))
+            raw_sql = (
+                str(SEARCH_SQL)
+                .replace(":query", "?")
+                .replace(":limit", "?")
+                .replace("(__[POSTCOMPILE_ids])", f"({marks})")
+            )
+            for q in questions[:10]:
+                raw.execute(raw_sql, (query_terms(q), *ids, LIMIT)).fetchall()
             all_ms: list[float] = []
+            raw_ms: list[float] = []
             one_ms: list[float] = []
             hits: list[int] = []
             for q in questions:
@@ -110,6 +129,10 @@ async def main() -> int:
                 found = await repo.search(ids, terms, LIMIT)
                 all_ms.append((time.perf_counter() - t0) * 1000)
                 hits.append(len(found))
+                t0 = time.perf_counter()
+                bare = raw.execute(raw_sql, (terms, *ids, LIMIT)).fetchall()
+                raw_ms.append((time.perf_counter() - t0) * 1000)
+                assert len(bare) == len(found), (len(bare), len(found))
                 t0 = time.perf_counter()
                 await repo.search(ids[:5], terms, LIMIT)
                 one_ms.append((time.perf_counter() - t0) * 1000)
@@ -126,10 +149,12 @@ async def main() -> int:
                 await choose_turn(repo, conversation.id, user.id, history, Model(), 512, 0.5)  # type: ignore[arg-type]
                 turn_ms.append((time.perf_counter() - t0) * 1000)
             size_mb = await asyncio.to_thread(folder_mb, Path(tmp))
+            raw.close()
         finally:
             await database.aclose()
 
     p50, p95 = percentile(all_ms, 50), percentile(all_ms, 95)
+    raw_p50, raw_p95 = percentile(raw_ms, 50), percentile(raw_ms, 95)
     result = {
         "chunks": ATTACHMENTS * CHUNKS_EACH,
         "attachments": ATTACHMENTS,
@@ -142,6 +167,9 @@ async def main() -> int:
         "search_all_ms": summary(all_ms),
         "search_all_p50_ms": p50,
         "search_all_p95_ms": p95,
+        "raw_sqlite3_ms": summary(raw_ms),
+        "raw_sqlite3_p50_ms": raw_p50,
+        "raw_sqlite3_p95_ms": raw_p95,
         "search_5_attachments_ms": summary(one_ms),
         "search_5_attachments_p95_ms": percentile(one_ms, 95),
         "choose_turn_ms": summary(turn_ms),
@@ -152,6 +180,8 @@ async def main() -> int:
             "chunks": ATTACHMENTS * CHUNKS_EACH,
             "search_p50_ms": round(p50, 2),
             "search_p95_ms": round(p95, 2),
+            "raw_sqlite3_p50_ms": round(raw_p50, 2),
+            "ratio_p50_ours_over_raw": round(p50 / raw_p50, 3),
             "search_5_attachments_p95_ms": round(percentile(one_ms, 95), 2),
             "choose_turn_p95_ms": round(percentile(turn_ms, 95), 2),
             "target_ms": TARGET_MS,
