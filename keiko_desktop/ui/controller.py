@@ -253,16 +253,7 @@ class AppController(QObject):
             return
         self.lifetime.show_window()
         self.window.show_page("chat")
-        paths = [Path(p) for p in request.attachments]
-        ask_new = getattr(self.chat, "ask_new", None)
-        if ask_new is not None:
-            ask_new(request.text, paths)
-            return
-        self.chat.new_chat()  # (a ChatPresenter without attachments: the question alone)
-        if request.text.strip():
-            composer = self.window.chat_panel.composer
-            composer.set_text(request.text)
-            composer.submit()
+        self.chat.ask_new(request.text, [Path(p) for p in request.attachments])
 
     def _close_to_tray(self) -> bool:
         core = self.handle.current
