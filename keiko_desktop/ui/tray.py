@@ -105,17 +105,17 @@ class TrayIcon(QObject):
         self.menu = QMenu()
         self.menu.setAccessibleName("Keiko tray menu")
         self.menu.setToolTipsVisible(True)
-        self.quick_ask_action = self._action(
+        self.quick_ask_action = self._menu_entry(
             "Quick ask", "Ask Keiko in a small popup", self.quick_ask_requested
         )
-        self.new_chat_action = self._action(
+        self.new_chat_action = self._menu_entry(
             "New chat", "Open Keiko's window with a new chat", self.new_chat_requested
         )
-        self.window_action = self._action(
+        self.window_action = self._menu_entry(
             "Hide Keiko", "Show or hide Keiko's window", self.toggle_window_requested
         )
         self.menu.addSeparator()
-        self.talk_action = self._action(
+        self.talk_action = self._menu_entry(
             "Push-to-talk",
             "Start listening in Quick ask; choose it again to stop and send",
             self.push_to_talk_requested,
@@ -127,9 +127,9 @@ class TrayIcon(QObject):
         self.pause_action.toggled.connect(self.pause_toggled)
         self.menu.addAction(self.pause_action)
         self.menu.addSeparator()
-        self.quit_action = self._action("Quit", "Quit Keiko", self.quit_requested)
+        self.quit_action = self._menu_entry("Quit", "Quit Keiko", self.quit_requested)
 
-    def _action(self, text: str, tip: str, signal: object) -> QAction:
+    def _menu_entry(self, text: str, tip: str, signal: object) -> QAction:
         action = QAction(text, self.menu)
         action.setToolTip(tip)
         action.setStatusTip(tip)
