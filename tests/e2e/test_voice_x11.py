@@ -29,7 +29,9 @@ from tests.helpers.xvfb import XServer
 
 pytestmark = pytest.mark.model
 
-QUESTION = "What is the capital of France?"
+# The bundled model answers this in English (asked about France, it answers in French, which
+# the English speech model hears too roughly to compare what the speaker played with the reply).
+QUESTION = "Why is the sky blue?"
 SECOND = "Please tell me a short joke about cats."
 THIRD = "Name three colours of the rainbow."
 
@@ -123,7 +125,7 @@ def test_a_person_talks_to_keiko_and_hears_the_answer(person: Person, pulse: Pul
     _speak(p, pulse, question, "holding ctrl+space")
     p.x.xdotool("keyup", "ctrl+space")
     sent = p.wait("the spoken question sent", lambda: _user_messages(p), timeout=60)
-    assert set(normalize("capital France")) <= set(normalize(sent[-1])), sent
+    assert set(normalize("sky blue")) <= set(normalize(sent[-1])), sent
     p.wait("the reply", p.reply_done, timeout=120)
     p.shot("reply written")
     _quiet_for(pulse, 2.0, timeout=60)
@@ -134,7 +136,7 @@ def test_a_person_talks_to_keiko_and_hears_the_answer(person: Person, pulse: Pul
     spoken, written = normalize(said), set(normalize(reply[1]))
     assert len(spoken) >= 2, f"the speaker played nothing like speech: {said!r}"
     matching = sum(word in written for word in spoken)  # the tiny model's reply may not be
-    assert matching >= 3, (said, reply[1])  # English, so what tiny.en hears of it is rough
+    assert matching >= 3, (said, reply[1])  # tiny.en hears piper roughly
     assert matching / len(spoken) >= 0.4, (said, reply[1])
 
     # 2. Hold the mic button with the mouse: the same, by hand.
