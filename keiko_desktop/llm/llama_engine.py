@@ -22,7 +22,7 @@ from typing import Any
 
 import llama_cpp
 
-from keiko_desktop.core.chat.context import fit_messages
+from keiko_desktop.core.chat.context import fit_messages, prompt_budget_tokens
 from keiko_desktop.core.ports import ChatMessage, FinishReason, GenerationParams, GenerationStats
 from keiko_desktop.llm.cpu_backends import CpuPlanner, activate
 from keiko_desktop.llm.gguf import load_failure
@@ -41,8 +41,6 @@ PREFILL_CHUNK = 64
 # Text reaches the event loop at most this often (the first piece at once): every hand-over
 # wakes the loop thread, which on a small machine takes CPU from llama.cpp's threads.
 EMIT_INTERVAL = 0.02
-# Share of the context a reply may claim when max_tokens asks for more than fits.
-MAX_REPLY_SHARE = 0.75
 # Token attributes that make a token a control token: llama.cpp matches their text only when a
 # prompt is tokenized with special=True (user-defined tokens it matches either way).
 _CONTROL = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_UNKNOWN
@@ -213,8 +211,8 @@ class LlamaEngine:
         ``perf_counter`` time the caller asked for the reply; the stats' times count from it.
         On an exception ``report`` is not called.
         """
-        reply_room = max(1, min(params.max_tokens, int(self.n_ctx * MAX_REPLY_SHARE)))
-        fitted, trimmed = fit_messages(messages, self.count_tokens, self.n_ctx - reply_room)
+        budget = prompt_budget_tokens(self.n_ctx, params.max_tokens)
+        fitted, trimmed = fit_messages(messages, self.count_tokens, budget)
         prompt = self.tokenize_messages(fitted)
         if len(prompt) >= self.n_ctx:  # only when the template alone overflows the context
             prompt = prompt[-(self.n_ctx // 2) :]

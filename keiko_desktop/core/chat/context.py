@@ -18,6 +18,17 @@ from keiko_desktop.core.ports import ChatMessage
 TokenCounter = Callable[[Sequence[ChatMessage]], int]
 
 TRUNCATION_MARKER = "\n[…]\n"
+MAX_REPLY_SHARE = 0.75
+"""Share of the context a reply may claim when ``max_tokens`` asks for more than fits."""
+
+
+def prompt_budget_tokens(context_length: int, max_tokens: int) -> int:
+    """Tokens the prompt may take: the context less the reply's room (``max_tokens``, at most
+    ``MAX_REPLY_SHARE`` of the context). The llama.cpp engine fits the conversation into it,
+    and the attachments' passages take their share of it."""
+    context = max(1, int(context_length))
+    room = max(1, min(int(max_tokens), int(context * MAX_REPLY_SHARE)))
+    return max(0, context - room)
 
 
 def truncate_text(text: str, max_chars: int) -> str:

@@ -1,8 +1,8 @@
 """Which passages of a conversation's attachments go into a turn, within the context budget.
 
 The files may fill ``attachment_context_share`` of the prompt's budget: the model's context
-less the room kept for the reply (as ``llm/llama_engine.py`` keeps it: the reply's
-``max_tokens``, at most three quarters of the context). Text is measured at 4 characters a
+less the room kept for the reply (``core.chat.context.prompt_budget_tokens``, the rule the
+llama.cpp engine fits the conversation with). Text is measured at 4 characters a
 token; when the model can count tokens (``count_tokens``, llama.cpp), the chosen block is
 counted too and shrunk until it fits.
 
@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from keiko_desktop.core.chat.context import prompt_budget_tokens
 from keiko_desktop.core.files.prompt import INTRO, passage_label, query_terms, safe_name
 from keiko_desktop.core.files.prompt import with_documents as _with_documents
 from keiko_desktop.core.ports import ChatMessage
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
     from keiko_desktop.core.ports import ChatModel
 
 CHARS_PER_TOKEN = 4
-MAX_REPLY_SHARE = 0.75
-"""As ``llm/llama_engine.py``: a reply's room is at most this share of the context."""
 PASSAGE_OVERHEAD = 30
 """Characters around each passage's text: its tags and blank lines (its label counted apart)."""
 MAX_CANDIDATES = 400
@@ -44,13 +43,6 @@ class Turn:
     text: str
     passages: tuple[Passage, ...]
     notes: tuple[str, ...] = ()
-
-
-def prompt_budget_tokens(context_length: int, max_tokens: int) -> int:
-    """Tokens the prompt may take: the context less the reply's room."""
-    context = max(1, int(context_length))
-    room = max(1, min(int(max_tokens), int(context * MAX_REPLY_SHARE)))
-    return max(0, context - room)
 
 
 def files_budget_tokens(context_length: int, max_tokens: int, share: float) -> int:
