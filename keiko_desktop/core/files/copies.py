@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from keiko_desktop.core.files.ports import Extractor
-from keiko_desktop.core.files.types import INGESTED_KINDS, AttachmentError, FileKind
+from keiko_desktop.core.files.types import INGESTED_KINDS, AttachmentError, FileKind, human_size
 from keiko_desktop.core.private_files import open_private, private_dir
 from keiko_desktop.core.safe_text import one_line
 
@@ -65,20 +65,9 @@ def display_name(name: str) -> str:
     return base
 
 
-def file_size(size: int) -> str:
-    """``size`` bytes in words: "812 bytes", "3.4 MB"."""
-    if size < 1024:
-        return f"{size} bytes"
-    if size < MB:
-        return f"{size / 1024:.1f} KB"
-    if size < 1024 * MB:
-        return f"{size / MB:.1f} MB"
-    return f"{size / (1024 * MB):.2f} GB"
-
-
 def too_big(name: str, size: int, limit_mb: int) -> AttachmentError:
     return AttachmentError(
-        f"{one_line(name, 120)} is {file_size(size)}, over the {limit_mb} MB limit for "
+        f"{one_line(name, 120)} is {human_size(size)}, over the {limit_mb} MB limit for "
         "attached files.",
         "Attach a smaller file, or raise 'Largest file to attach' in Settings > Files "
         "(attachment_max_mb).",
@@ -194,11 +183,16 @@ def copy_file(
     return digest.hexdigest(), copied
 
 
+def copy_path(files_dir: Path, sha: str) -> Path:
+    """Where the copy of the content ``sha`` is kept."""
+    return files_dir / sha[:2] / sha
+
+
 def place(files_dir: Path, part: Path, sha: str, known: bool) -> None:
     """Move ``part`` to the copy of ``sha``. ``known``: the content is stored already, so
     the copy is only put back if it went missing."""
-    folder = private_dir(files_dir / sha[:2])
-    final = folder / sha
+    final = copy_path(files_dir, sha)
+    private_dir(final.parent)
     if known and final.is_file():
         return
     os.replace(part, final)
@@ -223,7 +217,7 @@ def remove_copies(files_dir: Path, shas: Sequence[str]) -> int:
     removed = 0
     for sha in shas:
         try:
-            (files_dir / sha[:2] / sha).unlink()
+            copy_path(files_dir, sha).unlink()
             removed += 1
         except FileNotFoundError:
             continue

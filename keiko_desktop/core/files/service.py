@@ -35,8 +35,8 @@ from keiko_desktop.core.files.copies import (
     Progress,
     check_file,
     copy_file,
+    copy_path,
     display_name,
-    file_size,
     list_copies,
     place,
     remove_copies,
@@ -92,7 +92,7 @@ class AttachmentService:
 
     def stored_path(self, info: AttachmentInfo) -> Path:
         """Where the copy of ``info`` is kept."""
-        return self.files_dir / info.sha256[:2] / info.sha256
+        return copy_path(self.files_dir, info.sha256)
 
     async def link(self, message_id: int, ids: Sequence[int]) -> None:
         await self.repo.link(message_id, ids)
@@ -307,4 +307,4 @@ class AttachmentService:
         return removed
 
 
-__all__ = ["AttachmentService", "display_name", "file_size", "too_big"]
+__all__ = ["AttachmentService", "display_name", "too_big"]

@@ -101,5 +101,17 @@ class Passage:
         return citation_label(self.name, self.chunk.page)
 
 
+def human_size(size: int) -> str:
+    """``512 B``, ``12 KB``, ``3.4 MB``, ``1.2 GB``: a file's size as chips and messages say it."""
+    if size < 1024:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("KB", "MB", "GB", "TB"):
+        value /= 1024
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
+    return f"{size} B"  # pragma: no cover
+
+
 def citation_label(name: str, page: int | None) -> str:
     return f"[{name}, p. {page}]" if page is not None else f"[{name}]"

@@ -19,11 +19,11 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from keiko_desktop.core.files.types import human_size
 from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.ui.core_handle import CoreHandle
 from keiko_desktop.ui.dialogs.question import question_box
 from keiko_desktop.ui.task_runner import TaskRunner
-from keiko_desktop.ui.widgets.attachment_chips import human_size
 
 CONFIG_LIMIT = 4 * 1024 * 1024
 Notify = Callable[[str, str], None]

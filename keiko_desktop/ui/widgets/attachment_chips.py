@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from keiko_desktop.core.files.types import AttachmentInfo
+from keiko_desktop.core.files.types import AttachmentInfo, human_size
 from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.ui.icons import icon
 from keiko_desktop.ui.theme import Theme
@@ -37,18 +37,6 @@ NAME_CHARS = 28
 THUMB = 28
 MUTED = "#6b6b76"
 ERROR = "#a61b1b"
-
-
-def human_size(size: int) -> str:
-    """``512 B``, ``12 KB``, ``3.4 MB``, ``1.2 GB``."""
-    if size < 1024:
-        return f"{size} B"
-    value = float(size)
-    for unit in ("KB", "MB", "GB", "TB"):
-        value /= 1024
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
-    return f"{size} B"  # pragma: no cover
 
 
 def describe(info: AttachmentInfo) -> str:
