@@ -21,7 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="ask one question; the answer streams to stdout")
     ask.add_argument("question", nargs="+", help="the question (quote it, or give several words)")
     ask.add_argument("--json", action="store_true", help="print one JSON object instead")
-    ask.add_argument("--model", default=None, help="model name or GGUF path")
+    ask.add_argument(
+        "--model", default=None, help="model name, GGUF path, or ENDPOINT/MODEL (a remote model)"
+    )
     ask.add_argument("--conversation", type=int, default=None, help="continue this conversation")
     ask.add_argument("--temperature", type=float, default=None)
     ask.add_argument("--max-tokens", type=int, default=None)
@@ -71,19 +73,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--probe", action="store_true", help="probe llama.cpp's CPU configurations again"
     )
 
-    models = sub.add_parser("models", help="list models, or add a GGUF file")
-    models_sub = models.add_subparsers(dest="models_command", metavar="ACTION")
-    models_sub.add_parser("list", help="list known models (default)")
-    add = models_sub.add_parser("add", help="add a GGUF file by path")
-    add.add_argument("path")
-    use = models_sub.add_parser("use", help="make a model the default")
-    use.add_argument("name_or_path")
-
     from keiko_desktop.cli.agents_args import add_agents_parser
+    from keiko_desktop.cli.endpoints_args import add_endpoints_parser
     from keiko_desktop.cli.mcp_args import add_mcp_parser
+    from keiko_desktop.cli.models_args import add_models_parser
+    from keiko_desktop.cli.serve_args import add_serve_parser
     from keiko_desktop.cli.tasks_args import add_tasks_parser
     from keiko_desktop.cli.voice_args import add_voice_parsers
 
+    add_models_parser(sub)
+    add_endpoints_parser(sub)
+    add_serve_parser(sub)
     add_mcp_parser(sub)
     add_agents_parser(sub)
     add_tasks_parser(sub)
@@ -138,6 +138,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from keiko_desktop.cli.models import run_models
 
         return run_models(args)
+    if command == "endpoints":
+        from keiko_desktop.cli.endpoints import run_endpoints
+
+        return run_endpoints(args)
+    if command == "serve":
+        from keiko_desktop.cli.serve import run_serve
+
+        return run_serve(args)
     if command == "mcp":
         from keiko_desktop.cli.mcp import run_mcp
 

@@ -206,6 +206,31 @@ class Settings:
         maximum=64,
     )
 
+    model_fallbacks: tuple[str, ...] = setting(
+        "model",
+        (),
+        "Fallback models",
+        "Models tried in order when the chosen one cannot be reached (a remote endpoint is"
+        " down), e.g. smollm2-135m-instruct; the reply says which model answered.",
+        maximum=8,
+    )
+    model_download_mirror: str = setting(
+        "model",
+        "",
+        "Download mirror",
+        "Download recommended models from this Hugging Face mirror (e.g. https://hf-mirror.com)"
+        " instead of https://huggingface.co; empty: Hugging Face.",
+        maximum=512,
+    )
+    serve_port: int = setting(
+        "endpoints",
+        8741,
+        "Serve port",
+        "The port `keiko serve` listens on, on 127.0.0.1 only.",
+        minimum=1024,
+        maximum=65535,
+    )
+
     agent_ram_budget_mb: int = setting(
         "agents",
         4096,

@@ -36,3 +36,13 @@ class StoreError(KeikoError):
 
 class EmptyPromptError(KeikoError):
     """A message with no text was sent."""
+
+
+class ModelUnavailableError(GenerationError):
+    """The model could not be reached before it wrote anything (a remote endpoint refused the
+    connection, timed out, was overloaded or failed); a fallback model may answer instead."""
+
+
+class ReplyInterruptedError(GenerationError):
+    """The reply was cut off mid-stream (a remote stream ended early); the text so far is kept
+    and the reply is stored ``interrupted`` with this message."""
