@@ -24,7 +24,9 @@ from keiko_desktop.core.config import (
     needs_model_reload,
     save_settings,
 )
-from keiko_desktop.core.errors import ModelLoadError
+from keiko_desktop.core.downloads import ModelLibrary
+from keiko_desktop.core.endpoints import EndpointManager, endpoints_path
+from keiko_desktop.core.errors import KeikoError, ModelLoadError
 from keiko_desktop.core.events import EventBus, SettingsChanged
 from keiko_desktop.core.ports import (
     ChatModel,
@@ -82,6 +84,10 @@ class Core:
     """Speech in and out (``core/voice``); its engines load on first use."""
     files: AttachmentService | None = None
     """Attached files (``core/files``): ingest, link to messages, passages for turns."""
+    endpoints: EndpointManager | None = None
+    """Remote OpenAI-compatible endpoints (``core/endpoints.py``), each a registry backend."""
+    library: ModelLibrary | None = None
+    """Recommended models, their downloads and per-model options (``core/downloads.py``)."""
     tool_system: ToolSystem | None = field(default=None, repr=False)
     tool_store: ToolStore | None = field(default=None, repr=False)
     """Where the tools keep policies, the audit log and notes (None: nowhere, in memory)."""
@@ -92,6 +98,8 @@ class Core:
     """The start-up purge of chats deleted longer ago than ``deleted_retention_days``."""
     files_sweep: asyncio.Task[int] | None = field(default=None, repr=False)
     """The start-up sweep of attachment leftovers (``AttachmentService.sweep``)."""
+    remote_start: asyncio.Task[None] | None = field(default=None, repr=False)
+    """The window's background start of remote things (``start_remote``)."""
     _closed: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -233,6 +241,23 @@ class Core:
         system.service.approvals.set_approver(self.approver)  # the one registered meanwhile
         self.chat.set_tools(system.service)
 
+    def start_remote(self) -> None:
+        """In the background (the window, once): check every endpoint, so the model chooser
+        shows their models and state, and resume the downloads a last exit paused."""
+        if self.remote_start is not None:
+            return
+
+        async def start() -> None:
+            if self.library is not None:
+                try:
+                    await self.library.resume_interrupted()
+                except KeikoError as exc:
+                    log.warning("could not resume the downloads: %s", exc.message)
+            if self.endpoints is not None:
+                await self.endpoints.check_all()
+
+        self.remote_start = asyncio.get_running_loop().create_task(start())
+
     async def aclose(self) -> None:
         if self._closed:
             return
@@ -245,7 +270,7 @@ class Core:
         if self.agents is not None:
             self.chat.set_agents(None)
             await self.agents.aclose()  # runs stored as cancelled, their models unloaded
-        for task in (self.trash_purge, self.files_sweep):
+        for task in (self.trash_purge, self.files_sweep, self.remote_start):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -259,6 +284,10 @@ class Core:
             system, self.tool_system, self.tools = self.tool_system, None, None
             await system.aclose()  # stops every server: no child process is left
         await self.models.aclose()
+        if self.library is not None:
+            await self.library.aclose()  # running downloads pause; they resume next start
+        if self.endpoints is not None:
+            await self.endpoints.aclose()
         await self.database.aclose()
 
 
@@ -401,6 +430,16 @@ def build_voice(bus: EventBus, settings: Callable[[], Settings]) -> VoiceService
     )
 
 
+async def build_endpoints(paths: Paths, registry: ModelRegistry, bus: EventBus) -> EndpointManager:
+    """The endpoints of ``endpoints.toml``, each registered as a backend of ``registry``; the
+    HTTP client and the keychain are imported off the loop (``keiko ask`` without endpoints
+    never imports them)."""
+    module = await asyncio.to_thread(importlib.import_module, "keiko_desktop.llm.endpoint_manager")
+    service = module.EndpointService(paths.config_dir, registry, bus)
+    await service.load()
+    return service  # type: ignore[no-any-return]
+
+
 async def build_core(
     paths: Paths | None = None,
     settings: Settings | None = None,
@@ -409,6 +448,7 @@ async def build_core(
     start_tools: bool = False,
     with_tasks: bool = True,
     with_voice: bool = True,
+    with_endpoints: bool = False,
 ) -> Core:
     """Open the database, recover from a crash, purge old deleted chats (in the background),
     and (optionally) start the model and the tools.
@@ -418,7 +458,9 @@ async def build_core(
     (``core.wait_tools()``); the window always wants them, the CLI only when asked, so
     ``keiko ask`` never pays for the MCP SDK. ``with_tasks=False`` leaves ``core.tasks`` None
     (``keiko ask`` and ``chat`` need no task engine, so they import none of it), and
-    ``with_voice=False`` leaves ``core.voice`` None (no speech there either).
+    ``with_voice=False`` leaves ``core.voice`` None (no speech there either). The endpoints
+    (``core.endpoints``) are read before the model loads, so a remote model resolves; they are
+    built when ``endpoints.toml`` exists or ``with_endpoints`` asks (the window).
     """
     paths = paths or Paths.from_env()
     paths.ensure()
@@ -433,6 +475,9 @@ async def build_core(
     llama = LlamaCppBackend(cpu)
     registry = ModelRegistry(settings, bus=bus, backends=[llama])
     models = ModelManager(registry, bus)
+    endpoints = None
+    if with_endpoints or endpoints_path(paths.config_dir).exists():
+        endpoints = await build_endpoints(paths, registry, bus)
     if start_model:
         # First, so the model loads on its worker while the store opens. Both start with
         # Python imports that would fight over the GIL; so the store's wait for llama_cpp's
@@ -444,10 +489,13 @@ async def build_core(
         database = await store.open_database(paths.database)
     except BaseException:
         await models.aclose()
+        if endpoints is not None:
+            await endpoints.aclose()
         raise
     repo = database.conversations
     chat = ChatService(repo, models, bus, current)
     core = Core(paths, settings, bus, database, repo, registry, models, chat, cpu=cpu)
+    core.endpoints = endpoints
     built.append(core)
     core.agents = build_agents(core)
     chat.set_agents(core.agents)

@@ -95,6 +95,10 @@ class EndpointManager(Protocol):
 
     async def check_all(self) -> None: ...
 
+    async def aclose(self) -> None:
+        """Close the endpoints' connections."""
+        ...
+
 
 def endpoint_key_name(name: str) -> str:
     """The keychain entry (service ``keiko-desktop``) that holds endpoint ``name``'s API key."""

@@ -219,6 +219,8 @@ class StoredMessage:
     duration: float | None = None
     parent_id: int | None = None
     error: str | None = None
+    note: str | None = None
+    """For the reader, not the model: e.g. which fallback model answered, and why."""
 
 
 @dataclass(frozen=True)
@@ -245,6 +247,7 @@ class MessageUpdate:
     tokens_per_second: float | None = None
     duration: float | None = None
     error: str | None = None
+    note: str | None = None
 
 
 class ConversationRepository(Protocol):

@@ -141,6 +141,11 @@ class ModelRegistry:
         of that name), and offer its models."""
         self._backends[backend.name] = backend
 
+    def unregister_backend(self, name: str) -> None:
+        """Stop offering ``name``'s models (an endpoint the user removed); llama.cpp stays."""
+        if name != LlamaCppBackend.name:
+            self._backends.pop(name, None)
+
     @property
     def backends(self) -> tuple[str, ...]:
         return tuple(self._backends)

@@ -43,6 +43,7 @@ _UPDATABLE = (
     "tokens_per_second",
     "duration",
     "error",
+    "note",
 )
 
 _message_count = (
@@ -89,6 +90,7 @@ def _message(row: Row[*tuple[Any, ...]]) -> StoredMessage:
         duration=row.duration,
         parent_id=row.parent_id,
         error=row.error,
+        note=row.note,
     )
 
 

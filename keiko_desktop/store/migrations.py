@@ -408,6 +408,11 @@ def m009_attachments(conn: Connection) -> None:
     )
 
 
+def m010_message_note(conn: Connection) -> None:
+    """A note on a reply for the person reading it (which fallback model answered, and why)."""
+    _run(conn, "ALTER TABLE messages ADD COLUMN note TEXT")
+
+
 # Append new migrations at the end; never edit, rename or reorder one that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (
     m001_conversations_messages,
@@ -419,6 +424,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m007_agents_runs_spans,
     m008_tasks,
     m009_attachments,
+    m010_message_note,
 )
 
 _CREATE_LEDGER = """

@@ -95,6 +95,7 @@ messages = Table(
     Column("owner_pid", Integer, nullable=True),
     Column("owner_started", Float, nullable=True),  # the writer's start time, epoch seconds
     Column("owner_token", Text, nullable=True),  # names the writer's open Database
+    Column("note", Text, nullable=True),  # m010: e.g. which fallback model answered
     Index("ix_messages_conversation_id_id", "conversation_id", "id"),
     Index("ix_messages_parent_id", "parent_id"),
     Index("ix_messages_status", "status"),

@@ -196,7 +196,9 @@ class AppController(QObject):
             from keiko_desktop.app import build_core  # sqlalchemy, llama_cpp: after first paint
 
             try:
-                core = await build_core(paths, settings, start_model=start_model)
+                core = await build_core(
+                    paths, settings, start_model=start_model, with_endpoints=True
+                )
             except KeikoError as exc:
                 self.handle.fail(exc)
                 self.window.chat_panel.show_error(exc.message, exc.hint)
@@ -214,6 +216,7 @@ class AppController(QObject):
             core.tasks.start("window")  # runs tasks here, or follows the process that does
             self.tray.set_paused(core.tasks.paused)
         self.quick.start()
+        core.start_remote()  # endpoints checked, paused downloads resumed, in the background
         self.model.sync()
         await self.conversations.reload()
         last = self.state.last_conversation if self.state is not None else None

@@ -17,7 +17,14 @@ if TYPE_CHECKING:
 
 
 class FakeGeneration:
-    def __init__(self, pieces: list[str], delay: float, fail_after: int | None) -> None:
+    def __init__(
+        self,
+        pieces: list[str],
+        delay: float,
+        fail_after: int | None,
+        error: Exception | None = None,
+    ) -> None:
+        self._error = error
         self._pieces = pieces
         self._delay = delay
         self._fail_after = fail_after
@@ -44,7 +51,7 @@ class FakeGeneration:
                 reason = "cancelled"
                 break
             if self._fail_after is not None and i >= self._fail_after:
-                raise RuntimeError("scripted failure")
+                raise self._error or RuntimeError("scripted failure")
             await asyncio.sleep(self._delay)
             if first is None:
                 first = time.perf_counter() - start
@@ -65,17 +72,21 @@ class FakeChatModel:
     context_length = 2048
 
     def __init__(self, delay: float = 0.0) -> None:
-        self.queue: list[tuple[list[str], int | None]] = []
+        self.queue: list[tuple[list[str], int | None, Exception | None]] = []
         self.calls: list[list[ChatMessage]] = []
         self.delay = delay
 
-    def enqueue(self, pieces: list[str], fail_after: int | None = None) -> None:
-        self.queue.append((pieces, fail_after))
+    def enqueue(
+        self, pieces: list[str], fail_after: int | None = None, error: Exception | None = None
+    ) -> None:
+        """Script the next reply: ``pieces``; after ``fail_after`` of them it raises ``error``
+        (a RuntimeError when None)."""
+        self.queue.append((pieces, fail_after, error))
 
     def generate(self, messages: Sequence[ChatMessage], params: GenerationParams) -> FakeGeneration:
         self.calls.append(list(messages))
-        pieces, fail_after = self.queue.pop(0) if self.queue else (["ok"], None)
-        return FakeGeneration(pieces, self.delay, fail_after)
+        pieces, fail_after, error = self.queue.pop(0) if self.queue else (["ok"], None, None)
+        return FakeGeneration(pieces, self.delay, fail_after, error)
 
     async def aclose(self) -> None:
         return None

@@ -56,6 +56,8 @@ class AgentProfile:
     system_prompt: str = ""
     icon: str = "sparkles"
     model: str = ""
+    fallbacks: tuple[str, ...] = ()
+    """Models tried in order when ``model`` cannot be reached (empty: the chat's chain)."""
     tools: tuple[str, ...] = ()
     temperature: float = 0.7
     max_tokens: int = 512
@@ -89,6 +91,7 @@ BOUNDS: dict[str, tuple[type, float, float]] = {
     "system_prompt": (str, 0, 20_000),
     "icon": (str, 1, 32),
     "model": (str, 0, 4096),
+    "fallbacks": (tuple, 0, 8),
     "tools": (tuple, 0, 200),
     "temperature": (float, 0.0, 2.0),
     "max_tokens": (int, 16, 32768),
@@ -195,6 +198,11 @@ def profile_from_dict(data: Any, where: str = "") -> AgentProfile:
                 f"{_shown(entry)} is not a server or a server.tool name.",
                 "Use names like files or files.read_file.",
             )
+    for i, fallback in enumerate(values.get("fallbacks", ())):
+        if not 1 <= len(fallback) <= 4096 or printable(fallback) != fallback:
+            raise AgentProfileError(
+                f"{where}fallbacks[{i}]", "must be a model name or path on one line.", ""
+            )
     for i, tag in enumerate(values.get("tags", ())):
         if not 1 <= len(tag) <= 32 or printable(tag) != tag:
             raise AgentProfileError(
@@ -207,7 +215,7 @@ def profile_to_dict(profile: AgentProfile) -> dict[str, Any]:
     """The profile as JSON data (no id), the inverse of ``profile_from_dict``."""
     data = asdict(profile)
     data.pop("id")
-    for key in ("tools", "tags"):
+    for key in ("tools", "tags", "fallbacks"):
         data[key] = list(data[key])
     return data
 

@@ -22,11 +22,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
+from keiko_desktop.core.chat.fallback import answer_with_fallbacks, fallback_chain
 from keiko_desktop.core.chat.messages import check_prompt, tool_message_content
 from keiko_desktop.core.chat.models import ModelManager
 from keiko_desktop.core.chat.titles import make_title
 from keiko_desktop.core.config import Settings
-from keiko_desktop.core.errors import KeikoError
+from keiko_desktop.core.errors import KeikoError, ReplyInterruptedError
 from keiko_desktop.core.events import (
     ConversationChanged,
     EventBus,
@@ -69,6 +70,8 @@ class ReplyResult:
     model: str
     stats: GenerationStats
     error: str | None = None
+    note: str | None = None
+    """Which fallback model answered, and why (``core/chat/fallback.py``)."""
 
 
 class Reply:
@@ -82,6 +85,7 @@ class Reply:
         self._cancel_requested = asyncio.Event()
         self._task: asyncio.Task[ReplyResult] | None = None
         self._first_piece_at: float | None = None  # perf_counter time the first text came
+        self.note: str | None = None
 
     def cancel(self) -> None:
         self._cancel_requested.set()
@@ -284,6 +288,8 @@ class ChatService:
             status, stats, model_name = await self._generate(reply, pieces)
         except asyncio.CancelledError:
             status = "interrupted"
+        except ReplyInterruptedError as exc:  # a stream cut mid-reply: keep what came
+            status, error = "interrupted", str(exc)
         except KeikoError as exc:
             status, error = "error", str(exc)
         except Exception as exc:
@@ -304,6 +310,7 @@ class ChatService:
             tokens_per_second=tps,
             duration=stats.total_time,
             error=error,
+            note=reply.note,
         )
         try:
             await self.repo.update_message(reply.message_id, update)
@@ -313,7 +320,7 @@ class ChatService:
         self._bus.publish(MessageCompleted(reply.conversation_id, reply.message_id, status))
         if status == "complete":
             await self._maybe_title(reply.conversation_id, reply.user_message.content, text)
-        return ReplyResult(reply.message_id, text, status, model_name, stats, error)
+        return ReplyResult(reply.message_id, text, status, model_name, stats, error, reply.note)
 
     async def _generate(
         self, reply: Reply, pieces: list[str]
@@ -321,13 +328,35 @@ class ChatService:
         agent = None
         if self.agents is not None:
             agent = await self.agents.conversation_agent(reply.conversation_id)
-        if agent is not None and agent.model:
-            async with self.agents.lease(agent.model) as model:  # type: ignore[union-attr]
-                return await self._generate_with(reply, pieces, model, agent)
-        model = await self._wait_for_model(reply)
-        if model is None:
-            return "interrupted", GenerationStats(finish_reason="cancelled"), ""
-        return await self._generate_with(reply, pieces, model, agent)
+
+        async def primary() -> tuple[MessageStatus, GenerationStats, str]:
+            if agent is not None and agent.model:
+                async with self.agents.lease(agent.model) as model:  # type: ignore[union-attr]
+                    return await self._generate_with(reply, pieces, model, agent)
+            model = await self._wait_for_model(reply)
+            if model is None:
+                return "interrupted", GenerationStats(finish_reason="cancelled"), ""
+            return await self._generate_with(reply, pieces, model, agent)
+
+        async def fallback(model: ChatModel) -> tuple[MessageStatus, GenerationStats, str]:
+            return await self._generate_with(reply, pieces, model, agent)
+
+        def primary_name() -> str:
+            if agent is not None and agent.model:
+                return agent.model
+            info = self.models.info
+            return info.name if info is not None else "the model"
+
+        result, reply.note = await answer_with_fallbacks(
+            primary,
+            primary_name,
+            fallback_chain(self._settings(), agent),
+            fallback,
+            started=lambda: bool(pieces),
+            lease=self.agents.lease if self.agents is not None else None,
+            provider=self.models.provider,
+        )
+        return result
 
     async def _generate_with(
         self, reply: Reply, pieces: list[str], model: ChatModel, agent: AgentProfile | None

@@ -108,6 +108,13 @@ class MessageWidget(QFrame):
         self.retry_button.clicked.connect(self._on_retry_button_clicked)
         self.meta_label = QLabel(self)
         self.meta_label.setObjectName("MessageMeta")
+        self.note_label = QLabel(self)  # which fallback model answered, and why
+        self.note_label.setObjectName("MessageMeta")
+        self.note_label.setWordWrap(True)
+        self.note_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.note_label.setAccessibleName("Note on this reply")
+        self.note_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.note_label.setVisible(False)
 
         self.action_bar = QWidget(self)
         actions_layout = QHBoxLayout(self.action_bar)
@@ -157,6 +164,7 @@ class MessageWidget(QFrame):
             outer.addWidget(self.pending_label)
             outer.addWidget(self.error_box)
             outer.addWidget(self.sources_bar)
+            outer.addWidget(self.note_label)
             footer.addWidget(self.action_bar)
             footer.addWidget(self.status_badge)
             footer.addWidget(self.retry_button)
@@ -326,7 +334,11 @@ class MessageWidget(QFrame):
             self.error_label.setText(error_text(m.error))
         interrupted = m.status == "interrupted"
         self.status_badge.setVisible(assistant and interrupted)
-        self.status_badge.setText("Stopped before the end" if interrupted else "")
+        cut = (m.error or "").split("\n", 1)[0] if interrupted else ""
+        self.status_badge.setText(cut or ("Stopped before the end" if interrupted else ""))
+        self.status_badge.setToolTip((m.error or "") if interrupted else "")
+        self.note_label.setVisible(assistant and bool(m.note) and not streaming)
+        self.note_label.setText(m.note or "")
         self.retry_button.setVisible(assistant and (interrupted or is_error) and self._is_last)
         self.regenerate_button.setVisible(assistant and self._is_last and not streaming)
         self.copy_button.setEnabled(bool(m.content))

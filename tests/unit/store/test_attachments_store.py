@@ -227,7 +227,7 @@ async def test_a_database_from_before_m009_upgrades_and_keeps_its_chats(db_path:
     con.close()
     db = await open_database(db_path)
     try:
-        assert (await db.applied_migrations())[-1] == "m009_attachments"
+        assert "m009_attachments" in await db.applied_migrations()
         files = SqliteAttachmentRepository(db)
         info = await files.add(SHA_A, "n.md", _pdf("notes"), 5, _chunks("notes"))
         await files.link(1, [info.id])
