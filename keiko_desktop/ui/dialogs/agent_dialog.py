@@ -97,6 +97,8 @@ class AgentDialog(QDialog):
         self.tags = QLineEdit(profile_page)
         self.tags.setPlaceholderText("research, files")
         self.model = QComboBox(profile_page)
+        self.fallbacks = QLineEdit(profile_page)
+        self.fallbacks.setPlaceholderText("smollm2-135m-instruct")
         self.system_prompt = QPlainTextEdit(profile_page)
         self.system_prompt.setObjectName("SystemPrompt")
         self.system_prompt.setTabChangesFocus(True)
@@ -110,6 +112,7 @@ class AgentDialog(QDialog):
             ("description", self.description),
             ("tags", self.tags),
             ("model", self.model),
+            ("fallbacks", self.fallbacks),
             ("system_prompt", self.system_prompt),
         ):
             form.addRow(field_label(key, profile_page, widget), widget)
@@ -164,6 +167,7 @@ class AgentDialog(QDialog):
             "model": _Field(
                 self.model, lambda: str(self.model.currentData() or ""), self._put_model
             ),
+            "fallbacks": _Field(self.fallbacks, self._fallbacks_value, self._put_fallbacks),
             "system_prompt": _Field(
                 self.system_prompt, self.system_prompt.toPlainText, self.system_prompt.setPlainText
             ),
@@ -287,6 +291,12 @@ class AgentDialog(QDialog):
 
     def _put_tags(self, tags: Sequence[str]) -> None:
         self.tags.setText(", ".join(tags))
+
+    def _fallbacks_value(self) -> list[str]:
+        return [m.strip() for m in self.fallbacks.text().split(",") if m.strip()]
+
+    def _put_fallbacks(self, models: Sequence[str]) -> None:
+        self.fallbacks.setText(", ".join(models))
 
     def _put_icon(self, name: str) -> None:
         self.icon.setCurrentIndex(max(0, self.icon.findData(name)))

@@ -15,6 +15,7 @@ FIELD_LABELS = {
     "description": "&Description",
     "tags": "T&ags",
     "model": "&Model",
+    "fallbacks": "&Fallback models",
     "system_prompt": "&System prompt",
     "tools": "Allo&wed tools",
     "temperature": "Tem&perature",
@@ -30,6 +31,8 @@ FIELD_HELP = {
     "description": "One or two sentences on what the agent is for",
     "tags": "Capability tags, separated by commas (the planner reads them)",
     "model": "The model the agent thinks with; the chat's model unless you pick another",
+    "fallbacks": "Models tried in order when the agent's model cannot be reached (a remote"
+    " endpoint is down), separated by commas; empty: the chat's fallbacks",
     "system_prompt": "The instructions the agent follows in every run",
     "tools": "The tools the agent may call; it can never call any other",
     "temperature": "Higher is more varied, lower is more focused (0 to 2)",
@@ -40,7 +43,9 @@ FIELD_HELP = {
     "retry_backoff": "The wait before the first retry; it doubles after each",
 }
 FIELD_TAB = {
-    **dict.fromkeys(("name", "icon", "description", "tags", "model", "system_prompt"), 0),
+    **dict.fromkeys(
+        ("name", "icon", "description", "tags", "model", "fallbacks", "system_prompt"), 0
+    ),
     "tools": 1,
     **dict.fromkeys(
         ("temperature", "max_tokens", "max_steps", "step_timeout", "retries", "retry_backoff"), 2
