@@ -117,6 +117,10 @@ class Setting:
                 raise SettingsError(
                     f"{where} is {size} characters long; at most {_num(self.maximum)} fit.", hint
                 )
+        elif self.kind is tuple and self.maximum is not None and len(value) > self.maximum:
+            raise SettingsError(
+                f"{where} lists {len(value)} entries; at most {_num(self.maximum)} fit.", hint
+            )
         elif self.numeric and not self.bounds[0] <= value <= self.bounds[1]:
             low, high = self.bounds
             raise SettingsError(

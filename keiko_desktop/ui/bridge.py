@@ -9,6 +9,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QThread, Signal, SignalInstance
 
 from keiko_desktop.core.agents.events import AgentsChanged, AgentStatusChanged, RunChanged
+from keiko_desktop.core.downloads import ModelDownloadChanged
+from keiko_desktop.core.endpoints import EndpointStatusChanged
 from keiko_desktop.core.events import (
     ConversationChanged,
     Event,
@@ -65,6 +67,10 @@ class EventBridge(QObject):
             text.
         speech_started(SpeechStarted): Keiko started saying a sentence.
         speech_stopped(SpeechStopped): Keiko stopped speaking (finished, stopped or an error).
+        model_download_changed(ModelDownloadChanged): a model download moved on or changed
+            status.
+        endpoint_status_changed(EndpointStatusChanged): an endpoint was checked, added or
+            removed.
 
     An event is emitted on the signal of its own type and of each mapped base class, most
     general first; the bus is subscribed once per event family (it delivers subclasses too).
@@ -91,6 +97,8 @@ class EventBridge(QObject):
     transcription_finished = Signal(object)
     speech_started = Signal(object)
     speech_stopped = Signal(object)
+    model_download_changed = Signal(object)
+    endpoint_status_changed = Signal(object)
     _relayed = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -118,6 +126,8 @@ class EventBridge(QObject):
             TranscriptionFinished: self.transcription_finished,
             SpeechStarted: self.speech_started,
             SpeechStopped: self.speech_stopped,
+            ModelDownloadChanged: self.model_download_changed,
+            EndpointStatusChanged: self.endpoint_status_changed,
         }
         self._relayed.connect(self._on_self_relayed)
 

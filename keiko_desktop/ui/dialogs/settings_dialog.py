@@ -6,7 +6,8 @@ from its declaration, and a setting declared later shows up here by itself (with
 for its type). A few get a richer editor: the model (a list of known models, run-time choices),
 the system prompt (several lines), the CPU backend (``set_cpu_backends``), the microphone (the
 system's, from ``ui.voice.devices``), the push-to-talk key (pressed, not typed) with a line
-saying whether this desktop lets Keiko hear it outside the window.
+saying whether this desktop lets Keiko hear it outside the window. The Models tab
+(``models_page``) and the list atop Endpoints (``endpoints_page``) have their own presenters.
 
 Passive: ``set_values`` fills it, OK emits ``applied`` with new Settings, and the presenter
 decides (it closes the dialog, or shows why not with ``show_error``).
@@ -18,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -41,8 +42,12 @@ from PySide6.QtWidgets import (
 )
 
 from keiko_desktop.core.config import SECTIONS, SETTINGS, Effect, Setting, Settings, settings_in
-from keiko_desktop.core.errors import KeikoError
+from keiko_desktop.core.endpoints import EndpointStatus
+from keiko_desktop.core.errors import KeikoError, SettingsError
 from keiko_desktop.core.ports import ModelInfo
+from keiko_desktop.ui.dialogs import model_choices
+from keiko_desktop.ui.dialogs.endpoints_page import EndpointsPage
+from keiko_desktop.ui.dialogs.model_library_page import ModelLibraryPage
 from keiko_desktop.ui.dialogs.voice_fields import (
     KeyEdit,
     MicrophoneChooser,
@@ -69,17 +74,13 @@ PLACEHOLDERS = {
     "voice_tts_voice": "The bundled en_US voice (joe)",
     "voice_language": "Detect the language",
     "voice_prompt": "e.g. Keiko, Ollama, PySide",
+    "model_fallbacks": "e.g. ollama/llama3.2, smollm2-135m-instruct",
 }
 SPECIAL_ZERO = {"threads": "Automatic", "deleted_retention_days": "Until emptied by hand"}
 NOT_SHOWN = (
     "extra_models",  # edited through the model list ("Add GGUF file…")
     "agent_middleware",  # an expert's setting, in settings.toml
 )
-
-
-def _model_label(info: ModelInfo) -> str:
-    size = f" · {info.size_bytes / 1e6:,.0f} MB" if info.size_bytes else ""
-    return f"{info.name}{' (bundled)' if info.bundled else ''}{size}"
 
 
 @dataclass
@@ -137,6 +138,23 @@ def _text(spec: Setting, parent: QWidget) -> SettingField:
     return SettingField(spec, edit, edit.toPlainText, lambda v: edit.setPlainText(str(v)))
 
 
+def _list(spec: Setting, parent: QWidget) -> SettingField:
+    """A list of names as one comma-separated line (``Settings.model_fallbacks``)."""
+    edit = QLineEdit(parent)
+    edit.setPlaceholderText(PLACEHOLDERS.get(spec.key, "Names, separated by commas"))
+
+    def get() -> tuple[str, ...]:
+        names = tuple(dict.fromkeys(p.strip() for p in edit.text().split(",") if p.strip()))
+        if spec.maximum is not None and len(names) > spec.maximum:
+            raise SettingsError(
+                f"{spec.label} lists {len(names)} names; at most {spec.maximum:g} fit.",
+                "Keep the few you want tried, in order.",
+            )
+        return names
+
+    return SettingField(spec, edit, get, lambda v: edit.setText(", ".join(v)))
+
+
 def _check(spec: Setting, parent: QWidget, text: str = "") -> SettingField:
     box = QCheckBox(text or spec.label, parent)
     return SettingField(spec, box, box.isChecked, lambda v: box.setChecked(bool(v)))
@@ -150,6 +168,8 @@ def plain_field(spec: Setting, parent: QWidget) -> SettingField:
         return _spin(spec, parent)
     if spec.kind is float:
         return _double(spec, parent)
+    if spec.kind is tuple:
+        return _list(spec, parent)
     return _choices(spec, parent) if spec.choices else _line(spec, parent)
 
 
@@ -186,6 +206,8 @@ class SettingsDialog(QDialog):
 
         # Richer editors first; every other declared setting gets a plain one below.
         self.model = QComboBox(self)  # choices at run time: the registry's models
+        self.models_page = ModelLibraryPage(self)  # Settings > Models
+        self.endpoints_page = EndpointsPage(self)  # atop Settings > Endpoints
         self.add_model_button = QPushButton("Add GGUF file…", self)
         self.cpu_backend = QComboBox(self)  # choices at run time: ``set_cpu_backends``
         prompt = _text(SETTINGS["system_prompt"], self)
@@ -264,7 +286,11 @@ class SettingsDialog(QDialog):
                     form.addRow("", self.trash_status)
                 elif key == "voice_global_hotkey":
                     form.addRow("", self.hotkey_note)
+            if section.name == "endpoints":
+                form.insertRow(0, self.endpoints_page)
             self.pages.addTab(page, section.title)
+            if section.name == "model":
+                self.pages.addTab(self.models_page, "Models")
         # Every section's tab shows: the dialog is as wide as they are, measured with the
         # style sheet's padding (no scroll arrows hiding the last ones).
         bar = self.pages.tabBar()
@@ -294,24 +320,35 @@ class SettingsDialog(QDialog):
         self.buttons.accepted.connect(self._on_buttons_accepted)
         self.buttons.rejected.connect(self.reject)
         self.add_model_button.clicked.connect(self._on_add_model_button_clicked)
+        self.models_page.import_requested.connect(self.add_model_requested)
+        self.models_page.use_requested.connect(self._on_models_page_use_requested)
         self.tools_button.clicked.connect(self.tools_requested)
         self.empty_trash_button.clicked.connect(self._on_empty_trash_button_clicked)
 
     # ------------------------------------------------------------------ setters
-    def set_values(self, settings: Settings, models: Sequence[ModelInfo]) -> None:
+    def set_values(
+        self,
+        settings: Settings,
+        models: Sequence[ModelInfo],
+        endpoints: Sequence[EndpointStatus] = (),
+    ) -> None:
         self._base = settings
         self._extra_paths = list(settings.extra_models)
         self.microphone.set_microphones(self._microphones())
-        self.model.clear()
-        for info in models:
-            self.model.addItem(_model_label(info), "" if info.bundled else info.path)
-            self.model.setItemData(
-                self.model.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole
-            )
+        model_choices.fill_model_combo(self.model, models, endpoints)
         for key, f in self.fields.items():
             f.put(getattr(settings, key))
         self.error.hide()
         self.trash_status.hide()
+
+    def set_model_choices(
+        self, models: Sequence[ModelInfo], endpoints: Sequence[EndpointStatus]
+    ) -> None:
+        """Regroup the model chooser (an endpoint's models or state changed), keeping the
+        choice."""
+        chosen = self._model_value()
+        model_choices.fill_model_combo(self.model, models, endpoints)
+        self._select_model(chosen)
 
     def set_cpu_backends(self, names: Sequence[str], in_use: str = "") -> None:
         """The llama.cpp CPU variants this machine has (from the engine, at run time). With none
@@ -334,7 +371,7 @@ class SettingsDialog(QDialog):
             self._extra_paths.append(info.path)
         index = self.model.findData(info.path)
         if index < 0:
-            self.model.addItem(_model_label(info), info.path)
+            self.model.addItem(model_choices.model_label(info), info.path)
             index = self.model.count() - 1
         self.model.setCurrentIndex(index)
         self.error.hide()
@@ -392,20 +429,18 @@ class SettingsDialog(QDialog):
         return " ".join(parts)
 
     def _model_value(self) -> str:
-        return str(self.model.currentData() or "")
+        return model_choices.current_value(self.model)
 
     def _select_model(self, wanted: Any) -> None:
-        wanted = str(wanted)
-        if not wanted:
-            self.model.setCurrentIndex(0)
+        model_choices.select_model(self.model, str(wanted))
+
+    def _on_models_page_use_requested(self, name: str) -> None:
+        """Models > Use: choose it in the Model list (OK makes it so)."""
+        row = self.models_page.rows.get(name)
+        if row is None:
             return
-        for i in range(self.model.count()):
-            data = str(self.model.itemData(i) or "")
-            if data == wanted or self.model.itemText(i).split(" ")[0] == wanted.lower():
-                self.model.setCurrentIndex(i)
-                return
-        self.model.addItem(wanted, wanted)
-        self.model.setCurrentIndex(self.model.count() - 1)
+        model_choices.use_catalog_model(self.model, row.model)
+        self.models_page.show_status(f"{row.model.title} is chosen: press OK to chat with it.")
 
     def _cpu_backend_value(self) -> str:
         data = self.cpu_backend.currentData()
