@@ -3,7 +3,10 @@
 The catalog is package data, read with ``importlib.resources``, so it ships in the wheel.
 
 ``load_catalog()`` returns frozen ``CatalogEntry`` objects; a malformed file is a
-``CatalogError`` naming the file, the entry and the field.
+``CatalogError`` naming the file, the entry and the field. ``download_url(entry, mirror)`` is
+where a download comes from: the entry's Hugging Face URL, or the same path on a mirror
+(``Settings.model_download_mirror``); ``allowed_url`` is the rule every URL of a download, its
+redirects too, must pass (https; plain http only to this machine).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from keiko_desktop.core.errors import KeikoError
 
@@ -22,6 +26,8 @@ DEFAULT_CATALOG: Traversable = files("keiko_desktop.llm").joinpath("catalog.toml
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+HF_ORIGIN = "https://huggingface.co"
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
 _URL = re.compile(r"^https://huggingface\.co/[^/\s]+/[^/\s]+/resolve/[^/\s]+/\S+\.gguf$")
 
 
@@ -135,3 +141,33 @@ def _entry(item: object, index: int, source: str) -> CatalogEntry:
     if problems:
         raise CatalogError(f"{where}: {'; '.join(problems)}.")
     return entry
+
+
+def allowed_url(url: str) -> bool:
+    """Whether a download may fetch ``url``: https, or http to a loopback address."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    if not host or parts.username or parts.password:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK)
+
+
+def download_url(entry: CatalogEntry, mirror: str = "") -> str:
+    """The URL to fetch ``entry`` from: its own, or ``mirror`` in place of huggingface.co."""
+    mirror = mirror.strip().rstrip("/")
+    if not mirror:
+        return entry.url
+    try:
+        parts = urlsplit(mirror)
+    except ValueError:
+        parts = urlsplit("")
+    if not allowed_url(mirror) or parts.query or parts.fragment:
+        raise CatalogError(
+            f"The download mirror {mirror!r} is not a usable URL.",
+            "Set model_download_mirror to an https:// address (plain http only for "
+            "127.0.0.1), or leave it empty for Hugging Face.",
+        )
+    return mirror + entry.url[len(HF_ORIGIN) :]

@@ -48,6 +48,7 @@ from keiko_desktop.workers.thread_worker import StreamHandle, ThreadWorker
 
 if TYPE_CHECKING:
     from keiko_desktop.core.config import Settings
+    from keiko_desktop.core.downloads import ModelOptions
     from keiko_desktop.core.tools.models import ToolSpec
     from keiko_desktop.llm.cpu_backends import CpuPlanner
     from keiko_desktop.llm.llama_engine import LlamaEngine
@@ -74,8 +75,48 @@ def plan_for(path: str, requested: int, available_ram: int | None = None) -> Con
     return plan_context(requested, metadata, size, ram)
 
 
+_GPU_OFFLOAD: bool | None = None
+
+
+def gpu_offload_supported() -> bool:
+    """Whether this llama.cpp was built with a GPU backend (imports llama_cpp; cached)."""
+    global _GPU_OFFLOAD
+    if _GPU_OFFLOAD is None:
+        try:
+            import llama_cpp
+
+            _GPU_OFFLOAD = bool(llama_cpp.llama_supports_gpu_offload())
+        except (ImportError, AttributeError, OSError):
+            _GPU_OFFLOAD = False
+    return _GPU_OFFLOAD
+
+
+def _use_template(engine: LlamaEngine, template: str) -> None:
+    """Render prompts with ``template`` instead of the file's own (on the model's worker).
+    A template that does not compile keeps the file's own, with a warning."""
+    from keiko_desktop.llm.prompting import ChatRenderer
+
+    llm = engine.llm
+    renderer = ChatRenderer(
+        template,
+        bos_token=engine._special_text(llm.token_bos()),
+        eos_token=engine._special_text(llm.token_eos()),
+        neutralize=engine._neutralize,
+    )
+    if renderer.uses_chatml:
+        log.warning("%s: the chat template override does not compile; not used", engine.path)
+        return
+    engine.renderer = renderer
+
+
 def _open_engine(
-    path: str, n_ctx: int, n_threads: int, cpu: CpuPlanner | None, available_ram: int | None
+    path: str,
+    n_ctx: int,
+    n_threads: int,
+    cpu: CpuPlanner | None,
+    available_ram: int | None,
+    n_gpu_layers: int = 0,
+    chat_template: str | None = None,
 ) -> tuple[LlamaEngine, ContextPlan]:
     """On the model's worker: reading the metadata and importing llama_cpp (a third of a
     second) happen off the loop. The context is the setting bounded by ``plan_for``."""
@@ -84,13 +125,19 @@ def _open_engine(
     plan = plan_for(path, n_ctx, available_ram)
     if plan.lowered:
         log.info("%s: %s", Path(path).name, plan.reason)
+    # gpu layers reach llama.cpp only through LlamaEngine.open's n_gpu_layers (kept off the
+    # call when 0, so a CPU build loads exactly as before).
+    gpu = {"n_gpu_layers": n_gpu_layers} if n_gpu_layers > 0 else {}
     try:
-        return LlamaEngine.open(path, plan.n_ctx, n_threads, cpu), plan
+        engine = LlamaEngine.open(path, plan.n_ctx, n_threads, cpu, **gpu)
     except ModelLoadError as exc:  # the weights loaded but the context (KV cache) did not
         cause = exc.__cause__
         if cause is not None and is_context_failure(cause):
             raise context_failure(path, plan.n_ctx, cause) from cause
         raise
+    if chat_template:
+        _use_template(engine, chat_template)
+    return engine, plan
 
 
 class LlamaGeneration:
@@ -203,6 +250,9 @@ class LlamaChatModel:
         n_threads: int | None = None,
         cpu: CpuPlanner | None = None,
         available_ram: int | None = None,
+        *,
+        n_gpu_layers: int = 0,
+        chat_template: str | None = None,
     ) -> LlamaChatModel:
         """Check and load a GGUF file on a new worker thread.
 
@@ -210,6 +260,8 @@ class LlamaChatModel:
         free RAM (``available_ram`` bytes, default: measured now) holds for the KV cache; see
         ``context_plan`` and ``load_note``. ``n_threads`` is capped at the machine's cores.
         ``cpu`` chooses llama.cpp's CPU configuration (default: ``CpuPlanner.default()``).
+        ``n_gpu_layers`` layers go to the GPU (a GPU build only); ``chat_template`` replaces
+        the file's own template.
 
         Raises ``ModelLoadError`` naming the file when it is missing, not GGUF, truncated or
         otherwise refused by llama.cpp.
@@ -220,7 +272,16 @@ class LlamaChatModel:
         threads = min(n_threads, cores) if n_threads else max(1, min(8, cores))
         worker = ThreadWorker(f"llm-{name or Path(shown).stem}")
         try:
-            engine, plan = await worker.run(_open_engine, shown, n_ctx, threads, cpu, available_ram)
+            engine, plan = await worker.run(
+                _open_engine,
+                shown,
+                n_ctx,
+                threads,
+                cpu,
+                available_ram,
+                n_gpu_layers,
+                chat_template,
+            )
         except ModelLoadError:
             worker.shutdown(wait=False)
             raise
@@ -307,12 +368,17 @@ class LlamaCppBackend:
     name = "llama.cpp"
 
     def __init__(
-        self, cpu: CpuPlanner | None = None, available_ram: Callable[[], int | None] | None = None
+        self,
+        cpu: CpuPlanner | None = None,
+        available_ram: Callable[[], int | None] | None = None,
+        options: Callable[[ModelInfo], ModelOptions] | None = None,
     ) -> None:
         self.cpu = cpu
         """Chooses llama.cpp's CPU configuration (None: ``CpuPlanner.default()``)."""
         self.available_ram = available_ram
         """Bytes of free RAM a load may plan with (None: measured at each load)."""
+        self.options = options
+        """A model's own settings (``models.toml``); None: the general settings only."""
 
     @staticmethod
     def prepare() -> None:
@@ -329,12 +395,17 @@ class LlamaCppBackend:
 
     async def load(self, info: ModelInfo, settings: Settings) -> LlamaChatModel:
         """Load ``info`` with the context size (bounded: see ``LlamaChatModel.load``) and
-        threads from ``settings``."""
+        threads from ``settings``, or from the model's own options where they are set
+        (context length, threads, chat template; GPU layers on a GPU build only)."""
+        opts = self.options(info) if self.options is not None else None
+        gpu_layers = opts.gpu_layers if opts is not None else 0
         return await LlamaChatModel.load(
             info.path,
             info.name,
-            n_ctx=settings.context_size,
-            n_threads=settings.effective_threads(),
+            n_ctx=(opts.context_length if opts else 0) or settings.context_size,
+            n_threads=(opts.threads if opts else 0) or settings.effective_threads(),
             cpu=self.cpu,
             available_ram=self.available_ram() if self.available_ram is not None else None,
+            n_gpu_layers=gpu_layers if gpu_layers and gpu_offload_supported() else 0,
+            chat_template=(opts.chat_template if opts else "") or None,
         )

@@ -47,7 +47,7 @@ def _button(text: str, tip: str, parent: QWidget) -> QPushButton:
     button.setAutoDefault(False)  # Enter in Settings still means OK
     button.setToolTip(tip)
     button.setStatusTip(tip)
-    button.setAccessibleName(text.rstrip("…") + " endpoint")
+    button.setAccessibleName(text.replace("&", "").rstrip("…") + " endpoint")
     return button
 
 
@@ -91,10 +91,10 @@ class EndpointsPage(QWidget):
         self.table.setAccessibleName("Endpoints")
         self.table.setToolTip("Double-click an endpoint to edit it")
         self.table.setMinimumHeight(140)
-        self.add_button = _button("Add…", "Add an OpenAI-compatible endpoint", self)
-        self.edit_button = _button("Edit…", "Change the endpoint's URL, key or timeout", self)
-        self.remove_button = _button("Remove", "Forget the selected endpoint and its key", self)
-        self.test_button = _button("Test", "Connect to the endpoint and list its models", self)
+        self.add_button = _button("&Add…", "Add an OpenAI-compatible endpoint", self)
+        self.edit_button = _button("&Edit…", "Change the endpoint's URL, key or timeout", self)
+        self.remove_button = _button("Re&move", "Forget the selected endpoint and its key", self)
+        self.test_button = _button("&Test", "Connect to the endpoint and list its models", self)
         self.status = QLabel(self)
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setWordWrap(True)
