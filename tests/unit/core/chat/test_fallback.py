@@ -90,7 +90,8 @@ async def test_without_a_chain_the_failure_is_the_reply_error(
     remote.enqueue(["never"], fail_after=0, error=DOWN)
     result = await (await service.send(None, "hello")).result()
     assert result.status == "error"
-    assert result.error is not None and "connection refused" in result.error
+    assert result.error is not None
+    assert "connection refused" in result.error
     assert result.note is None
     assert local.calls == []
 
@@ -117,7 +118,8 @@ async def test_a_stream_cut_mid_reply_is_kept_and_marked_interrupted(
     assert (result.status, result.text) == ("interrupted", "The answer")
     stored = (await service.repo.list_messages(reply.conversation_id))[-1]
     assert (stored.status, stored.content) == ("interrupted", "The answer")
-    assert stored.error is not None and "cut mid-reply" in stored.error
+    assert stored.error is not None
+    assert "cut mid-reply" in stored.error
     assert local.calls == []
 
 
@@ -128,7 +130,8 @@ async def test_other_errors_do_not_fall_back(
     remote.enqueue(["x"], fail_after=0, error=GenerationError("The endpoint refused the API key."))
     result = await (await service.send(None, "hello")).result()
     assert result.status == "error"
-    assert result.error is not None and "API key" in result.error
+    assert result.error is not None
+    assert "API key" in result.error
     assert local.calls == []
 
 
