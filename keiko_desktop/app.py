@@ -36,7 +36,9 @@ from keiko_desktop.core.ports import (
     Store,
 )
 from keiko_desktop.llm.cpu_backends import CpuPlanner, default_cache_file
+from keiko_desktop.llm.installed_models import same_path
 from keiko_desktop.llm.llama_backend import LlamaCppBackend
+from keiko_desktop.llm.model_options import ModelOptionsStore
 from keiko_desktop.llm.registry import ModelRegistry, locate_bundled_model
 
 if TYPE_CHECKING:
@@ -430,6 +432,44 @@ def build_voice(bus: EventBus, settings: Callable[[], Settings]) -> VoiceService
     )
 
 
+class _CoreModels:
+    """The library's view of ``Settings.extra_models`` in a running Core: changes are saved
+    and published like any settings change."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    def added(self) -> tuple[str, ...]:
+        return self._core.settings.extra_models
+
+    def _change(self, path: str, keep: bool) -> None:
+        settings = self._core.settings
+        others = tuple(p for p in settings.extra_models if not same_path(p, path))
+        wanted = (*others, path) if keep else others
+        if wanted != settings.extra_models:
+            self._core.update_settings(settings.with_changes(extra_models=wanted))
+
+    def add(self, path: str) -> None:
+        self._change(path, keep=True)
+
+    def forget(self, path: str) -> None:
+        self._change(path, keep=False)
+
+
+def build_library(core: Core, options: ModelOptionsStore) -> ModelLibrary:
+    """Recommended models and their downloads (``data_dir/models``); nothing starts here
+    (``Core.start_remote`` resumes what a last exit paused)."""
+    from keiko_desktop.llm.model_library import DownloadLibrary
+
+    return DownloadLibrary(
+        core.paths,
+        _CoreModels(core),
+        bus=core.bus,
+        mirror=lambda: core.settings.model_download_mirror,
+        options=options,
+    )
+
+
 async def build_endpoints(paths: Paths, registry: ModelRegistry, bus: EventBus) -> EndpointManager:
     """The endpoints of ``endpoints.toml``, each registered as a backend of ``registry``; the
     HTTP client and the keychain are imported off the loop (``keiko ask`` without endpoints
@@ -460,7 +500,8 @@ async def build_core(
     (``keiko ask`` and ``chat`` need no task engine, so they import none of it), and
     ``with_voice=False`` leaves ``core.voice`` None (no speech there either). The endpoints
     (``core.endpoints``) are read before the model loads, so a remote model resolves; they are
-    built when ``endpoints.toml`` exists or ``with_endpoints`` asks (the window).
+    built when ``endpoints.toml`` exists or ``with_endpoints`` asks (the window, which also
+    gets the model library, ``core.library``).
     """
     paths = paths or Paths.from_env()
     paths.ensure()
@@ -472,7 +513,8 @@ async def build_core(
         return built[0].settings if built else settings
 
     cpu = llama_cpu(paths, current)
-    llama = LlamaCppBackend(cpu)
+    options = ModelOptionsStore(paths.config_dir)  # per-model settings, models.toml
+    llama = LlamaCppBackend(cpu, options=lambda info: options.get(info.name, info.path))
     registry = ModelRegistry(settings, bus=bus, backends=[llama])
     models = ModelManager(registry, bus)
     endpoints = None
@@ -504,6 +546,8 @@ async def build_core(
     if with_tasks:
         core.tasks = build_tasks(core)
     core.files = build_files(core)
+    if with_endpoints:  # the window; `keiko models` builds its own
+        core.library = build_library(core, options)
     chat.set_files(core.files)
     core.recovered = await chat.recover()
     if core.recovered:

@@ -85,7 +85,13 @@ class LlamaEngine:
 
     @classmethod
     def open(
-        cls, path: str, n_ctx: int, n_threads: int, cpu: CpuPlanner | None = None
+        cls,
+        path: str,
+        n_ctx: int,
+        n_threads: int,
+        cpu: CpuPlanner | None = None,
+        *,
+        n_gpu_layers: int = 0,
     ) -> LlamaEngine:
         """Load ``path``; llama.cpp's refusal becomes a ModelLoadError naming the file.
 
@@ -101,6 +107,7 @@ class LlamaEngine:
                 n_ctx=n_ctx,
                 n_threads=n_threads,
                 n_threads_batch=n_threads,
+                n_gpu_layers=n_gpu_layers,  # 0 unless a GPU build and the model's options
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
