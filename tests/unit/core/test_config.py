@@ -155,7 +155,7 @@ def test_every_setting_is_declared_with_a_section_label_and_bounds() -> None:
         if spec.numeric:
             low, high = spec.bounds
             assert low <= spec.default <= high
-    assert [s.key for s in settings_in("endpoints")] == []  # kept for a later issue
+    assert [s.key for s in settings_in("endpoints")] == ["serve_port"]
     assert all(s.key.startswith("voice_") for s in settings_in("voice"))
 
 
