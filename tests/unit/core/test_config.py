@@ -286,7 +286,7 @@ def test_a_failed_save_is_a_settings_error(paths: Paths, monkeypatch: pytest.Mon
         ("[chat]\ntemprature = 0.3\n", r"'temprature' in \[chat\]", "temperature"),
         ("[chat]\ncontext_size = 512\n", r"'context_size' in \[chat\]", "[model]"),
         ("[voice]\nvoice = 'amy'\n", r"'voice' in \[voice\]", "voice_tts_voice"),
-        ("[endpoints]\nurl = 'x'\n", r"'url' in \[endpoints\]", "No settings belong"),
+        ("[endpoints]\nurl = 'x'\n", r"'url' in \[endpoints\]", "serve_port"),
         ("[colour]\ntheme = 'dark'\n", r"section \[colour\]", "appearance"),
         ("temperature = 0.3\n", "'temperature'", "[chat]"),
         ('[chat]\nmax_tokens = "many"\n', r"'max_tokens' in \[chat\]", "[chat]"),
