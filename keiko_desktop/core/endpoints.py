@@ -20,7 +20,6 @@ field) and bounded: at most ``MAX_ENDPOINTS``, names of at most 32 characters.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -31,6 +30,7 @@ import tomli_w
 from keiko_desktop.core.errors import SettingsError
 from keiko_desktop.core.events import Event
 from keiko_desktop.core.private_files import private_dir, write_private_bytes
+from keiko_desktop.core.toml_file import read_toml
 
 ENDPOINTS_FILE = "endpoints.toml"
 MAX_ENDPOINTS = 32
@@ -154,23 +154,9 @@ def endpoints_path(config_dir: Path) -> Path:
 def load_endpoints(config_dir: Path) -> list[Endpoint]:
     """The configured endpoints in file order; [] when there is no file."""
     path = endpoints_path(config_dir)
-    try:
-        with path.open("rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
+    data = read_toml(path, MAX_FILE_BYTES)
+    if data is None:
         return []
-    except OSError as exc:
-        raise SettingsError(
-            f"Cannot read {path}: {exc.strerror or exc}.", "Check the file's permissions."
-        ) from exc
-    if len(raw) > MAX_FILE_BYTES:
-        raise SettingsError(
-            f"{path} is larger than {MAX_FILE_BYTES // 1024} KiB.", "Fix or remove it."
-        )
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"{path} is not valid TOML: {exc}.", "Fix or remove it.") from exc
     return parse_endpoints(data, str(path))
 
 

@@ -156,9 +156,7 @@ class EndpointService:
                 asyncio_close_later(old)
         for endpoint in endpoints:
             if endpoint.name not in self._backends:
-                backend = OpenAIBackend(
-                    endpoint, self._key_for(endpoint), bus=self._bus
-                )
+                backend = OpenAIBackend(endpoint, self._key_for(endpoint), bus=self._bus)
                 self._backends[endpoint.name] = backend
                 self._registry.register_backend(backend)
         self._endpoints = list(endpoints)

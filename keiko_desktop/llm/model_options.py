@@ -18,7 +18,6 @@ model and the field.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ import tomli_w
 from keiko_desktop.core.downloads import ModelOptions
 from keiko_desktop.core.errors import SettingsError
 from keiko_desktop.core.private_files import private_dir, write_private_bytes
+from keiko_desktop.core.toml_file import read_toml
 
 MODELS_FILE = "models.toml"
 MAX_FILE_BYTES = 1 << 20
@@ -115,23 +115,9 @@ def parse_model_options(data: dict[str, Any], source: str = MODELS_FILE) -> dict
 def load_model_options(config_dir: Path) -> dict[str, ModelOptions]:
     """Every model's options; {} when there is no file."""
     path = config_dir / MODELS_FILE
-    try:
-        with path.open("rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
+    data = read_toml(path, MAX_FILE_BYTES)
+    if data is None:
         return {}
-    except OSError as exc:
-        raise SettingsError(
-            f"Cannot read {path}: {exc.strerror or exc}.", "Check the file's permissions."
-        ) from exc
-    if len(raw) > MAX_FILE_BYTES:
-        raise SettingsError(
-            f"{path} is larger than {MAX_FILE_BYTES // 1024} KiB.", "Fix or remove it."
-        )
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"{path} is not valid TOML: {exc}.", "Fix or remove it.") from exc
     return parse_model_options(data, str(path))
 
 
