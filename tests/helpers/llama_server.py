@@ -46,6 +46,8 @@ class LlamaServer:
     model_id: str
     """The id ``/v1/models`` lists (the model's alias)."""
     log: Path
+    process: subprocess.Popen[bytes] | None = None
+    """The server (a test may stop it: an endpoint that dies)."""
 
 
 class LlamaServerError(RuntimeError):
@@ -54,8 +56,13 @@ class LlamaServerError(RuntimeError):
 
 @contextlib.contextmanager
 def llama_server(
-    *, threads: int = 2, n_ctx: int = 2048, chat_format: str = "chatml-function-calling"
+    *,
+    threads: int = 2,
+    n_ctx: int = 2048,
+    chat_format: str = "chatml-function-calling",
+    api_key: str | None = None,
 ) -> Iterator[LlamaServer]:
+    """The server running; with ``api_key`` it answers only requests that carry it."""
     model = locate_bundled_model()
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="llama-server-", suffix=".log")[1])
@@ -81,27 +88,32 @@ def llama_server(
         str(threads),
         "--chat_format",
         chat_format,
+        *(["--api_key", api_key] if api_key else []),
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        model_id = _wait_ready(process, url, log)
-        yield LlamaServer(url, model_id, log)
+        model_id = _wait_ready(process, url, log, api_key)
+        yield LlamaServer(url, model_id, log, process)
     finally:
         stop(process, grace=10)
         log.unlink(missing_ok=True)
 
 
-def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> str:
+def _wait_ready(
+    process: subprocess.Popen[bytes], url: str, log: Path, api_key: str | None = None
+) -> str:
     deadline = time.monotonic() + START_LIMIT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             tail = log.read_text(errors="replace")[-2000:]
             raise LlamaServerError(f"llama_cpp.server exited ({process.returncode}):\n{tail}")
         try:
-            with urllib.request.urlopen(f"{url}/models", timeout=2) as response:
+            headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+            request = urllib.request.Request(f"{url}/models", headers=headers)
+            with urllib.request.urlopen(request, timeout=2) as response:
                 data = json.loads(response.read(1 << 20))
             return str(data["data"][0]["id"])
         except (OSError, urllib.error.URLError, ValueError, KeyError, IndexError):
