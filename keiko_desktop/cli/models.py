@@ -74,8 +74,42 @@ def _library(
 
 
 def remote_lines(paths: Paths, settings: Settings) -> list[str]:
-    """Lines for the models of remote endpoints (a hook: the endpoints' backends fill it)."""
-    return []
+    """The models of each configured endpoint (each asked for its list, at most 5 s), or why
+    it has none; [] without endpoints."""
+    from keiko_desktop.core.endpoints import endpoints_path
+
+    if not endpoints_path(paths.config_dir).exists():
+        return []
+    return asyncio.run(_remote_lines(paths, settings))
+
+
+async def _remote_lines(paths: Paths, settings: Settings) -> list[str]:
+    from keiko_desktop.core.events import EventBus
+    from keiko_desktop.core.safe_text import printable
+    from keiko_desktop.llm.endpoint_manager import EndpointService
+
+    service = EndpointService(
+        paths.config_dir, ModelRegistry(settings), EventBus(asyncio.get_running_loop())
+    )
+    await service.load()
+    lines: list[str] = []
+    try:
+        names = [e.name for e in service.endpoints()]
+        checks = [asyncio.wait_for(service.check(name), 5.0) for name in names]
+        results = await asyncio.gather(*checks, return_exceptions=True)
+        for name, status in zip(names, results, strict=True):
+            if isinstance(status, BaseException):
+                lines.append(f"  {name}/…  (no answer within 5 s)")
+                continue
+            if status.state != "online":
+                lines.append(f"  {name}/…  ({status.state}: {printable(status.detail)})")
+            for model in status.models:
+                full = f"{name}/{model}"
+                mark = "*" if settings.model == full else " "
+                lines.append(f"{mark} {printable(full):<40} remote    on {name}")
+    finally:
+        await service.aclose()
+    return lines
 
 
 def _list(paths: Paths, settings: Settings, registry: ModelRegistry) -> None:
