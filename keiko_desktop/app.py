@@ -36,7 +36,7 @@ from keiko_desktop.core.ports import (
     Store,
 )
 from keiko_desktop.llm.cpu_backends import CpuPlanner, default_cache_file
-from keiko_desktop.llm.installed_models import same_path
+from keiko_desktop.llm.installed_models import with_model
 from keiko_desktop.llm.llama_backend import LlamaCppBackend
 from keiko_desktop.llm.model_options import ModelOptionsStore
 from keiko_desktop.llm.registry import ModelRegistry, locate_bundled_model
@@ -444,8 +444,7 @@ class _CoreModels:
 
     def _change(self, path: str, keep: bool) -> None:
         settings = self._core.settings
-        others = tuple(p for p in settings.extra_models if not same_path(p, path))
-        wanted = (*others, path) if keep else others
+        wanted = with_model(settings.extra_models, path, keep)
         if wanted != settings.extra_models:
             self._core.update_settings(settings.with_changes(extra_models=wanted))
 

@@ -25,6 +25,12 @@ class InstalledModels(Protocol):
     def forget(self, path: str) -> None: ...
 
 
+def with_model(paths: tuple[str, ...], path: str, keep: bool) -> tuple[str, ...]:
+    """``paths`` (``Settings.extra_models``) with ``path`` kept once at the end, or left out."""
+    others = tuple(p for p in paths if not same_path(p, path))
+    return (*others, path) if keep else others
+
+
 class SettingsModels:
     """``InstalledModels`` over settings.toml, for a process without a Core (the CLI)."""
 
@@ -40,8 +46,7 @@ class SettingsModels:
         from keiko_desktop.core.config import load_settings, save_settings
 
         settings = load_settings(self.paths)
-        others = tuple(p for p in settings.extra_models if not same_path(p, path))
-        wanted = (*others, path) if keep else others
+        wanted = with_model(settings.extra_models, path, keep)
         if wanted != settings.extra_models:
             save_settings(self.paths, settings.with_changes(extra_models=wanted))
 
