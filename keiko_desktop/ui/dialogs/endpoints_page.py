@@ -29,6 +29,7 @@ from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.ui.dialogs.model_choices import state_text
 from keiko_desktop.ui.dialogs.question import question_box
+from keiko_desktop.ui.widgets.notice import notice_label
 
 COLUMNS = ("Name", "State", "Models", "Base URL", "Details")
 NAME, STATE, MODELS, URL, DETAIL = range(len(COLUMNS))
@@ -95,15 +96,8 @@ class EndpointsPage(QWidget):
         self.edit_button = _button("&Edit…", "Change the endpoint's URL, key or timeout", self)
         self.remove_button = _button("Re&move", "Forget the selected endpoint and its key", self)
         self.test_button = _button("&Test", "Connect to the endpoint and list its models", self)
-        self.status = QLabel(self)
-        self.status.setTextFormat(Qt.TextFormat.PlainText)
-        self.status.setWordWrap(True)
-        self.status.hide()
-        self.error = QLabel(self)
-        self.error.setTextFormat(Qt.TextFormat.PlainText)
-        self.error.setObjectName("ErrorText")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.status = notice_label(self)
+        self.error = notice_label(self, error=True)
         buttons = QHBoxLayout()
         for button in (self.add_button, self.edit_button, self.remove_button, self.test_button):
             buttons.addWidget(button)

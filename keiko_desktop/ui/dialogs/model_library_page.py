@@ -32,6 +32,7 @@ from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.ui.dialogs.model_row import ModelRow
 from keiko_desktop.ui.dialogs.question import question_box
 from keiko_desktop.ui.file_drops import paths_from_mime
+from keiko_desktop.ui.widgets.notice import notice_label
 
 GGUF_FILTER = "GGUF models (*.gguf);;All files (*)"
 
@@ -92,15 +93,8 @@ class ModelLibraryPage(QWidget):
         self.import_button.setToolTip(tip)
         self.import_button.setStatusTip(tip)
         self.import_button.setAccessibleName("Import a GGUF model file")
-        self.status = QLabel(self)
-        self.status.setTextFormat(Qt.TextFormat.PlainText)
-        self.status.setWordWrap(True)
-        self.status.hide()
-        self.error = QLabel(self)
-        self.error.setTextFormat(Qt.TextFormat.PlainText)
-        self.error.setObjectName("ErrorText")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.status = notice_label(self)
+        self.error = notice_label(self, error=True)
         bottom = QHBoxLayout()
         self.import_button.setAutoDefault(False)
         bottom.addWidget(self.import_button, 0, Qt.AlignmentFlag.AlignLeft)
