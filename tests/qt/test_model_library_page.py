@@ -8,9 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
 from keiko_desktop.core.config import Paths, Settings, load_settings
 from keiko_desktop.core.downloads import ModelOptions
@@ -25,8 +24,8 @@ from keiko_desktop.ui.dialogs.settings_dialog import SettingsDialog
 from keiko_desktop.ui.presenters.model_library_presenter import ModelLibraryPresenter
 from tests.helpers.fake_library import GB, FakeLibrary, catalog_model
 from tests.qt.conftest import Harness, make_fake_core, wait_until
-
-NO_MODIFIER = Qt.KeyboardModifier.NoModifier
+from tests.qt.test_file_drops import drop as drop_mime
+from tests.qt.test_file_drops import url_mime
 
 
 def catalog() -> list[Any]:
@@ -202,21 +201,8 @@ def test_use_chooses_the_model_in_the_settings_model_list(qtbot: Any) -> None:
 
 
 def drop(target: QWidget, paths: list[Path]) -> bool:
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    enter = QDragEnterEvent(
-        QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, NO_MODIFIER
-    )
-    enter.ignore()
-    QApplication.sendEvent(target, enter)
-    if not enter.isAccepted():
-        return False
-    event = QDropEvent(
-        QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, NO_MODIFIER
-    )
-    event.ignore()
-    QApplication.sendEvent(target, event)
-    return event.isAccepted()
+    """The files dragged onto ``target`` and dropped; whether the drop was taken."""
+    return drop_mime(target, url_mime(paths))
 
 
 def test_a_dropped_or_picked_gguf_is_checked_listed_and_kept_on_ok(
