@@ -28,6 +28,7 @@ from keiko_desktop.core.config import Paths, Settings, load_settings
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.instance_protocol import InstanceRequest, socket_path
 from keiko_desktop.core.logs import setup_logging
+from keiko_desktop.ui import dialog_focus
 from keiko_desktop.ui.icons import app_icon
 from keiko_desktop.ui.main_window import MainWindow
 from keiko_desktop.ui.single_instance import InstanceServer, send_request
@@ -113,6 +114,7 @@ def _run(
     themes = ThemeManager(app, settings.theme)
     state = WindowState(paths.config_dir)
     window = MainWindow(themes, state)
+    dialog_focus.install(app)
     if os.environ.get(BENCH_ENV):
         return _exit_when_shown(app, window)
     window.show()

@@ -55,6 +55,7 @@ from keiko_desktop.ui.dialogs.voice_fields import (
     hotkey_support,
     system_microphones,
 )
+from keiko_desktop.ui.widgets.mnemonics import taken_by, with_mnemonic
 
 CHOICE_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 STEPS: dict[str, float] = {
@@ -280,8 +281,12 @@ class SettingsDialog(QDialog):
             form = QFormLayout(page)
             form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
             form.setVerticalSpacing(10)
+            # Alt+letter per field; OK and Cancel (and the endpoint buttons) keep theirs.
+            inside = self.endpoints_page if section.name == "endpoints" else None
+            buttons = inside.findChildren(QPushButton) if inside else []
+            taken = taken_by([b.text() for b in buttons]) | {"o", "c"}
             for key in keys:
-                self._add_row(form, self.fields[key], beside.get(key))
+                self._add_row(form, self.fields[key], beside.get(key), taken)
                 if key == "deleted_retention_days":
                     form.addRow("", self.trash_status)
                 elif key == "voice_global_hotkey":
@@ -398,7 +403,9 @@ class SettingsDialog(QDialog):
         assert isinstance(widget, kind), key
         return widget
 
-    def _add_row(self, form: QFormLayout, f: SettingField, extra: QWidget | None) -> None:
+    def _add_row(
+        self, form: QFormLayout, f: SettingField, extra: QPushButton | None, taken: set[str]
+    ) -> None:
         spec = f.spec
         help_text = spec.description
         if spec.effect is not Effect.LIVE:
@@ -406,11 +413,12 @@ class SettingsDialog(QDialog):
         f.widget.setAccessibleName(spec.label)
         f.widget.setAccessibleDescription(help_text)
         f.widget.setToolTip(help_text)
-        label = QLabel(spec.label, self)
+        label = QLabel(with_mnemonic(spec.label, taken), self)
         label.setBuddy(f.widget)
         if extra is None:
             form.addRow(label, f.widget)
             return
+        extra.setText(with_mnemonic(extra.text(), taken))
         row = QHBoxLayout()
         row.addWidget(f.widget, 1)
         row.addWidget(extra)
