@@ -113,6 +113,10 @@ class FakeLibrary:
         state = self.states[name]
         return self._set(name, "failed", state.done_bytes, error=error, hint=hint)
 
+    def verify(self, name: str) -> DownloadState:
+        """The whole file is there and being checked."""
+        return self._set(name, "verifying", self.models[name].size_bytes)
+
     def finish(self, name: str, path: str) -> DownloadState:
         model = self.models[name]
         self.models[name] = dataclasses.replace(model, installed_path=path)

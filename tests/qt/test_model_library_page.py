@@ -105,6 +105,28 @@ def test_download_progress_pause_and_resume_follow_the_librarys_events(
     assert row.progress.value() == 250  # resumed from where it was
 
 
+def test_the_keyboard_focus_moves_to_the_button_that_replaces_the_pressed_one(
+    qtbot: Any, loop: Any
+) -> None:
+    p = Page(qtbot, loop)
+    p.page.activateWindow()
+    row = p.row("qwen2.5-1.5b")
+    row.download_button.setFocus()
+    qtbot.keyClick(row.download_button, Qt.Key.Key_Space)
+    wait_until(lambda: row.pause_button.isVisibleTo(row))
+    wait_until(row.pause_button.hasFocus)  # Space again pauses
+    qtbot.keyClick(row.pause_button, Qt.Key.Key_Space)
+    wait_until(lambda: row.resume_button.isVisibleTo(row))
+    wait_until(row.resume_button.hasFocus)
+    assert ("pause", "qwen2.5-1.5b") in p.library.calls
+    qtbot.keyClick(row.resume_button, Qt.Key.Key_Space)
+    wait_until(row.pause_button.hasFocus)
+    p.library.verify("qwen2.5-1.5b")  # no action while the file is checked
+    wait_until(row.options_button.hasFocus)
+    p.library.finish("qwen2.5-1.5b", "/models/qwen.gguf")
+    wait_until(row.use_button.hasFocus)  # Space now uses the model
+
+
 def test_a_download_that_fails_or_cannot_start_says_why_with_its_hint(
     qtbot: Any, loop: Any
 ) -> None:

@@ -86,6 +86,7 @@ class ModelLibraryPage(QWidget):
         self.scroll_area.setWidgetResizable(True)
         self.scroll_area.setWidget(self.list_widget)
         self.scroll_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll_area.setAccessibleName("Recommended models")
         self.scroll_area.setMinimumHeight(260)
         self.import_button = QPushButton("Import GGUF…", self)

@@ -84,13 +84,16 @@ class ModelRow(QFrame):
         self.setObjectName("ModelRow")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.model = model
+        self._parked = False  # Options… holds the focus until an action button is back
         self.title = QLabel(self)
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         font = self.title.font()
         font.setBold(True)
         self.title.setFont(font)
+        self.title.setWordWrap(True)
         self.facts = QLabel(self)
         self.facts.setTextFormat(Qt.TextFormat.PlainText)
+        self.facts.setWordWrap(True)  # the row never grows wider than the page
         self.fit = QLabel(self)
         self.fit.setTextFormat(Qt.TextFormat.PlainText)
         self.description = QLabel(self)
@@ -176,6 +179,7 @@ class ModelRow(QFrame):
         status = state.status if state is not None else None
         installed = bool(model.installed_path) or model.bundled or status == "done"
         running = status in RUNNING
+        focused = next((b for b in self.buttons if b.hasFocus()), None)
         self.download_button.setVisible(not installed and status in (None, "failed"))
         self.download_button.setText("Retry" if status == "failed" else "Download")
         self.pause_button.setVisible(status in ("queued", "downloading"))
@@ -186,6 +190,11 @@ class ModelRow(QFrame):
             "Delete the downloaded file" if installed else "Delete what was downloaded so far"
         )
         self.remove_button.setEnabled(not running)
+        parked, self._parked = self._parked, False
+        if focused is not None and (
+            not focused.isVisibleTo(self) or (parked and focused is self.options_button)
+        ):
+            self._focus_next_action()
         title = one_line(model.title, 120)
         for button in self.buttons:
             button.setAccessibleName(f"{button.text().rstrip('…')} {title}")
@@ -212,6 +221,17 @@ class ModelRow(QFrame):
         """A request about this model failed (it could not start, say): say why, in the row."""
         self.error.setText(one_line(message, 600))
         self.error.show()
+
+    def _focus_next_action(self) -> None:
+        """The focused button went away (Download became Pause, say): its successor has the
+        focus, so Space again pauses, resumes or uses without a hunt for the button."""
+        order = (self.pause_button, self.resume_button, self.download_button, self.use_button)
+        for button in (*order, self.options_button):
+            if button.isVisibleTo(self) and button.isEnabled():
+                button.setFocus(Qt.FocusReason.OtherFocusReason)
+                # Options… only holds the focus while the file is checked: Use takes it next.
+                self._parked = button is self.options_button
+                return
 
     # ------------------------------------------------------------------ slots
     def _on_download_button_clicked(self) -> None:
