@@ -16,6 +16,7 @@ kept in every case, so the next call resumes it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import hashlib
@@ -265,8 +266,14 @@ async def _receive(
     async def flush() -> None:
         data = bytes(buffer)
         buffer.clear()
+        write = asyncio.ensure_future(files.run(sink.write, data))
         try:
-            await files.run(sink.write, data)
+            await asyncio.shield(write)
+        except asyncio.CancelledError:
+            # The thread writes on after a cancel: wait for it, so the part's size is final
+            # when the download stops (a pause or a quit records it, a resume starts there).
+            await asyncio.gather(write, return_exceptions=True)
+            raise
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise disk_full(sink.path, exc) from exc

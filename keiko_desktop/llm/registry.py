@@ -16,6 +16,7 @@ Falling back to the bundled model when the chosen one is missing, truncated or n
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from collections.abc import Callable, Iterable
@@ -26,7 +27,9 @@ from keiko_desktop.core.config import Settings
 from keiko_desktop.core.errors import ModelLoadError
 from keiko_desktop.core.events import EventBus, SettingsChanged
 from keiko_desktop.core.ports import ChatModel, ModelInfo
+from keiko_desktop.llm.catalog import CatalogError, load_catalog
 from keiko_desktop.llm.gguf import validate_gguf
+from keiko_desktop.llm.installed_models import same_path
 from keiko_desktop.llm.llama_backend import LlamaCppBackend
 
 BUNDLED_NAME = "smollm2-135m-instruct"
@@ -65,8 +68,13 @@ def _file_size(path: Path) -> int:
         return 0
 
 
-def _same_path(a: str, b: str) -> bool:
-    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
+@functools.cache
+def _catalog_names() -> dict[str, str]:
+    """Catalog file name → catalog name: a downloaded model is listed by its catalog name."""
+    try:
+        return {entry.filename: entry.name for entry in load_catalog()}
+    except CatalogError:
+        return {}
 
 
 def _looks_like_path(wanted: str) -> bool:
@@ -129,10 +137,13 @@ class ModelRegistry:
 
     @settings.setter
     def settings(self, settings: Settings) -> None:
-        """Use new settings from now on; models in ``extra_models`` that are new get added."""
+        """Use new settings from now on: models in ``extra_models`` that are new get added,
+        and those no longer there are forgotten (a model the user removed)."""
         self._settings = settings
+        wanted = [str(Path(p).expanduser()) for p in settings.extra_models]
+        self._extra = [i for i in self._extra if any(same_path(i.path, p) for p in wanted)]
         for path in settings.extra_models:
-            if not any(_same_path(info.path, str(Path(path).expanduser())) for info in self._extra):
+            if not any(same_path(info.path, str(Path(path).expanduser())) for info in self._extra):
                 self._extra.append(self._info_for(path))
 
     # ------------------------------------------------------------------ backends
@@ -183,7 +194,7 @@ class ModelRegistry:
         p = Path(path).expanduser()
         shown = str(p.absolute())
         taken = {BUNDLED_NAME} | {info.name for info in self._extra}
-        base = p.stem.lower() or "model"
+        base = _catalog_names().get(p.name) or p.stem.lower() or "model"
         name, n = base, 2
         while name in taken:
             name, n = f"{base}-{n}", n + 1
@@ -205,7 +216,7 @@ class ModelRegistry:
         p = str(Path(path).expanduser())
         validate_gguf(p)
         for info in self._extra:
-            if _same_path(info.path, p):
+            if same_path(info.path, p):
                 return info
         info = self._info_for(p)
         self._extra.append(info)
@@ -223,7 +234,7 @@ class ModelRegistry:
         if not wanted or wanted.lower() == BUNDLED_NAME:
             return self.default_model()
         for info in self._extra:
-            if info.name == wanted.lower() or _same_path(info.path, str(Path(wanted).expanduser())):
+            if info.name == wanted.lower() or same_path(info.path, str(Path(wanted).expanduser())):
                 return info
         for backend in self._backends.values():
             found = backend.resolve(wanted)

@@ -254,7 +254,8 @@ async def test_a_new_library_resumes_an_interrupted_download(
     assert again.downloads()[0].done_bytes == kept
     assert await again.resume_interrupted() == ["tiny"]
     assert (await again.wait("tiny")).status == "done"
-    assert server.log[-1].range == f"bytes={kept}-"
+    # The first request may be logged last (its handler ends after the client left).
+    assert [s.range for s in server.log if s.range] == [f"bytes={kept}-"]
     assert (paths.data_dir / "models" / "tiny.Q4.gguf").read_bytes() == DATA
 
 

@@ -13,6 +13,7 @@ from keiko_desktop.core.config import Settings
 from keiko_desktop.core.errors import ModelLoadError
 from keiko_desktop.core.events import EventBus
 from keiko_desktop.core.ports import ChatMessage, ChatModel, GenerationParams, ModelInfo
+from keiko_desktop.llm.catalog import load_catalog
 from keiko_desktop.llm.registry import BUNDLED_NAME, ModelRegistry, locate_bundled_model
 from tests.helpers.fake_model import FakeChatModel
 
@@ -117,6 +118,26 @@ def test_added_names_do_not_collide(tmp_path: Path, bundled_gguf: Path) -> None:
     reg = ModelRegistry(SETTINGS)
     assert reg.add_model(a / "model.gguf").name == "model"
     assert reg.add_model(b / "model.gguf").name == "model-2"
+
+
+def test_a_downloaded_catalog_file_is_listed_by_its_catalog_name(
+    tmp_path: Path, bundled_gguf: Path
+) -> None:
+    entry = next(e for e in load_catalog() if not e.bundled)
+    downloaded = tmp_path / entry.filename
+    downloaded.symlink_to(bundled_gguf)
+    reg = ModelRegistry(Settings(extra_models=(str(downloaded),)))
+    assert reg.list_models()[-1].name == entry.name
+    assert reg.resolve(entry.name).path == str(downloaded)
+
+
+def test_a_path_gone_from_extra_models_is_forgotten(model_copy: Path, tmp_path: Path) -> None:
+    other = tmp_path / "Other.gguf"
+    other.symlink_to(model_copy)
+    reg = ModelRegistry(Settings(extra_models=(str(model_copy), str(other))))
+    reg.settings = Settings(extra_models=(str(other),))  # the user removed My-Model
+    assert [m.name for m in reg.list_models()] == [BUNDLED_NAME, "other"]
+    assert reg.extra_paths == (str(other),)
 
 
 def test_resolve_by_name_path_or_empty(model_copy: Path, tmp_path: Path) -> None:
