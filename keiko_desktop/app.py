@@ -515,7 +515,7 @@ async def build_core(
     options = ModelOptionsStore(paths.config_dir)  # per-model settings, models.toml
     llama = LlamaCppBackend(cpu, options=lambda info: options.get(info.name, info.path))
     registry = ModelRegistry(settings, bus=bus, backends=[llama])
-    models = ModelManager(registry, bus)
+    models = ModelManager(registry, bus, chosen=lambda: registry.settings.model)
     endpoints = None
     if with_endpoints or endpoints_path(paths.config_dir).exists():
         endpoints = await build_endpoints(paths, registry, bus)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from keiko_desktop.core.errors import KeikoError, ModelLoadError
 from keiko_desktop.core.events import EventBus, ModelState, ModelStateChanged
@@ -27,9 +28,13 @@ def load_note(model: ChatModel) -> str:
 class ModelManager:
     """Owns the current ChatModel. One load at a time; a new load replaces the old model."""
 
-    def __init__(self, provider: ModelProvider, bus: EventBus) -> None:
+    def __init__(
+        self, provider: ModelProvider, bus: EventBus, chosen: Callable[[], str] = lambda: ""
+    ) -> None:
         self.provider = provider
         self._bus = bus
+        self._chosen = chosen
+        """The model the user chose (``Settings.model``): what ``get`` loads when nothing was."""
         self._model: ChatModel | None = None
         self._info: ModelInfo | None = None
         self._ready = asyncio.Event()
@@ -95,11 +100,12 @@ class ModelManager:
         return model
 
     async def get(self) -> ChatModel:
-        """The ready model, waiting for a load in progress (or starting the default)."""
+        """The ready model, waiting for a load in progress (or starting the chosen one: a
+        task worker or an agent that did not load it first gets the user's model, too)."""
         if self._model is not None and self._ready.is_set():
             return self._model
         if self._task is None:
-            self.start_loading()
+            self.start_loading(self._chosen())
         assert self._task is not None
         if self._task.done() and self._task.exception() is not None:
             raise self._task.exception()  # type: ignore[misc]
