@@ -127,6 +127,7 @@ class EndpointService:
         self._status[name] = checking
         self._bus.publish(EndpointStatusChanged(checking))
         status = await backend.refresh()
+        log.info("endpoint %s is %s: %s", name, status.state, status.detail)
         if name in self._backends:  # not removed meanwhile
             self._status[name] = status
             self._bus.publish(EndpointStatusChanged(status))
