@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.x11_app import MAIN, SHOTS, Person, launched
+from tests.helpers.cli import write_settings
+from tests.helpers.x11_app import MAIN, Person, fresh_shots, launched
 from tests.helpers.xvfb import XServer
 
 pytestmark = pytest.mark.model
@@ -39,13 +40,8 @@ NEW_FROM_BOTTOM = (124, 107)
 
 @pytest.fixture
 def person(xserver: XServer, keiko_home: Path, tmp_path: Path) -> Iterator[Person]:
-    (keiko_home / "config").mkdir(parents=True)
-    (keiko_home / "config" / "settings.toml").write_text(
-        "schema_version = 2\n[chat]\ntemperature = 0.0\nmax_tokens = 48\n", encoding="utf-8"
-    )
-    shots = SHOTS.with_name("x11-agents")
-    for old in shots.glob("*.png"):
-        old.unlink()
+    write_settings(keiko_home, schema_version=2, chat={"temperature": 0.0, "max_tokens": 48})
+    shots = fresh_shots("x11-agents")
     with launched(xserver, keiko_home, tmp_path / "keiko.log", shots) as p:
         yield p
 
@@ -82,12 +78,7 @@ def test_a_person_makes_an_agent_plans_edits_runs_and_sees_the_timeline(person: 
     _click(p, window, GOAL_BOX)
     p.type("Write a poem about the sea, then a title for it.")
     _click(p, window, PLAN)
-    app_log = p.home / "data" / "logs" / "keiko.log"
-    p.wait(
-        "a plan proposed",
-        lambda: app_log.exists() and "proposed a plan of" in app_log.read_text(),
-        timeout=120,
-    )
+    p.wait("a plan proposed", lambda: p.logged("proposed a plan of"), timeout=120)
     time.sleep(0.5)
     p.shot("plan proposed")
 

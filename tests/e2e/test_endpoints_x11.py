@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import file_keyring
+from tests.helpers.cli import write_settings
 from tests.helpers.llama_server import LlamaServer, llama_server
 from tests.helpers.processes import stop
-from tests.helpers.x11_app import MAIN, SHOTS, Person, launched
+from tests.helpers.x11_app import MAIN, Person, fresh_shots, launched
 from tests.helpers.xvfb import XServer
 
 pytestmark = pytest.mark.model
@@ -41,13 +42,8 @@ def server() -> Iterator[LlamaServer]:
 
 @pytest.fixture
 def person(xserver: XServer, keiko_home: Path, tmp_path: Path) -> Iterator[Person]:
-    (keiko_home / "config").mkdir(parents=True)
-    (keiko_home / "config" / "settings.toml").write_text(
-        "schema_version = 2\n[chat]\ntemperature = 0.0\nmax_tokens = 24\n", encoding="utf-8"
-    )
-    shots = SHOTS.with_name("x11-endpoints")
-    for old in shots.glob("*.png"):
-        old.unlink()
+    write_settings(keiko_home, schema_version=2, chat={"temperature": 0.0, "max_tokens": 24})
+    shots = fresh_shots("x11-endpoints")
     env = file_keyring.env(tmp_path / "keyring.json")
     with launched(xserver, keiko_home, tmp_path / "keiko.log", shots, env=env) as p:
         yield p
@@ -105,12 +101,7 @@ def test_a_person_adds_an_endpoint_asks_its_model_and_falls_back_when_it_dies(
     assert KEY not in endpoints.read_text()
     keyring = (tmp_path / "keyring.json").read_text()
     assert KEY in keyring  # the key is in the keychain
-    app_log = p.home / "data" / "logs" / "keiko.log"
-    p.wait(
-        "the endpoint online",
-        lambda: app_log.exists() and "endpoint box is online" in app_log.read_text(),
-        timeout=30,
-    )
+    p.wait("the endpoint online", lambda: p.logged("endpoint box is online"), timeout=30)
     time.sleep(0.5)
     p.shot("endpoint online")
 

@@ -21,8 +21,9 @@ import pytest
 
 from keiko_desktop.llm.catalog import load_catalog
 from keiko_desktop.llm.registry import locate_bundled_model
+from tests.helpers.cli import write_settings
 from tests.helpers.file_server import FileServer, Script
-from tests.helpers.x11_app import MAIN, SHOTS, Person, launched
+from tests.helpers.x11_app import MAIN, Person, fresh_shots, launched
 from tests.helpers.xvfb import XServer
 
 pytestmark = pytest.mark.model
@@ -44,15 +45,13 @@ def server() -> Iterator[FileServer]:
 def person(
     xserver: XServer, keiko_home: Path, tmp_path: Path, server: FileServer
 ) -> Iterator[Person]:
-    (keiko_home / "config").mkdir(parents=True)
-    (keiko_home / "config" / "settings.toml").write_text(
-        "schema_version = 2\n[chat]\ntemperature = 0.0\nmax_tokens = 24\n"
-        f'[model]\nmodel_download_mirror = "{server.base}"\n',
-        encoding="utf-8",
+    write_settings(
+        keiko_home,
+        schema_version=2,
+        chat={"temperature": 0.0, "max_tokens": 24},
+        model={"model_download_mirror": server.base},
     )
-    shots = SHOTS.with_name("x11-models")
-    for old in shots.glob("*.png"):
-        old.unlink()
+    shots = fresh_shots("x11-models")
     with launched(xserver, keiko_home, tmp_path / "keiko.log", shots) as p:
         yield p
 

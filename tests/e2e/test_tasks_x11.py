@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.x11_app import MAIN, SHOTS, Person, launched
+from tests.helpers.cli import write_settings
+from tests.helpers.x11_app import MAIN, Person, fresh_shots, launched
 from tests.helpers.xvfb import XServer
 
 pytestmark = pytest.mark.model
@@ -34,13 +35,8 @@ PATH_FIELD = (265, 213)
 
 @pytest.fixture
 def person(xserver: XServer, keiko_home: Path, tmp_path: Path) -> Iterator[Person]:
-    (keiko_home / "config").mkdir(parents=True)
-    (keiko_home / "config" / "settings.toml").write_text(
-        "schema_version = 2\n[chat]\ntemperature = 0.0\nmax_tokens = 64\n", encoding="utf-8"
-    )
-    shots = SHOTS.with_name("x11-tasks")
-    for old in shots.glob("*.png"):
-        old.unlink()
+    write_settings(keiko_home, schema_version=2, chat={"temperature": 0.0, "max_tokens": 64})
+    shots = fresh_shots("x11-tasks")
     with launched(xserver, keiko_home, tmp_path / "keiko.log", shots) as p:
         yield p
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.mcp_servers import hostile_entry
-from tests.helpers.x11_app import MAIN, SHOTS, Person, launched
+from tests.helpers.x11_app import MAIN, Person, fresh_shots, launched
 from tests.helpers.xvfb import XServer
 
 pytestmark = pytest.mark.model
@@ -43,9 +43,7 @@ def person(xserver: XServer, keiko_home: Path, tmp_path: Path) -> Iterator[Perso
         "builtinServers": {n: {"disabled": True} for n in ("files", "notes", "clock")},
     }
     (keiko_home / "config" / "mcp.json").write_text(json.dumps(config), encoding="utf-8")
-    shots = SHOTS.with_name("x11-approval")
-    for old in shots.glob("*.png"):
-        old.unlink()
+    shots = fresh_shots("x11-approval")
     with launched(xserver, keiko_home, tmp_path / "keiko.log", shots) as p:
         yield p
 

@@ -22,9 +22,10 @@ import pytest
 
 from keiko_desktop.core.voice.types import AudioClip, TranscribeOptions
 from keiko_desktop.speech.audio_files import resample
+from tests.helpers.cli import write_settings
 from tests.helpers.pulse import PulseServer, pulse_server
 from tests.helpers.speech_samples import normalize, piper_speech
-from tests.helpers.x11_app import MAIN, SHOTS, Person, launched
+from tests.helpers.x11_app import MAIN, Person, fresh_shots, launched
 from tests.helpers.xvfb import XServer
 
 pytestmark = pytest.mark.model
@@ -50,15 +51,13 @@ def pulse(tmp_path: Path) -> Iterator[PulseServer]:
 def person(
     xserver: XServer, keiko_home: Path, tmp_path: Path, pulse: PulseServer
 ) -> Iterator[Person]:
-    (keiko_home / "config").mkdir(parents=True)
-    (keiko_home / "config" / "settings.toml").write_text(
-        "schema_version = 2\n[chat]\ntemperature = 0.0\nmax_tokens = 40\n"
-        "[voice]\nvoice_read_aloud = true\n",
-        encoding="utf-8",
+    write_settings(
+        keiko_home,
+        schema_version=2,
+        chat={"temperature": 0.0, "max_tokens": 40},
+        voice={"voice_read_aloud": True},
     )
-    shots = SHOTS.with_name("x11-voice")
-    for old in shots.glob("*.png"):
-        old.unlink()
+    shots = fresh_shots("x11-voice")
     with launched(xserver, keiko_home, tmp_path / "keiko.log", shots, env=pulse.env) as p:
         yield p
 

@@ -27,6 +27,14 @@ SHOTS = ROOT / "screenshots" / "x11"
 MAIN = "^Keiko$"
 
 
+def fresh_shots(name: str) -> Path:
+    """``screenshots/<name>/`` with an earlier run's screenshots gone."""
+    shots = SHOTS.with_name(name)
+    for old in shots.glob("*.png"):
+        old.unlink()
+    return shots
+
+
 class Person:
     """The app on the screen, and what a person at its keyboard does and sees."""
 
@@ -100,6 +108,11 @@ class Person:
             self.shot("reply-failed")
             pytest.fail(f"the reply failed: {rows[0][2]}\n{self.output()}")
         return bool(rows) and rows[0][0] == "complete" and bool(str(rows[0][1]).strip())
+
+    def logged(self, text: str) -> bool:
+        """Whether the app's own log (``data/logs/keiko.log``) has ``text`` yet."""
+        app_log = self.home / "data" / "logs" / "keiko.log"
+        return app_log.exists() and text in app_log.read_text(errors="replace")
 
     def window_open(self, title: str) -> bool:
         return bool(self.x.visible_windows(title))
