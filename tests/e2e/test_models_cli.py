@@ -102,7 +102,7 @@ def test_download_pause_resume_list_use_and_remove(
     reply = json.loads(answer.stdout)
     assert reply["status"] == "complete", reply
     assert reply["text"].strip(), reply
-    assert reply["model"] == "llama-3.2-1b-instruct-q4_k_m"  # the downloaded file answered
+    assert reply["model"] == NAME  # the downloaded file answered, listed by its catalog name
 
     removed = run_keiko(keiko_home, "models", "remove", NAME, timeout=60)
     assert removed.returncode == 0, removed.stderr
