@@ -142,8 +142,8 @@ class ModelRegistry:
         self._settings = settings
         wanted = [str(Path(p).expanduser()) for p in settings.extra_models]
         self._extra = [i for i in self._extra if any(same_path(i.path, p) for p in wanted)]
-        for path in settings.extra_models:
-            if not any(same_path(info.path, str(Path(path).expanduser())) for info in self._extra):
+        for path in wanted:
+            if not any(same_path(info.path, path) for info in self._extra):
                 self._extra.append(self._info_for(path))
 
     # ------------------------------------------------------------------ backends
