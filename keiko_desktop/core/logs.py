@@ -6,6 +6,7 @@ whatever the umask (see ``private_files``).
 
 from __future__ import annotations
 
+import faulthandler
 import io
 import logging
 import logging.handlers
@@ -53,3 +54,26 @@ def setup_logging(paths: Paths, level: int = logging.INFO) -> None:
     )
     root.addHandler(handler)
     root.setLevel(level)
+
+
+CRASH_FILE = "crash.log"
+CRASH_FILE_LIMIT = 1_000_000
+_crash_file: io.TextIOWrapper | None = None
+
+
+def enable_crash_traces(paths: Paths) -> None:
+    """On a fatal signal (a crash in native code), write every thread's Python stack to
+    ``<data>/logs/crash.log`` (0600; started afresh past 1 MB), so a crash leaves a trace
+    to report. Left alone when ``PYTHONFAULTHANDLER`` already sends them to stderr."""
+    global _crash_file
+    if faulthandler.is_enabled():
+        return
+    target = paths.log_dir / CRASH_FILE
+    try:
+        private_dir(paths.log_dir)
+        big = target.exists() and target.stat().st_size > CRASH_FILE_LIMIT
+        file = open_private(target, "w" if big else "a", encoding="utf-8")
+    except OSError:
+        return
+    _crash_file = cast(io.TextIOWrapper, file)  # kept open: faulthandler writes to its fd
+    faulthandler.enable(_crash_file, all_threads=True)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QApplication
 from keiko_desktop.core.config import Paths, Settings, load_settings
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.instance_protocol import InstanceRequest, socket_path
-from keiko_desktop.core.logs import setup_logging
+from keiko_desktop.core.logs import enable_crash_traces, setup_logging
 from keiko_desktop.ui import dialog_focus
 from keiko_desktop.ui.icons import app_icon
 from keiko_desktop.ui.main_window import MainWindow
@@ -98,6 +98,7 @@ def run(argv: list[str], request: InstanceRequest | None = None) -> int:
     paths = Paths.from_env()
     paths.ensure()
     setup_logging(paths)
+    enable_crash_traces(paths)
     server = _single_instance(paths, request or InstanceRequest("show"))
     if server is None:
         return 0

@@ -14,6 +14,7 @@ def keiko_env(home: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["KEIKO_HOME"] = str(home)
     env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONFAULTHANDLER"] = "1"  # a crash prints every thread's stack into the output
     env.update(extra)
     return env
 

@@ -138,23 +138,31 @@ class ConversationList(QFrame):
         self.search_button.setIcon(icon("search", theme.text))
 
     def set_conversations(self, conversations: Sequence[Conversation]) -> None:
-        """Show ``conversations`` in the given order, keeping the selection."""
+        """Show ``conversations`` in the given order, keeping the selection.
+
+        The rows are rewritten in place, and the list only grows or shrinks at its end: a
+        reload (one per reply, one per title) neither deletes nor makes every item again.
+        Rebuilding the whole list on every reload crashed PySide6 6.11 once in a while
+        while a worker thread was handing a result to the loop (a SIGSEGV inside
+        ``QListWidget.clear``, seen in the e2e tests).
+        """
+        today = date.today()
+        rows: list[tuple[str, int | None, bool]] = []
+        section = ""
+        for c in conversations:
+            label = group_label(c, today)
+            if label != section:
+                section = label
+                rows.append((label, None, False))
+            rows.append((c.title or UNTITLED, c.id, c.pinned))
         self._updating = True
         try:
-            self.list.clear()
-            today = date.today()
-            section = ""
-            for c in conversations:
-                label = group_label(c, today)
-                if label != section:
-                    section = label
-                    self.list.addItem(self._header(label))
-                item = QListWidgetItem(c.title or UNTITLED)
-                item.setData(ID_ROLE, c.id)
-                item.setData(PINNED_ROLE, c.pinned)
-                item.setToolTip(c.title or UNTITLED)
-                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
-                self.list.addItem(item)
+            while self.list.count() > len(rows):
+                self.list.takeItem(self.list.count() - 1)
+            while self.list.count() < len(rows):
+                self.list.addItem("")  # made by Qt: a plain C++ item the list owns
+            for row, (text, conversation_id, pinned) in enumerate(rows):
+                self._show_row(self.list.item(row), text, conversation_id, pinned)
             self._select_current()
         finally:
             self._updating = False
@@ -188,14 +196,37 @@ class ConversationList(QFrame):
         return item.text() if item is not None else ""
 
     # ------------------------------------------------------------------ internals
-    def _header(self, text: str) -> QListWidgetItem:
-        item = QListWidgetItem(text)
-        item.setFlags(Qt.ItemFlag.NoItemFlags)
+    def _show_row(
+        self, item: QListWidgetItem, text: str, conversation_id: int | None, pinned: bool
+    ) -> None:
+        """Make ``item`` a conversation's row, or a section header when it has no id."""
+        if item.text() != text:
+            item.setText(text)
+        if item.data(ID_ROLE) != conversation_id:
+            item.setData(ID_ROLE, conversation_id)
+        if item.data(PINNED_ROLE) != pinned:
+            item.setData(PINNED_ROLE, pinned)
+        if conversation_id is None:
+            flags, font, tip = Qt.ItemFlag.NoItemFlags, self._header_font(), ""
+        else:
+            flags = (
+                Qt.ItemFlag.ItemIsEnabled
+                | Qt.ItemFlag.ItemIsSelectable
+                | Qt.ItemFlag.ItemIsEditable
+            )
+            font, tip = self.list.font(), text
+        if item.flags() != flags:
+            item.setFlags(flags)
+        if item.font() != font:
+            item.setFont(font)
+        if item.toolTip() != tip:
+            item.setToolTip(tip)
+
+    def _header_font(self) -> QFont:
         font = QFont(self.list.font())
         font.setPointSizeF(font.pointSizeF() * 0.85)
         font.setWeight(QFont.Weight.DemiBold)
-        item.setFont(font)
-        return item
+        return font
 
     def _item(self, conversation_id: int) -> QListWidgetItem | None:
         for i in range(self.list.count()):
