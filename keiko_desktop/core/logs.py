@@ -75,5 +75,5 @@ def enable_crash_traces(paths: Paths) -> None:
         file = open_private(target, "w" if big else "a", encoding="utf-8")
     except OSError:
         return
-    _crash_file = cast(io.TextIOWrapper, file)  # kept open: faulthandler writes to its fd
+    _crash_file = file  # kept open: faulthandler writes to its fd
     faulthandler.enable(_crash_file, all_threads=True)
