@@ -16,6 +16,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="keiko", description="Keiko Desktop: a local-first AI assistant."
     )
     parser.add_argument("--version", action="version", version=f"keiko {__version__}")
+    parser.add_argument(
+        "--selftest",
+        action="store_true",
+        help="run every part once (model, database, MCP tool, speech both ways, the window "
+        "offscreen) in a temporary home; exit 0 only if all pass",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ask = sub.add_parser("ask", help="ask one question; the answer streams to stdout")
@@ -103,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     command = args.command
+    if args.selftest:
+        from keiko_desktop.cli.selftest import run_selftest
+
+        return run_selftest()
     if command is None:
         from keiko_desktop.cli.window import open_window
 

@@ -100,12 +100,14 @@ def test_every_module_is_in_the_wheel(wheel: zipfile.ZipFile) -> None:
     assert modules - _names(wheel) == set()
 
 
-def test_py_typed_and_the_catalog_are_in_the_wheel(wheel: zipfile.ZipFile) -> None:
+def test_py_typed_the_catalog_and_the_selftest_clip_are_in_the_wheel(
+    wheel: zipfile.ZipFile,
+) -> None:
     names = _names(wheel)
     assert "keiko_desktop/py.typed" in names
-    assert "keiko_desktop/llm/catalog.toml" in names
-    source = (PACKAGE / "llm" / "catalog.toml").read_bytes()
-    assert wheel.read("keiko_desktop/llm/catalog.toml") == source
+    for data in ("llm/catalog.toml", "resources/selftest.wav"):
+        assert f"keiko_desktop/{data}" in names
+        assert wheel.read(f"keiko_desktop/{data}") == (PACKAGE / data).read_bytes()
 
 
 def test_every_icon_the_ui_names_is_in_the_wheel(wheel: zipfile.ZipFile) -> None:
