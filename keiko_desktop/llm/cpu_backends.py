@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from keiko_desktop.core.private_files import private_dir, write_private_text
+from keiko_desktop.frozen import module_command
 
 log = logging.getLogger(__name__)
 
@@ -228,11 +229,11 @@ class ChildResult:
 def run_child(
     args: Sequence[str],
     timeout: float,
-    python: str = sys.executable,
     env: Mapping[str, str] | None = None,
 ) -> ChildResult:
-    """``python -m keiko_desktop.llm.cpu_probe ARGS`` in a child; a hang counts as a crash."""
-    cmd = [python, "-m", "keiko_desktop.llm.cpu_probe", *args]
+    """``python -m keiko_desktop.llm.cpu_probe ARGS`` in a child (in a bundle ``keiko
+    --run-module …``, keiko_desktop/frozen.py); a hang counts as a crash."""
+    cmd = module_command("keiko_desktop.llm.cpu_probe", *args)
     try:
         done = subprocess.run(
             cmd,
