@@ -16,7 +16,7 @@ LLAMA_VERSION    := 0.3.36
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON
 LLAMA_WHEELS     := $(HOME)/.cache/keiko-desktop/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck importlint pytest bench screenshots clean setup system-deps
+.PHONY: bundle package test-package run test lint typecheck importlint pytest bench screenshots clean setup system-deps
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ setup: $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m keiko_desktop
+
+# The one-folder bundle (dist/keiko/) and the Linux package (dist/keiko-desktop_*.deb).
+bundle: $(STAMP)
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller pyinstaller.spec
+
+package: bundle
+	$(PY) packaging/linux/build_deb.py --bundle dist/keiko --out dist
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check keiko_desktop tests benchmarks

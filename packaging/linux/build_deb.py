@@ -37,12 +37,13 @@ DEPENDS = (
 RECOMMENDS = "libpulse0, xdg-utils"
 REFRESH = """#!/bin/sh
 set -e
-# Refresh the menus and icon caches; nothing of the user's is touched.
+# Refresh the menus and icon caches (of DPKG_ROOT's system: "" normally); nothing of the
+# user's is touched.
 if command -v update-desktop-database >/dev/null 2>&1; then
-  update-desktop-database -q /usr/share/applications || true
+  update-desktop-database -q "$DPKG_ROOT/usr/share/applications" || true
 fi
 if command -v gtk-update-icon-cache >/dev/null 2>&1; then
-  gtk-update-icon-cache -q -t /usr/share/icons/hicolor || true
+  gtk-update-icon-cache -q -t "$DPKG_ROOT/usr/share/icons/hicolor" || true
 fi
 exit 0
 """
