@@ -42,6 +42,11 @@ bundle: $(STAMP)
 package: bundle
 	$(PY) packaging/linux/build_deb.py --bundle dist/keiko --out dist
 
+# The .deb unpacked, its selftest, dpkg install/upgrade/remove in a throwaway root, the
+# .desktop entry validated, the window from the bundle under Xvfb (tests/package/).
+test-package: package system-deps
+	$(PY) -m pytest -q -s -p no:cacheprovider tests/package
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check keiko_desktop tests benchmarks
 	$(VENV)/bin/ruff format --check keiko_desktop tests benchmarks
@@ -60,7 +65,7 @@ importlint: $(STAMP)
 X11_PACKAGES := espeak-ng pulseaudio pulseaudio-utils \
   xvfb xdotool imagemagick x11-utils libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
   libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0 libxcb-shape0 libxcb-xkb1 libxcb-randr0 \
-  libxcb-xfixes0 libx11-xcb1 libegl1 libfontconfig1 fonts-dejavu-core trayer
+  libxcb-xfixes0 libx11-xcb1 libegl1 libfontconfig1 fonts-dejavu-core trayer desktop-file-utils
 
 system-deps:
 	@missing=""; \
