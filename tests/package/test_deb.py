@@ -103,7 +103,7 @@ def test_install_upgrade_and_remove_in_a_throwaway_root(tmp_path: Path) -> None:
     removed = _dpkg(root, "--purge", "keiko-desktop")
     assert removed.returncode == 0, removed.stdout + removed.stderr
     assert data.read_bytes() == b"chats"  # kept
-    left = [p for p in (root / "opt").rglob("*")] + [
+    left = list((root / "opt").rglob("*")) + [
         p for p in (root / "usr").rglob("*") if p.is_file() or p.is_symlink()
     ]
     assert left == [], left[:10]
