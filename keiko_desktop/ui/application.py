@@ -90,6 +90,11 @@ def _single_instance(paths: Paths, request: InstanceRequest) -> InstanceServer |
     return server
 
 
+def _welcome_dismissed(state: WindowState) -> None:
+    state.welcome_seen = True
+    log.info("the welcome was dismissed")
+
+
 def run(argv: list[str], request: InstanceRequest | None = None) -> int:
     """Open the main window and run until it is closed; with ``request``, act on it once the
     Core is there (``AppController.handle_request``). When another Keiko runs for this home,
@@ -118,6 +123,10 @@ def _run(
     dialog_focus.install(app)
     if os.environ.get(BENCH_ENV):
         return _exit_when_shown(app, window)
+    if not state.welcome_seen:
+        welcome = window.chat_panel.show_welcome(paths.data_dir, paths.config_dir)
+        welcome.dismissed.connect(lambda: _welcome_dismissed(state))
+        log.info("first start: the welcome is shown")
     window.show()
 
     import asyncio

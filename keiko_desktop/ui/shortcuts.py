@@ -14,6 +14,10 @@ on the window's ``QWindow``, which sees every key the window gets before any wid
 press that reaches it was not taken by a shortcut, so if it is one of the window's and the focused
 widget does not claim it (``ShortcutOverride``, e.g. Esc in the sidebar's rename editor), the
 router fires it. No double firing: a key taken by a shortcut never arrives as a key press.
+
+The window's mnemonics (``&Got it``, a label's ``&Goal`` for its field) are shortcuts of the
+same kind and were as silent: an Alt+letter press that reaches the router presses the visible
+button with that mnemonic, or focuses the labelled field, as Qt would have.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication, QEvent, QKeyCombination, QObject, Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QAbstractButton, QLabel, QWidget
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,29 @@ def is_claimed_by(widget: QObject, event: QKeyEvent) -> bool:
     return probe.isAccepted()
 
 
+def mnemonic_target(window: QWidget, event: QKeyEvent) -> QWidget | None:
+    """The visible, enabled button or labelled field of ``window`` whose mnemonic (``&x``)
+    this Alt+key press is; None when there is none."""
+    if event.modifiers() & ~_IGNORED_MODIFIERS != Qt.KeyboardModifier.AltModifier:
+        return None
+    key = event.key()
+    if not (Qt.Key.Key_0 <= key <= Qt.Key.Key_9 or Qt.Key.Key_A <= key <= Qt.Key.Key_Z):
+        return None
+    pressed = QKeySequence(QKeyCombination(Qt.KeyboardModifier.AltModifier, Qt.Key(key)))
+    for widget in window.findChildren(QWidget):
+        if not (widget.isVisible() and widget.isEnabled() and widget.window() is window):
+            continue
+        if isinstance(widget, QAbstractButton):
+            target: QWidget | None = widget
+        elif isinstance(widget, QLabel):
+            target = widget.buddy()
+        else:
+            continue
+        if target is not None and QKeySequence.mnemonic(widget.text()) == pressed:
+            return target
+    return None
+
+
 class ShortcutRouter(QObject):
     """Fires the window's shortcuts for key presses that Qt's shortcut map let through.
 
@@ -97,11 +124,18 @@ class ShortcutRouter(QObject):
         if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
             return False
         shortcut = window_shortcut_for(event)
-        if shortcut is None:
+        mnemonic = mnemonic_target(self._window, event) if shortcut is None else None
+        if shortcut is None and mnemonic is None:
             return False
         target = self._window.focusWidget() or self._window
         if is_claimed_by(target, event):
             return False
         event.accept()
-        self._trigger(shortcut)
+        if shortcut is not None:
+            self._trigger(shortcut)
+        elif isinstance(mnemonic, QAbstractButton):
+            mnemonic.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            mnemonic.animateClick()
+        elif mnemonic is not None:
+            mnemonic.setFocus(Qt.FocusReason.ShortcutFocusReason)
         return True

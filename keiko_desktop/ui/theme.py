@@ -205,6 +205,9 @@ QToolTip {{ background: {t.surface}; color: {t.text}; border: 1px solid {t.borde
 #SendButton:disabled {{ background: {t.selected}; }}
 #StopButton {{ background: {t.text}; border: none; border-radius: 16px; }}
 #EmptyTitle {{ color: {t.text}; }}
+#WelcomeCard {{ background: {t.sidebar}; border: 1px solid {t.border}; border-radius: 12px; }}
+#WelcomeCard QLabel {{ color: {t.text}; }}
+#WelcomeHeading {{ font-weight: 600; font-size: 15px; }}
 #EmptySubtitle, #PlaceholderText {{ color: {t.muted}; }}
 #UndoBar {{ background: {t.text}; border-radius: 8px; }}
 #UndoBar QLabel {{ color: {t.window}; }}

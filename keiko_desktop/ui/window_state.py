@@ -58,3 +58,14 @@ class WindowState:
     def tray_hint_shown(self, shown: bool) -> None:
         self._settings.setValue("desktop/tray_hint_shown", bool(shown))
         self._settings.sync()
+
+    @property
+    def welcome_seen(self) -> bool:
+        """Whether the person dismissed the first-run welcome (Got it)."""
+        value = self._settings.value("desktop/welcome_seen", False)
+        return str(value).lower() in ("true", "1")
+
+    @welcome_seen.setter
+    def welcome_seen(self, seen: bool) -> None:
+        self._settings.setValue("desktop/welcome_seen", bool(seen))
+        self._settings.sync()

@@ -29,7 +29,7 @@ PACKAGE = "keiko-desktop"
 # What the bundle's Qt (xcb platform, multimedia) and PortAudio-free audio need from the system;
 # everything else (Python, Qt, llama.cpp, ctranslate2, onnxruntime) is inside the bundle.
 DEPENDS = (
-    "libc6 (>= 2.31), libstdc++6, libgl1, libegl1, libfontconfig1, libfreetype6, "
+    "libc6 (>= 2.36), libstdc++6, libgl1, libegl1, libfontconfig1, libfreetype6, "
     "libx11-6, libx11-xcb1, libxcb1, libxcb-cursor0, libxcb-icccm4, libxcb-keysyms1, "
     "libxcb-image0, libxcb-render-util0, libxcb-shape0, libxcb-xkb1, libxcb-randr0, "
     "libxkbcommon0, libxkbcommon-x11-0, libdbus-1-3, libglib2.0-0"
@@ -130,7 +130,7 @@ def build(bundle: Path, out: Path, version: str, arch: str = "amd64") -> Path:
         root.mkdir(mode=0o755)
         stage(bundle, root, version, arch)
         subprocess.run(
-            ["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root), str(target)],
+            ["dpkg-deb", "--root-owner-group", "-Zzstd", "--build", str(root), str(target)],
             check=True,
             env={**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0")},
         )

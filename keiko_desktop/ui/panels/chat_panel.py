@@ -28,6 +28,7 @@ from keiko_desktop.ui.theme import Theme
 from keiko_desktop.ui.widgets.composer import Composer
 from keiko_desktop.ui.widgets.message_view import COLUMN_MAX_WIDTH, MessageView
 from keiko_desktop.ui.widgets.message_widget import RenderContext
+from keiko_desktop.ui.widgets.welcome_card import WelcomeCard
 
 
 class InlineNotice(QFrame):
@@ -86,7 +87,23 @@ class EmptyState(QWidget):
         layout.addSpacing(10)
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
+        self.welcome_slot = QVBoxLayout()
+        self.welcome_slot.setContentsMargins(0, 18, 0, 0)
+        layout.addLayout(self.welcome_slot)
         layout.addStretch(4)
+        self.welcome: WelcomeCard | None = None
+
+    def show_welcome(self, data_dir: Path, config_dir: Path) -> WelcomeCard:
+        """Add the first-run welcome under the title (once); it hides itself on Got it."""
+        if self.welcome is None:
+            self.welcome = WelcomeCard(data_dir, config_dir, self)
+            self.welcome.setMaximumWidth(640)
+            row = QHBoxLayout()
+            row.addStretch(1)
+            row.addWidget(self.welcome, 12)  # as wide as it may be: its lines wrap
+            row.addStretch(1)
+            self.welcome_slot.addLayout(row)
+        return self.welcome
 
 
 def audio_paths(mime: QMimeData) -> list[str]:
@@ -188,6 +205,15 @@ class ChatPanel(QWidget):
     def agent_text(self) -> str:
         """The header's agent line ("" when the chat is not bound)."""
         return self.agent_label.text() if not self.agent_label.isHidden() else ""
+
+    def show_welcome(self, data_dir: Path, config_dir: Path) -> WelcomeCard:
+        """The first-run welcome on the empty chat; Got it gives the message box the keys."""
+        card = self.empty_state.show_welcome(data_dir, config_dir)
+        card.dismissed.connect(self._on_welcome_dismissed)
+        return card
+
+    def _on_welcome_dismissed(self) -> None:
+        self.composer.editor.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def show_empty(self, empty: bool) -> None:
         self.stack.setCurrentWidget(self.empty_state if empty else self.view)
