@@ -48,8 +48,8 @@ test-package: package system-deps
 	$(PY) -m pytest -q -s -p no:cacheprovider tests/package
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check keiko_desktop tests benchmarks
-	$(VENV)/bin/ruff format --check keiko_desktop tests benchmarks
+	$(VENV)/bin/ruff check keiko_desktop tests benchmarks packaging
+	$(VENV)/bin/ruff format --check keiko_desktop tests benchmarks packaging
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -92,7 +92,7 @@ pytest: $(STAMP) system-deps
 	$(PY) -m pytest -q -p no:cacheprovider -p no:pytest-qt tests/unit
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider tests/qt tests/e2e tests/issues
 
-test: lint typecheck importlint pytest
+test: lint typecheck importlint pytest test-package
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run

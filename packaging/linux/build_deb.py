@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
 
         version = __version__
     target = build(args.bundle, args.out, deb_version(version))
-    print(f"{target} ({target.stat().st_size / 1e6:.0f} MB)")  # noqa: T201
+    print(f"{target} ({target.stat().st_size / 1e6:.0f} MB)")
     return 0
 
 
