@@ -37,7 +37,7 @@ run: $(STAMP)
 
 # The one-folder bundle (dist/keiko/) and the Linux package (dist/keiko-desktop_*.deb).
 bundle: $(STAMP)
-	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller pyinstaller.spec
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath $(HOME)/.cache/keiko-desktop/pyinstaller pyinstaller.spec
 
 package: bundle
 	$(PY) packaging/linux/build_deb.py --bundle dist/keiko --out dist
