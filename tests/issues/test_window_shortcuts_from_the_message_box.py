@@ -11,43 +11,18 @@ the window's ``QWindow`` whenever Qt's shortcut map lets them through, and the c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication
 
 from keiko_desktop.ui.main_window import MainWindow
 from keiko_desktop.ui.shortcuts import WINDOW_SHORTCUTS
-from keiko_desktop.ui.theme import ThemeManager
 
 CTRL = Qt.KeyboardModifier.ControlModifier
-
-
-@pytest.fixture
-def window(qapp: QApplication, qtbot: Any) -> Iterator[MainWindow]:
-    themes = ThemeManager(qapp, "light")
-    win = MainWindow(themes)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    themes.deleteLater()
-
-
-@pytest.fixture
-def other_window_active(qapp: QApplication, qtbot: Any, window: MainWindow) -> QWidget:
-    """Another window is Qt's active one, as when X gives our window keys Qt did not count."""
-    other = QWidget()
-    qtbot.addWidget(other)
-    other.show()
-    qtbot.waitExposed(other)
-    other.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is other, timeout=2000)
-    return other
 
 
 def test_the_message_box_refuses_shortcut_override_for_window_keys(window: MainWindow) -> None:

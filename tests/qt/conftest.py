@@ -33,6 +33,7 @@ from keiko_desktop.ui.window_state import WindowState
 from tests.helpers.events import running_loop_bus
 from tests.helpers.fake_model import FakeChatModel
 from tests.helpers.fake_provider import FakeProvider
+from tests.helpers.qt_main_window import main_window_fixture, other_window_active  # noqa: F401 (fixtures)
 
 T = TypeVar("T")
 Runner = Callable[..., Any]

@@ -3,31 +3,18 @@ the window active (X11 without a window manager): Alt+G presses Got it all the s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication
 
 from keiko_desktop.ui.main_window import MainWindow
-from keiko_desktop.ui.theme import ThemeManager
 from keiko_desktop.ui.widgets.welcome_card import WelcomeCard
 
 ALT = Qt.KeyboardModifier.AltModifier
-
-
-@pytest.fixture
-def window(qapp: QApplication, qtbot: Any) -> Iterator[MainWindow]:
-    themes = ThemeManager(qapp, "light")
-    win = MainWindow(themes)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    themes.deleteLater()
 
 
 def test_the_welcome_says_what_runs_here_and_where_the_data_is(qtbot: Any) -> None:
@@ -44,17 +31,13 @@ def test_the_welcome_says_what_runs_here_and_where_the_data_is(qtbot: Any) -> No
     assert card.got_it_button.accessibleName()
 
 
+@pytest.mark.usefixtures("other_window_active")
 def test_alt_g_dismisses_the_welcome_even_when_another_window_is_active(
     window: MainWindow, qtbot: Any, tmp_path: Path
 ) -> None:
     card = window.chat_panel.show_welcome(tmp_path / "data", tmp_path / "config")
     qtbot.waitUntil(card.isVisible, timeout=2000)
-    other = QWidget()
-    qtbot.addWidget(other)
-    other.show()
-    qtbot.waitExposed(other)
-    other.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is other, timeout=2000)
+    assert QApplication.activeWindow() is not window
     window.chat_panel.composer.focus_editor()
 
     QTest.keyClick(window.windowHandle(), Qt.Key.Key_X, ALT)  # no such mnemonic
