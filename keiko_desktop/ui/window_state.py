@@ -51,21 +51,24 @@ class WindowState:
     @property
     def tray_hint_shown(self) -> bool:
         """Whether Keiko has said once that closing the window keeps it in the tray."""
-        value = self._settings.value("desktop/tray_hint_shown", False)
-        return str(value).lower() in ("true", "1")
+        return self._flag("desktop/tray_hint_shown")
 
     @tray_hint_shown.setter
     def tray_hint_shown(self, shown: bool) -> None:
-        self._settings.setValue("desktop/tray_hint_shown", bool(shown))
-        self._settings.sync()
+        self._set_flag("desktop/tray_hint_shown", shown)
 
     @property
     def welcome_seen(self) -> bool:
         """Whether the person dismissed the first-run welcome (Got it)."""
-        value = self._settings.value("desktop/welcome_seen", False)
-        return str(value).lower() in ("true", "1")
+        return self._flag("desktop/welcome_seen")
 
     @welcome_seen.setter
     def welcome_seen(self, seen: bool) -> None:
-        self._settings.setValue("desktop/welcome_seen", bool(seen))
+        self._set_flag("desktop/welcome_seen", seen)
+
+    def _flag(self, key: str) -> bool:
+        return str(self._settings.value(key, False)).lower() in ("true", "1")
+
+    def _set_flag(self, key: str, value: bool) -> None:
+        self._settings.setValue(key, bool(value))
         self._settings.sync()
