@@ -27,6 +27,7 @@ from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.core.tools.redaction import Redactor, is_secret_key
 from keiko_desktop.mcp_tools.bounded_http import BoundedTransport
 from keiko_desktop.mcp_tools.bounded_stdio import DEFAULT_MAX_MESSAGE_BYTES, bounded_stdio_client
+from keiko_desktop.mcp_tools.client_hooks import ClientHooks
 from keiko_desktop.mcp_tools.config import (
     BuiltinServerConfig,
     HttpServerConfig,
@@ -134,6 +135,8 @@ class ClientFactory:
         self.max_message_bytes = DEFAULT_MAX_MESSAGE_BYTES
         """The longest message a stdio server may send; longer replies become an error."""
         self._server_logs: dict[str, RedactedServerLog] = {}
+        self.hooks = ClientHooks()
+        """Callbacks each server's client is lent (elicitation, sampling, logging ...)."""
 
     def stderr_log(self, name: str) -> Path | None:
         return self.log_dir / f"mcp-{name}.log" if self.log_dir is not None else None
@@ -168,7 +171,13 @@ class ClientFactory:
             server_log = self._server_log(config.name, stack)
             errlog = server_log.writer if server_log is not None else self._devnull(stack)
             target = await self._stdio(config, stack, on_closed, reaper, errlog)
-        client = Client(target, cache=None, message_handler=message_handler, mode=mode)
+        client = Client(
+            target,
+            cache=None,
+            message_handler=message_handler,
+            mode=mode,
+            **self.hooks.client_kwargs(config.name),
+        )
         await stack.enter_async_context(client)
         if reaper is not None:
             reaper.find()
