@@ -60,6 +60,9 @@ class InlineNotice(QFrame):
         self.show()
 
 
+LOCAL_SUBTITLE = "Keiko runs entirely on this computer. Nothing you type leaves it."
+
+
 class EmptyState(QWidget):
     """What a new chat shows before the first message."""
 
@@ -75,9 +78,8 @@ class EmptyState(QWidget):
         font.setWeight(QFont.Weight.DemiBold)
         self.title.setFont(font)
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.subtitle = QLabel(
-            "Keiko runs entirely on this computer. Nothing you type leaves it.", self
-        )
+        self.subtitle = QLabel(LOCAL_SUBTITLE, self)
+        self.subtitle.setTextFormat(Qt.TextFormat.PlainText)
         self.subtitle.setObjectName("EmptySubtitle")
         self.subtitle.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.subtitle.setWordWrap(True)
@@ -92,6 +94,15 @@ class EmptyState(QWidget):
         layout.addLayout(self.welcome_slot)
         layout.addStretch(4)
         self.welcome: WelcomeCard | None = None
+
+    def set_model_location(self, server: str | None) -> None:
+        """Say where replies come from: this computer (``None``), or the server a remote
+        model runs on, which is sent what the user types."""
+        self.subtitle.setText(
+            LOCAL_SUBTITLE
+            if server is None
+            else f"Replies come from {one_line(server, 80)}: what you type is sent to that server."
+        )
 
     def show_welcome(self, data_dir: Path, config_dir: Path) -> WelcomeCard:
         """Add the first-run welcome under the title (once); it hides itself on Got it."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 
 from keiko_desktop.core.events import ModelStateChanged
+from keiko_desktop.core.ports import DEFAULT_BACKEND
 from keiko_desktop.ui.bridge import EventBridge
 from keiko_desktop.ui.core_handle import CoreHandle
 from keiko_desktop.ui.main_window import MainWindow
@@ -35,6 +36,16 @@ class ModelPresenter(QObject):
         name = info.name if info is not None else (core.settings.model or "the model")
         self._window.model_status.set_state(core.models.state, name)
         self._window.chat_panel.composer.set_context_length(self._context_length())
+        self._show_location()
+
+    def _show_location(self) -> None:
+        """The empty chat says the model is local only when it is."""
+        core = self._core.current
+        info = core.models.info if core is not None else None
+        remote = info is not None and info.backend != DEFAULT_BACKEND
+        self._window.chat_panel.empty_state.set_model_location(
+            info.backend if info is not None and remote else None
+        )
 
     def _context_length(self) -> int:
         core = self._core.current
@@ -47,6 +58,7 @@ class ModelPresenter(QObject):
         self._window.model_status.set_state(event.state, event.model_name, event.detail)
         if event.state == "ready":
             self._window.chat_panel.composer.set_context_length(self._context_length())
+            self._show_location()
             core = self._core.current
             error = core.models.last_error if core is not None else None
             if event.detail == "fallback" and error is not None:
