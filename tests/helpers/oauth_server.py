@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlencode
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import uvicorn
 from mcp.server.mcpserver import MCPServer
@@ -253,7 +253,7 @@ class App:
         if client is None:
             return _json(400, {"error": "invalid_client"})
         redirect = q.get("redirect_uri", "")
-        if redirect not in client.redirect_uris:
+        if not _redirect_allowed(redirect, client.redirect_uris):
             return _json(400, {"error": "invalid_request", "error_description": "redirect_uri"})
         state = q.get("state", "")
 
@@ -374,6 +374,19 @@ class App:
                     w.events.append(("insufficient_scope", {"scope": token["scope"]}))
                 return _json(403, {"error": "insufficient_scope"}, {"www-authenticate": challenge})
         return None
+
+
+def _redirect_allowed(redirect: str, registered: list[str]) -> bool:
+    """Exact match, or (RFC 8252 §7.3) a registered portless loopback URI with any port."""
+    if redirect in registered:
+        return True
+    parts = urlsplit(redirect)
+    for uri in registered:
+        reg = urlsplit(uri)
+        if reg.hostname == "127.0.0.1" and reg.port is None and parts.hostname == "127.0.0.1":
+            if reg.path == parts.path and reg.scheme == parts.scheme:
+                return True
+    return False
 
 
 def _json(

@@ -138,8 +138,9 @@ def build_provider(
     )
 
 
-NeededListener = Callable[[str, bool], None]
-"""``(why, at_start)``: why a person must sign in; ``at_start``: before any request succeeded."""
+NeededListener = Callable[[str, bool, str | None], None]
+"""``(why, at_start, scope)``: why a person must sign in; ``at_start``: before any request of
+this connection succeeded; ``scope``: what the server's challenge asked for, if it said."""
 
 
 class GuardedAuth(httpx2.Auth):
@@ -186,24 +187,38 @@ class GuardedAuth(httpx2.Auth):
         self.step_ups[0] += 1
         return None
 
+    def _can_refresh(self) -> bool:
+        context = self.inner.context
+        return self.needs_person and context.can_refresh_token()
+
     async def async_auth_flow(
         self, request: httpx2.Request
     ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
         flow = self.inner.async_auth_flow(request)
-        first = True
+        first, refreshed = True, False
         try:
             outgoing = await flow.__anext__()
             while True:
                 response = yield outgoing
-                if outgoing is request:
-                    if first:
-                        first = False
-                        why = self._refusal(response)
-                        if why is not None:
-                            self.on_needed(why, not self.succeeded)
-                            return  # httpx hands this response back to the transport
-                    if response.status_code < 400:
-                        self.succeeded = True
+                if outgoing is request and first:
+                    if response.status_code == 401 and not refreshed and self._can_refresh():
+                        # The SDK refreshes only a token it knows has expired; one loaded from
+                        # the keychain has no known expiry, and a server may end it early. Try
+                        # the refresh token once before anyone is asked to sign in.
+                        refreshed = True
+                        await flow.aclose()
+                        self.inner.context.token_expiry_time = 1.0  # long past
+                        flow = self.inner.async_auth_flow(request)
+                        outgoing = await flow.__anext__()
+                        continue
+                    first = False
+                    why = self._refusal(response)
+                    if why is not None:
+                        scope = extract_field_from_www_auth(response, "scope")
+                        self.on_needed(why, not self.succeeded, scope)
+                        return  # httpx hands this response back to the transport
+                if outgoing is request and response.status_code < 400:
+                    self.succeeded = True
                 outgoing = await flow.asend(response)
         except StopAsyncIteration:
             return

@@ -97,7 +97,10 @@ class LoopbackListener:
         await self.aclose()
 
     def expect(self, state: str) -> None:
+        """Wait for a callback with ``state`` (each authorization, a step-up too, has its own)."""
         self._state = state
+        if self._result is None or self._result.done():
+            self._result = asyncio.get_running_loop().create_future()
 
     async def wait(self) -> AuthorizationCodeResult:
         assert self._result is not None, "start() first"

@@ -16,12 +16,13 @@ import asyncio
 import logging
 import webbrowser
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import keyring
 from mcp import Client
+from mcp.client.auth.utils import union_scopes
 from mcp.client.streamable_http import streamable_http_client
 
 from keiko_desktop.core.errors import KeikoError
@@ -88,6 +89,8 @@ class OAuthManager:
         self._needed: dict[str, str] = {}
         self._signed_in: set[str] = set()
         self._step_ups: dict[str, list[int]] = {}
+        self._wanted: dict[str, str] = {}
+        """Scopes a server's step-up challenge asked for, added to the next sign-in."""
 
     # ------------------------------------------------------------------ the pool
     def storage(self, config: HttpServerConfig) -> KeychainTokenStorage:
@@ -116,12 +119,14 @@ class OAuthManager:
             provider,
             interactive=False,
             needs_person=settings.grant != "client_credentials",
-            on_needed=lambda why, at_start: self._on_needed(config.name, why, at_start),
+            on_needed=lambda why, at_start, scope: self._on_needed(config.name, why, at_start, scope),
             step_ups=self._step_ups.setdefault(config.name, [0]),
         )
 
-    def _on_needed(self, server: str, why: str, at_start: bool) -> None:
+    def _on_needed(self, server: str, why: str, at_start: bool, scope: str | None) -> None:
         log.info("MCP server %s needs a sign-in: %s", server, why)
+        if scope and "more access" in why:  # the next sign-in asks for it too
+            self._wanted[server] = union_scopes(self._wanted.get(server), scope) or ""
         first = server not in self._needed
         self._needed[server] = why
         self._signed_in.discard(server)
@@ -191,6 +196,10 @@ class OAuthManager:
                     show_url(url)
                 await self.opener(url)
 
+            wanted = self._wanted.get(config.name)
+            if wanted:
+                scopes = union_scopes(" ".join(settings.scopes), wanted) or ""
+                settings = replace(settings, scopes=tuple(scopes.split()))
             provider = build_provider(
                 config.url,
                 settings,
@@ -205,12 +214,13 @@ class OAuthManager:
                 provider,
                 interactive=True,
                 needs_person=settings.grant != "client_credentials",
-                on_needed=lambda why, _start: refused.append(why),
+                on_needed=lambda why, _start, _scope: refused.append(why),
                 step_ups=self._step_ups.setdefault(config.name, [0]),
             )
             tools = await self._connect(config, auth, refused)
         asked = fresh._fresh is not None
         self._needed.pop(config.name, None)
+        self._wanted.pop(config.name, None)
         self._step_ups[config.name] = [0]
         if asked:
             self._signed_in.add(config.name)

@@ -116,3 +116,243 @@ async def test_the_pool_says_needs_sign_in_and_opens_no_browser() -> None:
         assert manager.sign_in_state("remote") == "signed-out"
         with pytest.raises(SignInNeededError):
             manager.raise_if_needed("remote")
+
+
+@pytest.mark.parametrize(
+    ("prm", "asm", "issuer_path"),
+    [
+        ("header", "oauth", ""),
+        ("path", "oauth", ""),
+        ("root", "oauth", ""),
+        ("root", "openid", ""),
+        ("path", "oauth", "/tenant"),
+        ("header", "openid", "/tenant"),
+    ],
+)
+async def test_metadata_variants(prm: str, asm: str, issuer_path: str) -> None:
+    """Protected-resource metadata via the challenge, the well-known URL with the path suffix
+    and without; authorization-server metadata via RFC 8414 and the OpenID fallbacks, at a root
+    and at a path issuer."""
+    with oauth_world(Variant(prm=prm, asm=asm, issuer_path=issuer_path)) as world:
+        manager = _manager()
+        outcome = await manager.login(_server(world))
+        assert outcome.tools == 2
+        (authorize,) = world.kinds("authorize")
+        assert authorize["resource"] == world.mcp_url
+
+
+async def test_scope_comes_from_the_challenge_before_the_metadata() -> None:
+    with oauth_world(Variant(challenge_scope="mcp admin")) as world:
+        await _manager().login(_server(world))
+        assert world.kinds("authorize")[0]["scope"] == "mcp admin"
+
+
+async def test_without_any_scope_none_is_sent() -> None:
+    """No challenge scope, no PRM scopes_supported and none in the AS metadata: no scope."""
+    with oauth_world(Variant(prm_scopes=None, scopes_supported=())) as world:
+        await _manager().login(_server(world))
+        assert "scope" not in world.kinds("authorize")[0]
+
+
+async def test_a_wrong_resource_is_refused_by_the_authorization_server() -> None:
+    with oauth_world(Variant(resource_override="http://127.0.0.1:1/elsewhere")) as world:
+        manager = _manager()
+        with pytest.raises(SignInError, match="unknown resource"):
+            await manager.login(_server(world))
+        assert not world.tokens
+
+
+async def test_the_authorization_server_checks_pkce() -> None:
+    """The server side of PKCE: a token request whose verifier does not hash to the challenge
+    is refused (the flow above succeeds only because Keiko's verifier matches)."""
+    import httpx2
+
+    with oauth_world() as world:
+        world.register("c1", None, "none", ["http://127.0.0.1/callback"])
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(b"v" * 50).digest()).decode().rstrip("=")
+        async with httpx2.AsyncClient() as http:
+            params = {
+                "client_id": "c1",
+                "redirect_uri": "http://127.0.0.1:9/callback",
+                "response_type": "code",
+                "state": "s",
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+                "resource": world.mcp_url,
+            }
+            answer = await http.get(f"{world.issuer}/authorize", params=params)
+            code = _query(answer.headers["location"])["code"]
+            form = {
+                "grant_type": "authorization_code",
+                "code": code,
+                "client_id": "c1",
+                "redirect_uri": "http://127.0.0.1:9/callback",
+                "code_verifier": "w" * 50,
+                "resource": world.mcp_url,
+            }
+            refused = await http.post(f"{world.issuer}/token", data=form)
+        assert refused.status_code == 400 and "PKCE" in refused.text
+
+
+@pytest.mark.parametrize("method", ["client_secret_post", "client_secret_basic"])
+async def test_a_pre_registered_client_with_a_secret_from_the_keychain(
+    method: str, memory_keyring: MemoryKeyring
+) -> None:
+    with oauth_world(Variant(dcr=False)) as world:
+        world.register("keiko-pre", "pre-secret-123", method, ["http://127.0.0.1/callback"])
+        memory_keyring.set_password("keiko-desktop", "remote.oauth", "pre-secret-123")
+        oauth = {
+            "client_id": "keiko-pre",
+            "client_secret": "${keyring:remote.oauth}",
+            "token_endpoint_auth_method": method,
+        }
+        manager = _manager()
+        outcome = await manager.login(_server(world, oauth))
+        assert outcome.tools == 2
+        (token,) = world.kinds("token")
+        if method == "client_secret_post":
+            assert token["client_secret"] == "pre-secret-123" and token["basic"] == "False"
+        else:
+            assert "client_secret" not in token and token["basic"] == "True"
+        assert not world.kinds("register")
+        assert manager.redactor.redact_text("x pre-secret-123") == "x [redacted]"
+
+
+async def test_a_client_id_metadata_document_replaces_registration() -> None:
+    """The SDK uses the configured https document URL as the client_id (no registration). The
+    test server does not fetch it over https (no local certificate): it trusts the URL."""
+    with oauth_world(Variant(cimd=True, dcr=False)) as world:
+        url = "https://keiko.example/oauth/client.json"
+        await _manager().login(_server(world, {"client_metadata_url": url}))
+        assert world.kinds("authorize")[0]["client_id"] == url
+        assert world.kinds("token")[0]["client_id"] == url
+        assert not world.kinds("register")
+
+
+async def test_refresh_after_the_server_ended_the_access_token() -> None:
+    with oauth_world() as world:
+        manager = _manager()
+        config = _server(world)
+        await manager.login(config)
+        world.expire_access_tokens()
+        status, text = await _pool_status(manager, config, call="add")
+        assert status == "called"
+        grants = [t["grant_type"] for t in world.kinds("token")]
+        assert grants == ["authorization_code", "refresh_token"]
+        assert len(world.kinds("authorize")) == 1  # nobody was asked again
+
+
+async def test_an_expired_token_is_refreshed_before_it_is_sent() -> None:
+    with oauth_world(Variant(token_ttl=1)) as world:
+        manager = _manager()
+        config = _server(world)
+        await manager.login(config)
+        await asyncio.sleep(1.2)
+        assert await _pool_status(manager, config) == ("ready", "")
+        assert [t["grant_type"] for t in world.kinds("token")][-1] == "refresh_token"
+
+
+async def test_client_credentials_need_no_browser(memory_keyring: MemoryKeyring) -> None:
+    with oauth_world(Variant(dcr=False)) as world:
+        world.register("svc", "cc-secret-456", "client_secret_basic", [])
+        memory_keyring.set_password("keiko-desktop", "svc.secret", "cc-secret-456")
+        oauth = {
+            "grant": "client_credentials",
+            "client_id": "svc",
+            "client_secret": "${keyring:svc.secret}",
+            "issuer": world.issuer,
+        }
+        browser = HttpBrowser()
+        manager = _manager(browser)
+        config = _server(world, oauth)
+        assert await _pool_status(manager, config) == ("ready", "")
+        (token,) = world.kinds("token")
+        assert token["grant_type"] == "client_credentials" and token["basic"] == "True"
+        assert token["resource"] == world.mcp_url
+        assert not browser.opened
+
+
+async def test_step_up_in_the_pool_asks_for_a_sign_in_with_the_wider_scope() -> None:
+    with oauth_world() as world:
+        browser = HttpBrowser()
+        manager = _manager(browser)
+        config = _server(world)
+        await manager.login(config)
+        with pytest.raises(SignInNeededError, match="more access .scope mcp admin.*login remote"):
+            await _pool_status(manager, config, call="admin")
+        assert len(browser.opened) == 1  # the pool opened no browser for the step-up
+        assert manager.sign_in_state("remote") == "signed-out"
+        await manager.login(config)  # the next sign-in asks for what the challenge wanted
+        assert _query(browser.opened[-1])["scope"] == "mcp admin"
+        status, text = await _pool_status(manager, config, call="admin")
+        assert text == "admin did noop"
+
+
+async def _interactive_calls(manager: OAuthManager, config: HttpServerConfig, calls: int) -> list[str]:
+    """Calls of ``admin`` over a connection that may open the browser (as a sign-in does)."""
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    from keiko_desktop.mcp_tools.oauth.auth import GuardedAuth, build_provider
+    from keiko_desktop.mcp_tools.oauth.loopback import LoopbackListener
+    from keiko_desktop.mcp_tools.oauth.settings import OAuthSettings
+
+    out: list[str] = []
+    storage = manager.storage(config)
+    async with LoopbackListener("remote") as listener:
+
+        async def redirect(url: str) -> None:
+            listener.expect(_query(url)["state"])
+            await manager.opener(url)
+
+        provider = build_provider(
+            config.url,
+            OAuthSettings(),
+            storage,
+            client_secret=None,
+            redirect_uri=listener.redirect_uri,
+            redirect_handler=redirect,
+            callback_handler=listener.wait,
+        )
+        auth = GuardedAuth(
+            provider,
+            interactive=True,
+            needs_person=True,
+            on_needed=lambda why, _s, _c: out.append(why),
+            step_ups=[0],
+        )
+        async with httpx2.AsyncClient(auth=auth) as http:
+            async with Client(streamable_http_client(config.url, http_client=http)) as client:
+                for _ in range(calls):
+                    try:
+                        result = await client.call_tool("admin", {})
+                        out.append(str(result.content[0].text))  # type: ignore[union-attr]
+                    except Exception as exc:  # noqa: BLE001 - the refusal is what is tested
+                        out.append(f"refused: {exc}")
+    return out
+
+
+async def test_step_up_when_signing_in_is_allowed() -> None:
+    with oauth_world() as world:
+        browser = HttpBrowser()
+        manager = _manager(browser)
+        config = _server(world)
+        out = await _interactive_calls(manager, config, 1)
+        assert out == ["admin did noop"]
+        scopes = [_query(u).get("scope") for u in browser.opened]
+        assert scopes == ["mcp", "mcp admin"]  # the union of before and the challenge
+
+
+async def test_step_up_is_bounded() -> None:
+    """A server that refuses whatever scope is granted is re-authorized MAX_STEP_UPS times,
+    then its refusal goes back to the caller, without another browser."""
+    from keiko_desktop.mcp_tools.oauth.auth import MAX_STEP_UPS
+
+    with oauth_world(Variant(admin_never_enough=True)) as world:
+        browser = HttpBrowser()
+        manager = _manager(browser)
+        out = await _interactive_calls(manager, _server(world), 4)
+        assert len(browser.opened) == 1 + MAX_STEP_UPS
+        assert len([o for o in out if o.startswith("refused")]) == 4  # every call refused
+        assert out.count("the server still wants more access (scope mcp admin) after 2 sign-ins") == 2
