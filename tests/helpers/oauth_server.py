@@ -37,7 +37,7 @@ from tests.helpers.mcp_servers import free_port
 @dataclass
 class Variant:
     prm: str = "header"
-    """``header`` (only at the URL in WWW-Authenticate), ``path`` (well-known + /mcp) or ``root``."""
+    """``header`` (only at the URL of the challenge), ``path`` (well-known + /mcp) or ``root``."""
     asm: str = "oauth"
     """``oauth`` (RFC 8414) or ``openid`` (OpenID configuration only)."""
     issuer_path: str = ""
@@ -141,7 +141,9 @@ class App:
                 body += message.get("body", b"")
                 more = message.get("more_body", False)
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        answer = self.route(scope["method"], path, scope.get("query_string", b"").decode(), headers, body)
+        answer = self.route(
+            scope["method"], path, scope.get("query_string", b"").decode(), headers, body
+        )
         if answer is not None:
             await self._send(send, *answer)
             return
@@ -219,7 +221,11 @@ class App:
             "response_types_supported": ["code"],
             "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
             "code_challenge_methods_supported": ["S256"],
-            "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
+            "token_endpoint_auth_methods_supported": [
+                "none",
+                "client_secret_post",
+                "client_secret_basic",
+            ],
             "scopes_supported": list(v.scopes_supported),
         }
         if v.dcr:
@@ -236,7 +242,9 @@ class App:
         uris = [str(u) for u in data.get("redirect_uris") or []]
         with self.world.lock:
             self.world.register(client_id, secret, method, uris)
-            self.world.events.append(("register", {"client_id": client_id, "redirect": " ".join(uris)}))
+            self.world.events.append(
+                ("register", {"client_id": client_id, "redirect": " ".join(uris)})
+            )
         out = {**data, "client_id": client_id, "token_endpoint_auth_method": method}
         if secret:
             out["client_secret"] = secret
@@ -294,10 +302,17 @@ class App:
             return client if form.get("client_secret") == client.secret else None
         return client if client.method == "none" and "client_secret" not in form else None
 
-    def token(self, form: dict[str, str], headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    def token(
+        self, form: dict[str, str], headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
         w = self.world
         with w.lock:
-            w.events.append(("token", {**form, "basic": str(headers.get("authorization", "").startswith("Basic "))}))
+            w.events.append(
+                (
+                    "token",
+                    {**form, "basic": str(headers.get("authorization", "").startswith("Basic "))},
+                )
+            )
         client = self._client_auth(form, headers)
         if client is None:
             return _json(401, {"error": "invalid_client"})
@@ -312,7 +327,10 @@ class App:
             verifier = form.get("code_verifier", "")
             digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
             if digest.decode().rstrip("=") != code["challenge"]:
-                return _json(400, {"error": "invalid_grant", "error_description": "PKCE verifier does not match"})
+                return _json(
+                    400,
+                    {"error": "invalid_grant", "error_description": "PKCE verifier does not match"},
+                )
             if form.get("redirect_uri") != code["redirect_uri"]:
                 return _json(400, {"error": "invalid_grant", "error_description": "redirect_uri"})
             return self._issue(client.client_id, code["scope"], refresh=True)
@@ -328,7 +346,9 @@ class App:
             return self._issue(client.client_id, form.get("scope", ""), refresh=False)
         return _json(400, {"error": "unsupported_grant_type"})
 
-    def _issue(self, client_id: str, scope: str, refresh: bool) -> tuple[int, dict[str, str], bytes]:
+    def _issue(
+        self, client_id: str, scope: str, refresh: bool
+    ) -> tuple[int, dict[str, str], bytes]:
         w = self.world
         access = "at-" + secrets.token_urlsafe(16)
         out: dict[str, Any] = {
@@ -351,7 +371,9 @@ class App:
         return _json(200, out)
 
     # ------------------------------------------------------------------ the RS
-    def guard(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes] | None:
+    def guard(
+        self, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes] | None:
         w, v = self.world, self.world.variant
         auth = headers.get("authorization", "")
         token = w.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
@@ -383,23 +405,29 @@ def _redirect_allowed(redirect: str, registered: list[str]) -> bool:
     parts = urlsplit(redirect)
     for uri in registered:
         reg = urlsplit(uri)
-        if reg.hostname == "127.0.0.1" and reg.port is None and parts.hostname == "127.0.0.1":
-            if reg.path == parts.path and reg.scheme == parts.scheme:
-                return True
+        loopback = reg.hostname == "127.0.0.1" == parts.hostname and reg.port is None
+        if loopback and (reg.path, reg.scheme) == (parts.path, parts.scheme):
+            return True
     return False
 
 
 def _json(
     status: int, data: dict[str, Any], headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], bytes]:
-    return status, {"content-type": "application/json", **(headers or {})}, json.dumps(data).encode()
+    return (
+        status,
+        {"content-type": "application/json", **(headers or {})},
+        json.dumps(data).encode(),
+    )
 
 
 @contextlib.contextmanager
 def oauth_world(variant: Variant | None = None) -> Iterator[World]:
     """The authorization and MCP server running on a free port for the ``with`` block."""
     world = World(variant or Variant(), free_port())
-    config = uvicorn.Config(App(world), host="127.0.0.1", port=world.port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        App(world), host="127.0.0.1", port=world.port, log_level="warning", lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="oauth-world", daemon=True)
     thread.start()

@@ -58,7 +58,8 @@ def test_sign_in_and_out_from_the_tools_page(
         button = dialog.sign_in_button
         assert not button.isEnabled()  # nothing selected yet
         dialog.servers.setCurrentCell(0, 1)
-        assert button.isEnabled() and button.text() == "Sign &in"
+        assert button.isEnabled()
+        assert button.text() == "Sign &in"
         assert button.accessibleName() == "Sign in to remote"
         assert not browser.opened  # the pool never opened one
 
@@ -67,7 +68,8 @@ def test_sign_in_and_out_from_the_tools_page(
         run(pool.wait_settled(time_limit=20))
         run(presenter.refresh())
         assert dialog.servers.item(0, 3).text() == "ready"
-        assert len(browser.opened) == 1 and memory_keyring.store
+        assert len(browser.opened) == 1
+        assert memory_keyring.store
         assert button.accessibleName() == "Sign out of remote"
 
         button.setFocus()

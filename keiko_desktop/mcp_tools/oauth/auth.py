@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Literal
 
 import httpx2
 from mcp.client.auth import OAuthClientProvider
@@ -102,8 +103,11 @@ def build_provider(
     pre-registered client when ``client_id`` is set, else a metadata document or registration)."""
     method = settings.token_endpoint_auth_method
     if settings.grant == "client_credentials":
-        assert settings.client_id is not None and client_secret is not None
-        cc_method = "client_secret_post" if method == "client_secret_post" else "client_secret_basic"
+        assert settings.client_id is not None
+        assert client_secret is not None
+        cc_method: Literal["client_secret_basic", "client_secret_post"] = (
+            "client_secret_post" if method == "client_secret_post" else "client_secret_basic"
+        )
         with warnings.catch_warnings():  # no issuer configured: the SDK warns it is deprecated
             warnings.simplefilter("ignore", MCPDeprecationWarning)
             return ClientCredentialsOAuthProvider(
@@ -122,7 +126,8 @@ def build_provider(
             client_id=settings.client_id,
             client_secret=client_secret,
             redirect_uris=[uri],  # type: ignore[list-item]
-            token_endpoint_auth_method=method or ("client_secret_basic" if client_secret else "none"),
+            token_endpoint_auth_method=method
+            or ("client_secret_basic" if client_secret else "none"),
             scope=" ".join(settings.scopes) or None,
         )
     return KeikoOAuthProvider(

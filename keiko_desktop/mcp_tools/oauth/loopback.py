@@ -148,8 +148,12 @@ class LoopbackListener:
             or state is None
             or not secrets.compare_digest(state.encode(), self._state.encode())
         ):
-            log.warning("sign-in to %s: a callback with a wrong state was refused", self.server_name)
-            return _page("400 Bad Request", "This sign-in link is not the one Keiko is waiting for.")
+            log.warning(
+                "sign-in to %s: a callback with a wrong state was refused", self.server_name
+            )
+            return _page(
+                "400 Bad Request", "This sign-in link is not the one Keiko is waiting for."
+            )
         assert self._result is not None
         if self._result.done():
             return _page("200 OK", _DONE.format(server=self.server_name))

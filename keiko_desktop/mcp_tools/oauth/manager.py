@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import webbrowser
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
@@ -82,7 +83,7 @@ class OAuthManager:
         self.vault = vault or KeychainVault(self.secrets.service)
         self.opener = opener or system_browser
         self.sign_in_timeout = sign_in_timeout
-        self.restart: Callable[[str], Awaitable[None]] | None = None
+        self.restart: Callable[[str], Coroutine[Any, Any, None]] | None = None
         """Restarts a server of the pool (set by ``setup``): after a sign-in, sign-out, or a
         session that lost its sign-in."""
         self._configs: dict[str, HttpServerConfig] = {}
@@ -119,7 +120,9 @@ class OAuthManager:
             provider,
             interactive=False,
             needs_person=settings.grant != "client_credentials",
-            on_needed=lambda why, at_start, scope: self._on_needed(config.name, why, at_start, scope),
+            on_needed=lambda why, at_start, scope: self._on_needed(
+                config.name, why, at_start, scope
+            ),
             step_ups=self._step_ups.setdefault(config.name, [0]),
         )
 
@@ -180,7 +183,7 @@ class OAuthManager:
         if uses_static_auth(config):
             raise KeikoError(
                 f"'{config.name}' sends its own Authorization header; it does not use OAuth.",
-                "Remove the header from mcp.json (or add an \"oauth\" block) to sign in instead.",
+                'Remove the header from mcp.json (or add an "oauth" block) to sign in instead.',
             )
         settings = config.oauth or OAuthSettings()
         storage = self.storage(config)
@@ -231,7 +234,9 @@ class OAuthManager:
         )
         return LoginOutcome(config.name, tools, where, asked)
 
-    async def _connect(self, config: HttpServerConfig, auth: httpx2.Auth, refused: list[str]) -> int:
+    async def _connect(
+        self, config: HttpServerConfig, auth: httpx2.Auth, refused: list[str]
+    ) -> int:
         http = httpx2.AsyncClient(
             auth=auth, timeout=httpx2.Timeout(30.0, read=300.0), transport=BoundedTransport()
         )
@@ -242,15 +247,16 @@ class OAuthManager:
                     return len((await client.list_tools()).tools)
         except KeikoError:
             raise
-        except BaseException as exc:  # noqa: BLE001 - every failure becomes a message
+        except BaseException as exc:
             inner = _innermost(exc)
             if isinstance(inner, KeikoError):
                 raise inner from None
             if isinstance(exc, asyncio.CancelledError):
                 raise
             why = refused[0] if refused else f"{type(inner).__name__}: {inner}"
+            text = one_line(self.redactor.redact_text(why), 300)
             raise SignInError(
-                f"Signing in to {config.name} failed: {one_line(self.redactor.redact_text(why), 300)}.",
+                f"Signing in to {config.name} failed: {text}.",
                 "Check the server's URL and its OAuth settings in mcp.json, then try again.",
             ) from None
 

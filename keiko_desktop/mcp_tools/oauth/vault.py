@@ -38,17 +38,25 @@ class KeychainVault:
         try:
             return keyring.get_password(self.service, name)
         except keyring.errors.NoKeyringError:
-            raise SecretStoreError("No system keychain is available for OAuth tokens.", NO_BACKEND_HINT) from None
+            raise SecretStoreError(
+                "No system keychain is available for OAuth tokens.", NO_BACKEND_HINT
+            ) from None
         except keyring.errors.KeyringError as exc:
-            raise SecretStoreError(f"The keychain refused to read '{name}': {exc}.", "Unlock the keychain.") from None
+            raise SecretStoreError(
+                f"The keychain refused to read '{name}': {exc}.", "Unlock the keychain."
+            ) from None
 
     def set(self, name: str, value: str) -> None:
         try:
             keyring.set_password(self.service, name, value)
         except keyring.errors.NoKeyringError:
-            raise SecretStoreError("No system keychain is available for OAuth tokens.", NO_BACKEND_HINT) from None
+            raise SecretStoreError(
+                "No system keychain is available for OAuth tokens.", NO_BACKEND_HINT
+            ) from None
         except keyring.errors.KeyringError as exc:
-            raise SecretStoreError(f"The keychain refused to store '{name}': {exc}.", "Unlock the keychain.") from None
+            raise SecretStoreError(
+                f"The keychain refused to store '{name}': {exc}.", "Unlock the keychain."
+            ) from None
 
     def delete(self, name: str) -> bool:
         """True when there was an entry to delete."""
@@ -59,7 +67,9 @@ class KeychainVault:
         except keyring.errors.PasswordDeleteError:
             return False
         except keyring.errors.KeyringError as exc:
-            raise SecretStoreError(f"The keychain refused to delete '{name}': {exc}.", "Unlock the keychain.") from None
+            raise SecretStoreError(
+                f"The keychain refused to delete '{name}': {exc}.", "Unlock the keychain."
+            ) from None
         return True
 
 

@@ -39,7 +39,9 @@ class ToolsPresenter(QObject):
         self.dialog.set_servers(states)
         sign_in = getattr(self.service, "sign_in", None)
         if sign_in is not None:
-            self.dialog.sign_in_button.set_states({s.name: sign_in.sign_in_state(s.name) for s in states})
+            self.dialog.sign_in_button.set_states(
+                {s.name: sign_in.sign_in_state(s.name) for s in states}
+            )
         tools = self.service.tools(include_disabled=True, include_unusable=True)
         self.dialog.set_tools([(t, self.service.policy_for(t)) for t in tools])
         self.dialog.set_audit(await self.service.audit_log(AUDIT_ROWS))

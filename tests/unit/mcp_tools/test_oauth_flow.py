@@ -52,19 +52,22 @@ async def test_sign_in_with_registration_stores_tokens_in_the_keychain(
         manager = _manager(browser)
         config = _server(world)
         outcome = await manager.login(config)
-        assert outcome.tools == 2 and outcome.asked
+        assert outcome.tools == 2
+        assert outcome.asked
         assert "MemoryKeyring" in outcome.where
         # registered dynamically, with the loopback redirect on an ephemeral port
         (registered,) = world.kinds("register")
         redirect = urlsplit(registered["redirect"])
-        assert (redirect.hostname, redirect.path) == ("127.0.0.1", "/callback") and redirect.port
+        assert (redirect.hostname, redirect.path) == ("127.0.0.1", "/callback")
+        assert redirect.port
         # PKCE S256 and the resource on the authorization and the token request
         (authorize,) = world.kinds("authorize")
         assert authorize["code_challenge_method"] == "S256"
         assert authorize["resource"] == world.mcp_url
         assert authorize["scope"] == "mcp"  # the PRM's scopes_supported (no challenge scope)
         (token,) = world.kinds("token")
-        assert token["grant_type"] == "authorization_code" and token["resource"] == world.mcp_url
+        assert token["grant_type"] == "authorization_code"
+        assert token["resource"] == world.mcp_url
         verifier = token["code_verifier"]
         digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
         assert digest.decode().rstrip("=") == authorize["code_challenge"]
@@ -111,8 +114,10 @@ async def test_the_pool_says_needs_sign_in_and_opens_no_browser() -> None:
         manager = _manager(browser)
         status, detail = await _pool_status(manager, _server(world))
         assert status == "error"
-        assert "needs sign-in" in detail and "keiko mcp login remote" in detail
-        assert not browser.opened and not world.kinds("register")
+        assert "needs sign-in" in detail
+        assert "keiko mcp login remote" in detail
+        assert not browser.opened
+        assert not world.kinds("register")
         assert manager.sign_in_state("remote") == "signed-out"
         with pytest.raises(SignInNeededError):
             manager.raise_if_needed("remote")
@@ -169,7 +174,9 @@ async def test_the_authorization_server_checks_pkce() -> None:
 
     with oauth_world() as world:
         world.register("c1", None, "none", ["http://127.0.0.1/callback"])
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(b"v" * 50).digest()).decode().rstrip("=")
+        challenge = (
+            base64.urlsafe_b64encode(hashlib.sha256(b"v" * 50).digest()).decode().rstrip("=")
+        )
         async with httpx2.AsyncClient() as http:
             params = {
                 "client_id": "c1",
@@ -191,7 +198,8 @@ async def test_the_authorization_server_checks_pkce() -> None:
                 "resource": world.mcp_url,
             }
             refused = await http.post(f"{world.issuer}/token", data=form)
-        assert refused.status_code == 400 and "PKCE" in refused.text
+        assert refused.status_code == 400
+        assert "PKCE" in refused.text
 
 
 @pytest.mark.parametrize("method", ["client_secret_post", "client_secret_basic"])
@@ -211,9 +219,11 @@ async def test_a_pre_registered_client_with_a_secret_from_the_keychain(
         assert outcome.tools == 2
         (token,) = world.kinds("token")
         if method == "client_secret_post":
-            assert token["client_secret"] == "pre-secret-123" and token["basic"] == "False"
+            assert token["client_secret"] == "pre-secret-123"
+            assert token["basic"] == "False"
         else:
-            assert "client_secret" not in token and token["basic"] == "True"
+            assert "client_secret" not in token
+            assert token["basic"] == "True"
         assert not world.kinds("register")
         assert manager.redactor.redact_text("x pre-secret-123") == "x [redacted]"
 
@@ -235,7 +245,7 @@ async def test_refresh_after_the_server_ended_the_access_token() -> None:
         config = _server(world)
         await manager.login(config)
         world.expire_access_tokens()
-        status, text = await _pool_status(manager, config, call="add")
+        status, _text = await _pool_status(manager, config, call="add")
         assert status == "called"
         grants = [t["grant_type"] for t in world.kinds("token")]
         assert grants == ["authorization_code", "refresh_token"]
@@ -267,7 +277,8 @@ async def test_client_credentials_need_no_browser(memory_keyring: MemoryKeyring)
         config = _server(world, oauth)
         assert await _pool_status(manager, config) == ("ready", "")
         (token,) = world.kinds("token")
-        assert token["grant_type"] == "client_credentials" and token["basic"] == "True"
+        assert token["grant_type"] == "client_credentials"
+        assert token["basic"] == "True"
         assert token["resource"] == world.mcp_url
         assert not browser.opened
 
@@ -278,17 +289,19 @@ async def test_step_up_in_the_pool_asks_for_a_sign_in_with_the_wider_scope() -> 
         manager = _manager(browser)
         config = _server(world)
         await manager.login(config)
-        with pytest.raises(SignInNeededError, match="more access .scope mcp admin.*login remote"):
+        with pytest.raises(SignInNeededError, match=r"more access .scope mcp admin.*login remote"):
             await _pool_status(manager, config, call="admin")
         assert len(browser.opened) == 1  # the pool opened no browser for the step-up
         assert manager.sign_in_state("remote") == "signed-out"
         await manager.login(config)  # the next sign-in asks for what the challenge wanted
         assert _query(browser.opened[-1])["scope"] == "mcp admin"
-        status, text = await _pool_status(manager, config, call="admin")
+        _status, text = await _pool_status(manager, config, call="admin")
         assert text == "admin did noop"
 
 
-async def _interactive_calls(manager: OAuthManager, config: HttpServerConfig, calls: int) -> list[str]:
+async def _interactive_calls(
+    manager: OAuthManager, config: HttpServerConfig, calls: int
+) -> list[str]:
     """Calls of ``admin`` over a connection that may open the browser (as a sign-in does)."""
     import httpx2
     from mcp import Client
@@ -322,14 +335,14 @@ async def _interactive_calls(manager: OAuthManager, config: HttpServerConfig, ca
             on_needed=lambda why, _s, _c: out.append(why),
             step_ups=[0],
         )
-        async with httpx2.AsyncClient(auth=auth) as http:
-            async with Client(streamable_http_client(config.url, http_client=http)) as client:
-                for _ in range(calls):
-                    try:
-                        result = await client.call_tool("admin", {})
-                        out.append(str(result.content[0].text))  # type: ignore[union-attr]
-                    except Exception as exc:  # noqa: BLE001 - the refusal is what is tested
-                        out.append(f"refused: {exc}")
+        http = httpx2.AsyncClient(auth=auth)
+        async with http, Client(streamable_http_client(config.url, http_client=http)) as client:
+            for _ in range(calls):
+                try:
+                    result = await client.call_tool("admin", {})
+                    out.append(str(result.content[0].text))  # type: ignore[union-attr]
+                except Exception as exc:  # noqa: BLE001 - the refusal is what is tested
+                    out.append(f"refused: {exc}")
     return out
 
 
@@ -355,4 +368,6 @@ async def test_step_up_is_bounded() -> None:
         out = await _interactive_calls(manager, _server(world), 4)
         assert len(browser.opened) == 1 + MAX_STEP_UPS
         assert len([o for o in out if o.startswith("refused")]) == 4  # every call refused
-        assert out.count("the server still wants more access (scope mcp admin) after 2 sign-ins") == 2
+        assert (
+            out.count("the server still wants more access (scope mcp admin) after 2 sign-ins") == 2
+        )

@@ -11,7 +11,13 @@ from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 from keiko_desktop.core.tools.errors import McpConfigError
 from keiko_desktop.core.tools.redaction import Redactor
-from keiko_desktop.mcp_tools.config import HttpServerConfig, McpConfig, parse_config, parse_server, to_json
+from keiko_desktop.mcp_tools.config import (
+    HttpServerConfig,
+    McpConfig,
+    parse_config,
+    parse_server,
+    to_json,
+)
 from keiko_desktop.mcp_tools.oauth.loopback import LoopbackListener, SignInError
 from keiko_desktop.mcp_tools.oauth.settings import OAuthSettings
 from keiko_desktop.mcp_tools.oauth.vault import KeychainTokenStorage
@@ -44,17 +50,33 @@ def test_the_oauth_block_round_trips() -> None:
     assert data["mcpServers"]["r"]["oauth"] == block
     assert parse_config(data, "again").servers["r"] == config
     assert _http(True).oauth == OAuthSettings()
-    assert to_json(McpConfig(servers={"r": _http({})}, builtins={}))["mcpServers"]["r"]["oauth"] is True
+    assert (
+        to_json(McpConfig(servers={"r": _http({})}, builtins={}))["mcpServers"]["r"]["oauth"]
+        is True
+    )
     no_block = parse_server("r", {"url": "https://x.example/mcp"}, "mcp.json")
-    assert isinstance(no_block, HttpServerConfig) and no_block.oauth is None
+    assert isinstance(no_block, HttpServerConfig)
+    assert no_block.oauth is None
 
 
 @pytest.mark.parametrize(
     ("block", "field", "words"),
     [
-        ({"client_id": "k", "client_secret": "hunter2"}, "oauth.client_secret", "keychain reference"),
-        ({"token_endpoint_auth_method": "private_key_jwt"}, "oauth.token_endpoint_auth_method", "one of"),
-        ({"client_id": "k", "token_endpoint_auth_method": "client_secret_post"}, "oauth.client_secret", "missing"),
+        (
+            {"client_id": "k", "client_secret": "hunter2"},
+            "oauth.client_secret",
+            "keychain reference",
+        ),
+        (
+            {"token_endpoint_auth_method": "private_key_jwt"},
+            "oauth.token_endpoint_auth_method",
+            "one of",
+        ),
+        (
+            {"client_id": "k", "token_endpoint_auth_method": "client_secret_post"},
+            "oauth.client_secret",
+            "missing",
+        ),
         ({"scopes": ["ok", "has space"]}, "oauth.scopes", "scope names"),
         ({"scopes": [f"s{i}" for i in range(51)]}, "oauth.scopes", "at most 50"),
         ({"client_metadata_url": "http://x.example/c.json"}, "oauth.client_metadata_url", "https"),
@@ -88,7 +110,8 @@ async def test_the_listener_refuses_a_wrong_state_and_keeps_waiting() -> None:
         lost = await _get(f"http://127.0.0.1:{listener.port}/elsewhere?code=c&state=right-state")
         assert lost.status_code == 404
         ok = await _get(f"{listener.redirect_uri}?code=the-code&state=right-state")
-        assert ok.status_code == 200 and "You can close this tab" in ok.text
+        assert ok.status_code == 200
+        assert "You can close this tab" in ok.text
         result = await listener.wait()
         assert (result.code, result.state) == ("the-code", "right-state")
 
@@ -110,7 +133,9 @@ async def _post(url: str) -> int:
 async def test_an_error_from_the_server_ends_the_wait_escaped() -> None:
     async with LoopbackListener("r") as listener:
         listener.expect("s")
-        page = await _get(f"{listener.redirect_uri}?state=s&error=access_denied&error_description=no%1b[31m")
+        page = await _get(
+            f"{listener.redirect_uri}?state=s&error=access_denied&error_description=no%1b[31m"
+        )
         assert "could not sign in" in page.text
         with pytest.raises(SignInError, match="refused the sign-in to r: no") as caught:
             await listener.wait()
@@ -134,12 +159,13 @@ async def test_cancelling_the_wait_closes_the_listener() -> None:
         async with LoopbackListener("r") as listener:
             ports.append(listener.port)
             listener.expect("s")
+            listening.set()
             await listener.wait()
 
     ports: list[int] = []
+    listening = asyncio.Event()
     task = asyncio.create_task(sign_in())
-    while not ports:
-        await asyncio.sleep(0.01)
+    await listening.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -151,13 +177,20 @@ async def test_tokens_are_keyed_by_name_and_url_and_redacted(memory_keyring: Mem
     redactor = Redactor()
     first = KeychainTokenStorage("r", "https://a.example/mcp", redactor)
     await first.set_tokens(OAuthToken(access_token="access-aaaa", refresh_token="refresh-bbbb"))
-    await first.set_client_info(OAuthClientInformationFull(client_id="cid", client_secret="sec-cccc"))
-    assert redactor.redact_text("access-aaaa refresh-bbbb sec-cccc") == "[redacted] [redacted] [redacted]"
+    await first.set_client_info(
+        OAuthClientInformationFull(client_id="cid", client_secret="sec-cccc")
+    )
+    assert (
+        redactor.redact_text("access-aaaa refresh-bbbb sec-cccc")
+        == "[redacted] [redacted] [redacted]"
+    )
     moved = KeychainTokenStorage("r", "https://b.example/mcp", Redactor())
-    assert await moved.get_tokens() is None and await moved.get_client_info() is None
+    assert await moved.get_tokens() is None
+    assert await moved.get_client_info() is None
     again = Redactor()
     tokens = await KeychainTokenStorage("r", "https://a.example/mcp", again).get_tokens()
-    assert tokens is not None and again.redact_text("access-aaaa") == "[redacted]"
+    assert tokens is not None
+    assert again.redact_text("access-aaaa") == "[redacted]"
     memory_keyring.set_password("keiko-desktop", first.tokens_name, "{not json")
     assert await first.get_tokens() is None  # a damaged entry means: sign in again
     assert sorted(await first.delete_all()) == sorted([first.tokens_name, first.client_name])
