@@ -33,6 +33,8 @@ from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.mcp_tools.oauth.settings import OAuthSettings
 
 MAX_STEP_UPS = 2
+RESOURCE_SINCE = "2025-06-18"
+"""The first protocol version whose clients send ``resource`` (RFC 8707)."""
 PLACEHOLDER_REDIRECT = "http://127.0.0.1/callback"
 """The background provider never redirects (only refreshes), but the SDK needs a URI."""
 
@@ -53,6 +55,8 @@ class KeikoOAuthProvider(OAuthClientProvider):
         self._fixed_client = fixed_client
         self._extra_scopes = extra_scopes
         self._check_redirect = check_redirect
+        self.challenge: tuple[int, str | None] | None = None
+        """The status and ``scope`` of the challenge being answered (``GuardedAuth`` notes it)."""
 
     async def _initialize(self) -> None:
         await super()._initialize()
@@ -72,8 +76,29 @@ class KeikoOAuthProvider(OAuthClientProvider):
             # registered for another loopback port: register again rather than be refused
             self.context.client_info = None
 
+    def _always_resource(self) -> None:
+        """The MCP spec wants ``resource`` on every authorization and token request; the SDK
+        leaves it off when it has no resource metadata yet and the request carried no
+        protocol-version header (a refresh before the 2025 handshake): stand in for it."""
+        if not self.context.protocol_version:
+            self.context.protocol_version = RESOURCE_SINCE
+
+    async def _refresh_token(self) -> httpx2.Request:
+        self._always_resource()
+        return await super()._refresh_token()
+
     async def _perform_authorization(self) -> httpx2.Request:
+        self._always_resource()
         metadata = self.context.client_metadata
+        prm = self.context.protected_resource_metadata
+        if (
+            self.challenge is not None
+            and self.challenge == (401, None)
+            and (prm is None or prm.scopes_supported is None)
+        ):
+            # The MCP spec: the challenge's scope, else the resource's scopes_supported, else
+            # none. The SDK would fall back to the authorization server's list: not that.
+            metadata.scope = None
         metadata.scope = union_scopes(metadata.scope, self._extra_scopes)
         return await super()._perform_authorization()
 
@@ -217,6 +242,9 @@ class GuardedAuth(httpx2.Auth):
                         outgoing = await flow.__anext__()
                         continue
                     first = False
+                    if isinstance(self.inner, KeikoOAuthProvider):
+                        scope = extract_field_from_www_auth(response, "scope")
+                        self.inner.challenge = (response.status_code, scope)
                     why = self._refusal(response)
                     if why is not None:
                         scope = extract_field_from_www_auth(response, "scope")

@@ -28,6 +28,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.safe_text import one_line
+from keiko_desktop.core.tools.errors import SecretStoreError
 from keiko_desktop.core.tools.redaction import Redactor
 from keiko_desktop.core.tools.sign_in import SignInState, sign_in_needed
 from keiko_desktop.mcp_tools.bounded_http import BoundedTransport
@@ -111,8 +112,15 @@ class OAuthManager:
         self._needed.pop(config.name, None)
         settings = config.oauth or OAuthSettings()
         storage = self.storage(config)
-        if await storage.get_tokens() is not None:
-            self._signed_in.add(config.name)
+        try:
+            if await storage.get_tokens() is not None:
+                self._signed_in.add(config.name)
+        except SecretStoreError as exc:
+            if config.oauth is not None:
+                raise
+            # no keychain: a server that never asks for OAuth must still work
+            log.info("no OAuth for %s: %s", config.name, exc.message)
+            return None
         provider = build_provider(
             config.url, settings, storage, client_secret=await self._client_secret(settings)
         )

@@ -89,18 +89,24 @@ async def test_sign_in_with_registration_stores_tokens_in_the_keychain(
 
 
 async def _pool_status(
-    manager: OAuthManager, config: HttpServerConfig, call: str | None = None
+    manager: OAuthManager,
+    config: HttpServerConfig,
+    call: str | None = None,
+    protocol: str = "auto",
 ) -> tuple[str, str]:
+    """The pool's status of ``config`` once settled (or ``call``'s result), in ``protocol``."""
     bus = EventBus(asyncio.get_running_loop())
     factory = ClientFactory(redactor=manager.redactor)
     factory.oauth = manager
-    pool = ServerPool(bus, factory, PoolOptions(start_timeout=20, max_restarts=0))
+    options = PoolOptions(start_timeout=20, max_restarts=0, protocol=protocol)
+    pool = ServerPool(bus, factory, options)
     manager.restart = pool.restart_server
     pool.add(config)
     try:
         await pool.wait_settled(time_limit=30)
         if call is not None:
-            result = await pool.call_tool(config.name, call, {})
+            arguments = {"a": 1, "b": 2} if call == "add" else {}
+            result = await pool.call_tool(config.name, call, arguments)
             return ("called", result.text)
         connection = pool.connection(config.name)
         return (connection.status, connection.detail)
@@ -371,3 +377,46 @@ async def test_step_up_is_bounded() -> None:
         assert (
             out.count("the server still wants more access (scope mcp admin) after 2 sign-ins") == 2
         )
+
+
+async def test_the_authorization_servers_scopes_are_not_a_fallback() -> None:
+    """The spec's order is the challenge, then the resource's scopes_supported, then none; the
+    SDK alone would send the authorization server's scopes_supported."""
+    with oauth_world(Variant(prm_scopes=None, scopes_supported=("mcp", "admin"))) as world:
+        await _manager().login(_server(world))
+        assert "scope" not in world.kinds("authorize")[0]
+
+
+async def test_configured_scopes_are_added() -> None:
+    with oauth_world() as world:
+        await _manager().login(_server(world, {"scopes": ["admin"]}))
+        assert world.kinds("authorize")[0]["scope"] == "mcp admin"
+
+
+async def test_the_legacy_handshake_works_too() -> None:
+    with oauth_world(Variant(token_ttl=1)) as world:
+        manager = _manager()
+        config = _server(world)
+        await manager.login(config)
+        await asyncio.sleep(1.2)
+        assert await _pool_status(manager, config, call="add", protocol="legacy") == (
+            "called",
+            "3",
+        )
+
+
+async def test_without_a_keychain_a_server_without_oauth_still_starts() -> None:
+    import keyring
+    from keyring.backends import fail
+
+    from tests.helpers.mcp_servers import http_server
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        with http_server() as url:
+            config = parse_server("plain", {"url": url}, "test")
+            assert isinstance(config, HttpServerConfig)
+            assert await _pool_status(_manager(), config) == ("ready", "")
+    finally:
+        keyring.set_keyring(previous)
