@@ -420,3 +420,41 @@ async def test_without_a_keychain_a_server_without_oauth_still_starts() -> None:
             assert await _pool_status(_manager(), config) == ("ready", "")
     finally:
         keyring.set_keyring(previous)
+
+
+async def test_a_session_that_loses_its_sign_in_says_so() -> None:
+    """Tokens revoked while the server is ready: the refresh is refused, the call fails with
+    "needs sign-in" (no browser), and the server restarts into that status."""
+    from keiko_desktop.core.tools.events import McpServerStatusChanged
+
+    with oauth_world() as world:
+        browser = HttpBrowser()
+        manager = _manager(browser)
+        config = _server(world)
+        await manager.login(config)
+        bus = EventBus(asyncio.get_running_loop())
+        factory = ClientFactory(redactor=manager.redactor)
+        factory.oauth = manager
+        pool = ServerPool(bus, factory, PoolOptions(start_timeout=20, max_restarts=0))
+        manager.restart = pool.restart_server
+        pool.add(config)
+        try:
+            await pool.wait_settled(time_limit=30)
+            assert pool.connection("remote").status == "ready"
+            with world.lock:
+                world.tokens.clear()
+                world.refresh.clear()
+            errors = asyncio.Event()
+            bus.subscribe(
+                McpServerStatusChanged,
+                lambda e: errors.set() if e.status == "error" else None,
+            )
+            with pytest.raises(SignInNeededError, match="login remote"):
+                await pool.call_tool("remote", "add", {"a": 1, "b": 2})
+            async with asyncio.timeout(20):
+                await errors.wait()
+            assert "needs sign-in" in pool.connection("remote").detail
+            assert [t["grant_type"] for t in world.kinds("token")][-1] == "refresh_token"
+            assert len(browser.opened) == 1
+        finally:
+            await pool.aclose()
