@@ -51,6 +51,8 @@ class Variant:
     token_ttl: int = 3600
     resource_override: str | None = None
     """The resource the AS accepts, when it is not the MCP URL (a wrong one is refused)."""
+    prm_resource: str | None = None
+    """The resource the metadata names, when it is not the MCP URL (the client must refuse)."""
     admin_never_enough: bool = False
     """The admin tool answers insufficient_scope whatever the token (the step-up limit)."""
 
@@ -205,7 +207,7 @@ class App:
 
     def _prm(self) -> dict[str, Any]:
         prm: dict[str, Any] = {
-            "resource": self.world.mcp_url,
+            "resource": self.world.variant.prm_resource or self.world.mcp_url,
             "authorization_servers": [self.world.issuer],
         }
         if self.world.variant.prm_scopes is not None:

@@ -458,3 +458,13 @@ async def test_a_session_that_loses_its_sign_in_says_so() -> None:
             assert len(browser.opened) == 1
         finally:
             await pool.aclose()
+
+
+async def test_metadata_for_another_resource_is_refused_by_keiko() -> None:
+    """Protected-resource metadata naming another resource (RFC 8707/9728): the SDK stops
+    before anything is sent to the authorization server."""
+    with oauth_world(Variant(prm_resource="http://127.0.0.1:1/other")) as world:
+        with pytest.raises(SignInError, match="does not match"):
+            await _manager().login(_server(world))
+        assert not world.kinds("authorize")
+        assert not world.kinds("register")
