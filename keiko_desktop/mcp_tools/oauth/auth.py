@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Literal
 
 import httpx2
@@ -168,9 +169,20 @@ def build_provider(
     )
 
 
-NeededListener = Callable[[str, bool, str | None], None]
-"""``(why, at_start, scope)``: why a person must sign in; ``at_start``: before any request of
-this connection succeeded; ``scope``: what the server's challenge asked for, if it said."""
+@dataclass(frozen=True)
+class Refusal:
+    """Why the guard handed a challenge back instead of answering it."""
+
+    why: str
+    at_start: bool
+    """Before any request of this connection succeeded (its start fails with it)."""
+    step_up: bool
+    """A 403 ``insufficient_scope``: the session is fine, one call wants more access."""
+    scope: str | None
+    """What the challenge asked for, if it said."""
+
+
+NeededListener = Callable[[Refusal], None]
 
 
 class GuardedAuth(httpx2.Auth):
@@ -248,7 +260,8 @@ class GuardedAuth(httpx2.Auth):
                     why = self._refusal(response)
                     if why is not None:
                         scope = extract_field_from_www_auth(response, "scope")
-                        self.on_needed(why, not self.succeeded, scope)
+                        step_up = response.status_code == 403
+                        self.on_needed(Refusal(why, not self.succeeded, step_up, scope))
                         return  # httpx hands this response back to the transport
                 if outgoing is request and response.status_code < 400:
                     self.succeeded = True

@@ -33,7 +33,7 @@ from keiko_desktop.core.tools.redaction import Redactor
 from keiko_desktop.core.tools.sign_in import SignInState, sign_in_needed
 from keiko_desktop.mcp_tools.bounded_http import BoundedTransport
 from keiko_desktop.mcp_tools.config import HttpServerConfig
-from keiko_desktop.mcp_tools.oauth.auth import GuardedAuth, build_provider
+from keiko_desktop.mcp_tools.oauth.auth import GuardedAuth, Refusal, build_provider
 from keiko_desktop.mcp_tools.oauth.loopback import SIGN_IN_TIMEOUT, LoopbackListener, SignInError
 from keiko_desktop.mcp_tools.oauth.settings import OAuthSettings
 from keiko_desktop.mcp_tools.oauth.vault import FreshLogin, KeychainTokenStorage, KeychainVault
@@ -91,6 +91,7 @@ class OAuthManager:
         self._needed: dict[str, str] = {}
         self._signed_in: set[str] = set()
         self._step_ups: dict[str, list[int]] = {}
+        self._restarts: set[asyncio.Task[None]] = set()
         self._wanted: dict[str, str] = {}
         """Scopes a server's step-up challenge asked for, added to the next sign-in."""
 
@@ -128,22 +129,22 @@ class OAuthManager:
             provider,
             interactive=False,
             needs_person=settings.grant != "client_credentials",
-            on_needed=lambda why, at_start, scope: self._on_needed(
-                config.name, why, at_start, scope
-            ),
+            on_needed=lambda refusal: self._on_needed(config.name, refusal),
             step_ups=self._step_ups.setdefault(config.name, [0]),
         )
 
-    def _on_needed(self, server: str, why: str, at_start: bool, scope: str | None) -> None:
-        log.info("MCP server %s needs a sign-in: %s", server, why)
-        if scope and "more access" in why:  # the next sign-in asks for it too
-            self._wanted[server] = union_scopes(self._wanted.get(server), scope) or ""
+    def _on_needed(self, server: str, refusal: Refusal) -> None:
+        log.info("MCP server %s needs a sign-in: %s", server, refusal.why)
+        if refusal.step_up and refusal.scope:  # the next sign-in asks for it too
+            self._wanted[server] = union_scopes(self._wanted.get(server), refusal.scope) or ""
         first = server not in self._needed
-        self._needed[server] = why
+        self._needed[server] = refusal.why
         self._signed_in.discard(server)
-        if first and not at_start and self.restart is not None and "more access" not in why:
+        if first and not refusal.at_start and not refusal.step_up and self.restart is not None:
             # a running session lost its sign-in: restart it so its status says so
-            asyncio.get_running_loop().create_task(self.restart(server))
+            task = asyncio.get_running_loop().create_task(self.restart(server))
+            self._restarts.add(task)
+            task.add_done_callback(self._restarts.discard)
 
     def raise_if_needed(self, server: str) -> None:
         """Raise ``SignInNeededError`` if ``server`` failed because nobody is signed in."""
@@ -225,7 +226,7 @@ class OAuthManager:
                 provider,
                 interactive=True,
                 needs_person=settings.grant != "client_credentials",
-                on_needed=lambda why, _start, _scope: refused.append(why),
+                on_needed=lambda refusal: refused.append(refusal.why),
                 step_ups=self._step_ups.setdefault(config.name, [0]),
             )
             tools = await self._connect(config, auth, refused)

@@ -338,7 +338,7 @@ async def _interactive_calls(
             provider,
             interactive=True,
             needs_person=True,
-            on_needed=lambda why, _s, _c: out.append(why),
+            on_needed=lambda refusal: out.append(refusal.why),
             step_ups=[0],
         )
         http = httpx2.AsyncClient(auth=auth)
