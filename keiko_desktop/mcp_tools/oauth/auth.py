@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import httpx2
-from mcp.client.auth import OAuthClientProvider
+from mcp.client.auth import OAuthClientProvider, TokenStorage
 from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
 from mcp.client.auth.utils import extract_field_from_www_auth, union_scopes
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata
@@ -118,7 +118,7 @@ def client_metadata(settings: OAuthSettings, redirect_uri: str) -> OAuthClientMe
 def build_provider(
     server_url: str,
     settings: OAuthSettings,
-    storage: object,
+    storage: TokenStorage,
     *,
     client_secret: str | None,
     redirect_uri: str | None = None,
@@ -138,7 +138,7 @@ def build_provider(
             warnings.simplefilter("ignore", MCPDeprecationWarning)
             return ClientCredentialsOAuthProvider(
                 server_url,
-                storage,  # type: ignore[arg-type]
+                storage,
                 settings.client_id,
                 client_secret,
                 token_endpoint_auth_method=cc_method,
