@@ -34,6 +34,10 @@ def run_mcp(args: argparse.Namespace) -> int:
     action = args.mcp_command or "list"
     if action == "import":
         return _import(args)
+    if action in ("login", "logout"):
+        from keiko_desktop.cli.mcp_login import run_login
+
+        return run_login(args)
     if action == "call":
         try:
             arguments = json.loads(args.args)

@@ -25,6 +25,7 @@ from keiko_desktop.core.config import Paths
 from keiko_desktop.core.private_files import private_dir, write_private_text
 from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.core.tools.errors import McpConfigError
+from keiko_desktop.mcp_tools.oauth.settings import OAuthSettings, parse_oauth
 
 CONFIG_FILE = "mcp.json"
 BUILTIN_NAMES: tuple[str, ...] = ("files", "notes", "clock")
@@ -62,6 +63,8 @@ class HttpServerConfig:
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
     disabled: bool = False
+    oauth: OAuthSettings | None = None
+    """The ``oauth`` block (``mcp_tools.oauth``); None: OAuth only if the server asks."""
 
     @property
     def target(self) -> str:
@@ -172,7 +175,10 @@ def parse_server(name: str, entry: Any, source: str) -> ExternalServerConfig:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise _fail(source, name, "url", "must be an http:// or https:// URL")
         headers = _string_map(entry.get("headers", {}), source, name, "headers")
-        return HttpServerConfig(name, url, headers, disabled)
+        oauth = None
+        if entry.get("oauth") not in (None, False):
+            oauth = parse_oauth(entry["oauth"], lambda f, p: _fail(source, name, f, p))
+        return HttpServerConfig(name, url, headers, disabled, oauth)
     if kind == "http":
         raise _fail(source, name, "url", "is missing (an http server needs a URL)")
     command = entry.get("command")
@@ -277,6 +283,8 @@ def to_json(config: McpConfig) -> dict[str, Any]:
             entry = {"url": server.url}
             if server.headers:
                 entry["headers"] = dict(server.headers)
+            if server.oauth is not None:
+                entry["oauth"] = server.oauth.to_json() or True
         else:
             entry = {"command": server.command, "args": list(server.args)}
             if server.env:

@@ -345,6 +345,8 @@ class ServerConnection:
                     f"The MCP server '{self.name}' stopped while running {tool}.",
                     "It is being restarted; try again in a moment.",
                 ) from None
+            if self._factory.oauth is not None:  # refused for want of a (wider) sign-in
+                self._factory.oauth.raise_if_needed(self.name)
             raise ToolCallError(
                 f"{name} failed: {exc.error.message}", "Check the tool's arguments."
             ) from None

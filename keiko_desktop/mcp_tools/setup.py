@@ -31,6 +31,7 @@ from keiko_desktop.mcp_tools.config import (
     save_config,
 )
 from keiko_desktop.mcp_tools.connection import PoolOptions
+from keiko_desktop.mcp_tools.oauth.manager import OAuthManager
 from keiko_desktop.mcp_tools.pool import ServerPool
 from keiko_desktop.mcp_tools.secrets import SecretStore
 from keiko_desktop.mcp_tools.shell_env import LoginShellPath
@@ -109,7 +110,9 @@ async def build_tool_system(
         shell_path=LoginShellPath(),
         log_dir=paths.log_dir,
     )
+    factory.oauth = OAuthManager(redactor, secrets=factory.secrets)
     pool = ServerPool(bus, factory, options, on_config_changed=ConfigWriter(paths))
+    factory.oauth.restart = pool.restart_server
     service = ToolService(
         pool,
         bus,
@@ -119,6 +122,7 @@ async def build_tool_system(
         approval_timeout=approval_timeout,
         approver=approver,
     )
+    service.sign_in = factory.oauth
     await service.load()
     wanted = set(only) if only is not None else None
     for server in config.all_servers():

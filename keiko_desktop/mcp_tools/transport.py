@@ -34,6 +34,7 @@ from keiko_desktop.mcp_tools.config import (
     ServerConfig,
     StdioServerConfig,
 )
+from keiko_desktop.mcp_tools.oauth.manager import OAuthManager
 from keiko_desktop.mcp_tools.reaper import ProcessReaper
 from keiko_desktop.mcp_tools.secrets import SecretStore
 from keiko_desktop.mcp_tools.server_log import RedactedServerLog
@@ -137,6 +138,8 @@ class ClientFactory:
         self._server_logs: dict[str, RedactedServerLog] = {}
         self.hooks = ClientHooks()
         """Callbacks each server's client is lent (elicitation, sampling, logging ...)."""
+        self.oauth: OAuthManager | None = None
+        """OAuth for HTTP servers (``mcp_tools.oauth``); set by ``setup``."""
 
     def stderr_log(self, name: str) -> Path | None:
         return self.log_dir / f"mcp-{name}.log" if self.log_dir is not None else None
@@ -178,7 +181,12 @@ class ClientFactory:
             mode=mode,
             **self.hooks.client_kwargs(config.name),
         )
-        await stack.enter_async_context(client)
+        try:
+            await stack.enter_async_context(client)
+        except Exception:
+            if self.oauth is not None:  # a 401 only a person can answer: say so
+                self.oauth.raise_if_needed(config.name)
+            raise
         if reaper is not None:
             reaper.find()
             stack.callback(reaper.snapshot)
@@ -225,10 +233,12 @@ class ClientFactory:
         self, config: HttpServerConfig, stack: AsyncExitStack, on_closed: Callable[[], None]
     ) -> Any:
         headers = await self._resolve(config.headers)
+        auth = await self.oauth.auth_for(config) if self.oauth is not None else None
         http = httpx2.AsyncClient(
             headers=headers,
             timeout=httpx2.Timeout(30.0, read=300.0),
             transport=BoundedTransport(self.max_message_bytes),
+            auth=auth,
         )
         stack.push_async_callback(http.aclose)
         return watched(streamable_http_client(config.url, http_client=http), on_closed)

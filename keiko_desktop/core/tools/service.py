@@ -40,6 +40,7 @@ from keiko_desktop.core.tools.permissions import PolicyBook
 from keiko_desktop.core.tools.ports import ToolAuditRepository, ToolPolicyRepository, ToolProvider
 from keiko_desktop.core.tools.redaction import Redactor
 from keiko_desktop.core.tools.registry import ToolRegistry
+from keiko_desktop.core.tools.sign_in import ServerSignIn
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ class ToolService:
         self.policies = PolicyBook(policies)
         self.approvals = ApprovalBroker(bus, approval_timeout, approver)
         self.call_timeout = call_timeout
+        self.sign_in: ServerSignIn | None = None
+        """Sign in to remote servers that use OAuth (Settings > Tools); None: not offered."""
         self._audit = audit
         available: dict[str, ToolMiddleware] = {
             "logging": LoggingMiddleware(self.redactor),

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.safe_text import one_line, printable
 from keiko_desktop.core.tools.models import AuditEntry, Policy, ServerState, ToolSpec
+from keiko_desktop.ui.widgets.sign_in_button import SignInButton
 
 POLICY_LABELS = {Policy.ALWAYS: "Always", Policy.ASK: "Ask", Policy.NEVER: "Never"}
 
@@ -97,10 +98,13 @@ class ToolsDialog(QDialog):
         self.error_label.hide()
         self.refresh_button = QPushButton("Refresh", self)
         self.refresh_button.clicked.connect(self.refresh_requested)
+        self.sign_in_button = SignInButton(self)
+        self.servers.currentCellChanged.connect(self._on_servers_current_cell_changed)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         bottom = QHBoxLayout()
         bottom.addWidget(self.refresh_button)
+        bottom.addWidget(self.sign_in_button)
         bottom.addStretch(1)
         bottom.addWidget(buttons)
         layout = QVBoxLayout(self)
@@ -194,6 +198,10 @@ class ToolsDialog(QDialog):
             return
         name = str(item.data(Qt.ItemDataRole.UserRole))
         self.server_enabled_changed.emit(name, item.checkState() == Qt.CheckState.Checked)
+
+    def _on_servers_current_cell_changed(self, row: int, *_: int) -> None:
+        item = self.servers.item(row, 0) if row >= 0 else None
+        self.sign_in_button.select(str(item.data(Qt.ItemDataRole.UserRole)) if item else None)
 
     def _on_policy_combo_changed(self, qualified_name: str, combo: QComboBox) -> None:
         self.policy_changed.emit(qualified_name, str(combo.currentData()))

@@ -29,11 +29,19 @@ class ToolsPresenter(QObject):
         dialog.server_enabled_changed.connect(self._on_dialog_server_enabled_changed)
         dialog.policy_changed.connect(self._on_dialog_policy_changed)
         dialog.refresh_requested.connect(self._on_dialog_refresh_requested)
+        dialog.sign_in_button.sign_in_requested.connect(self._on_dialog_sign_in_requested)
+        dialog.sign_in_button.sign_out_requested.connect(self._on_dialog_sign_out_requested)
 
     async def refresh(self) -> None:
         """Show the servers, the tools with their policies, and the latest audit rows."""
         self.dialog.clear_error()
-        self.dialog.set_servers(self.service.servers())
+        states = self.service.servers()
+        self.dialog.set_servers(states)
+        sign_in = getattr(self.service, "sign_in", None)
+        if sign_in is not None:
+            self.dialog.sign_in_button.set_states(
+                {s.name: sign_in.sign_in_state(s.name) for s in states}
+            )
         tools = self.service.tools(include_disabled=True, include_unusable=True)
         self.dialog.set_tools([(t, self.service.policy_for(t)) for t in tools])
         self.dialog.set_audit(await self.service.audit_log(AUDIT_ROWS))
@@ -56,6 +64,24 @@ class ToolsPresenter(QObject):
         self.tasks.spawn(
             self.service.set_policy(qualified_name, Policy(policy)), "set a tool's policy"
         )
+
+    def _on_dialog_sign_in_requested(self, server: str) -> None:
+        self.tasks.spawn(self._sign(server, True), "sign in to a tool server")
+
+    def _on_dialog_sign_out_requested(self, server: str) -> None:
+        self.tasks.spawn(self._sign(server, False), "sign out of a tool server")
+
+    async def _sign(self, server: str, sign_in: bool) -> None:
+        """Run the sign-in (a browser opens) or the sign-out, then show the new state."""
+        port = self.service.sign_in
+        if port is None:
+            return
+        self.dialog.sign_in_button.set_busy(server)
+        try:
+            await (port.sign_in(server) if sign_in else port.sign_out(server))
+        finally:
+            self.dialog.sign_in_button.set_busy(None)
+            await self.refresh()
 
     def _show_error(self, error: KeikoError) -> None:
         self.dialog.show_error(error)
