@@ -84,6 +84,13 @@ def image_notes(images: Sequence[AttachmentInfo], model: ChatModel) -> tuple[str
     )
 
 
+def newest_by_name(files: Sequence[AttachmentInfo]) -> list[AttachmentInfo]:
+    """Each name once, its newest attachment (a refreshed MCP resource, ``server:uri``,
+    supersedes the content it was first attached with)."""
+    latest = {info.name: info for info in files}
+    return [info for info in files if latest[info.name] is info]
+
+
 def newest_question(history: Sequence[ChatMessage]) -> str:
     for message in reversed(history):
         if message.role == "user":
@@ -102,7 +109,7 @@ async def choose_turn(
 ) -> Turn | None:
     """The newest user turn with the passages chosen for it; None when the conversation has
     no attachments (the turn is then left as it is)."""
-    files = await repo.for_conversation(conversation_id)
+    files = newest_by_name(await repo.for_conversation(conversation_id))
     if not files:
         return None
     question = newest_question(history)

@@ -40,6 +40,7 @@ from keiko_desktop.core.tools.permissions import PolicyBook
 from keiko_desktop.core.tools.ports import ToolAuditRepository, ToolPolicyRepository, ToolProvider
 from keiko_desktop.core.tools.redaction import Redactor
 from keiko_desktop.core.tools.registry import ToolRegistry
+from keiko_desktop.core.tools.resources import McpContent
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,8 @@ class ToolService:
             self.registry.update(server, specs)
         for state in provider.server_states():
             self.registry.set_enabled(state.name, state.enabled)
+        self.content: McpContent | None = None
+        """Resources, prompts and completions of the servers (``core/tools/resources.py``)."""
         self.policy_notes: list[ToolPolicyReset] = []
         """Recent Always policies that stopped holding (newest last)."""
         self._reconciling: set[asyncio.Task[None]] = set()
