@@ -30,6 +30,9 @@ def add_mcp_parser(sub: Any) -> None:
     )
     policy.add_argument("tool", metavar="SERVER.TOOL")
     policy.add_argument("policy", nargs="?", choices=("always", "ask", "never"))
+    from keiko_desktop.cli.mcp_resources import add_resource_parsers
+
+    add_resource_parsers(actions)
     imp = actions.add_parser("import", help="import servers from a Claude/Cursor/VS Code file")
     imp.add_argument("file", type=Path)
     imp.add_argument("--replace", action="store_true", help="overwrite servers of the same name")

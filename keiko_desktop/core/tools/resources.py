@@ -78,6 +78,13 @@ class Listing(Generic[T]):
     truncated: bool = False
 
 
+def human_listing_note(listing: Listing[object]) -> str:
+    """What a person is told of a cut list ("" when it was whole)."""
+    if not listing.truncated:
+        return ""
+    return f"only the first {len(listing.items)} are shown (the server offers more)"
+
+
 @dataclass(frozen=True)
 class ResourceContents:
     """One part of a read resource: text, or bytes (a blob, decoded from base64)."""

@@ -88,6 +88,15 @@ def live() -> str:
     return _live["text"]
 
 
+EVIL_TITLE = "\x1b]0;pwned\x07Evil \u202etxt.exe"
+
+
+@server.resource("docs://evil", name="evil", title=EVIL_TITLE, mime_type="text/plain")
+def evil() -> str:
+    """Text that tries to drive a terminal."""
+    return "before\x1b[2Jafter"
+
+
 @server.resource("docs://pages/{page}", name="page", mime_type="text/plain")
 def page(page: str) -> str:
     """One page of the manual."""
