@@ -12,7 +12,7 @@ import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.safe_text import one_line
@@ -78,7 +78,7 @@ class Listing(Generic[T]):
     truncated: bool = False
 
 
-def human_listing_note(listing: Listing[object]) -> str:
+def human_listing_note(listing: Listing[Any]) -> str:
     """What a person is told of a cut list ("" when it was whole)."""
     if not listing.truncated:
         return ""
