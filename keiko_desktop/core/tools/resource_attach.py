@@ -115,11 +115,16 @@ class ResourceAttacher:
         if task is not None:
             task.cancel()
 
-    async def aclose(self) -> None:
+    def close(self) -> list[asyncio.Task[None]]:
+        """End every watch (without waiting); returns their tasks."""
         tasks = list(self._watches.values())
         self._watches.clear()
         for task in tasks:
             task.cancel()
+        return tasks
+
+    async def aclose(self) -> None:
+        tasks = self.close()
         if tasks:
             await asyncio.wait(tasks, timeout=5.0)
 

@@ -98,7 +98,8 @@ class ChatPrompts(QObject):
                 continue  # one server's failure leaves the others' prompts
             if caps.completions:
                 completing.add(server)
-        self._loaded_at = time.monotonic()
+        if prompts:  # none yet (servers starting): ask again at the next "/"
+            self._loaded_at = time.monotonic()
         self.commands.set_prompts(prompts, completing)
 
     async def run(self, prompt: PromptInfo, words: list[str]) -> None:

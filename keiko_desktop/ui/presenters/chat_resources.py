@@ -100,9 +100,8 @@ class ChatResources(QObject):
 
     def close(self) -> None:
         self.tasks.close()
-        attacher = self._attacher
-        if attacher is not None:
-            self.tasks.spawn(attacher.aclose(), "stop watching resources")
+        if self._attacher is not None:
+            self._attacher.close()
 
     # ------------------------------------------------------------------ work
     async def _content(self) -> tuple[McpContent, ResourceAttacher]:
