@@ -227,3 +227,32 @@ def test_slash_list_escapes_and_checks(qtbot: object) -> None:
     typed = slash.typed()
     assert typed is not None
     assert typed.argument == "a"
+
+
+def test_a_sent_resource_comes_back_refreshed_for_the_next_message(rh: Harness) -> None:
+    resources = rh.controller.chat.files.resources
+    chips = rh.panel.composer.chips
+    resources.attach("docs", "docs://live")
+    rh.wait(lambda: any(chips.status(t) == "ready" for t in chips.tokens()))
+    attacher = resources._attacher
+    assert attacher is not None
+    rh.wait(lambda: attacher.watching("docs", "docs://live"))
+    editor = rh.panel.composer.editor
+    editor.setFocus()
+    QTest.keyClicks(editor, "What does it say?")
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    rh.wait(lambda: len(user_texts(rh)) == 1 and not chips.tokens(), timeout=20)
+    QTest.qWait(500)
+    pool = rh.core.tools.provider  # type: ignore[union-attr]
+    rh.run(pool.call_tool("docs", "bump", {"text": "version 3 of the live note"}))
+    rh.wait(lambda: any(chips.status(t) == "ready" for t in chips.tokens()), timeout=20)
+    [token] = chips.tokens()
+    info = chips.info(token)
+    assert info is not None
+    assert info.name == "docs:docs://live"
+    files = rh.core.files
+    assert files is not None
+    [page] = rh.run(files.pages(info.id))
+    assert page.text == "version 3 of the live note"
+    toasts = rh.window.toasts
+    rh.wait(lambda: "was refreshed" in toasts.label.text())
