@@ -256,3 +256,19 @@ def test_a_sent_resource_comes_back_refreshed_for_the_next_message(rh: Harness) 
     assert page.text == "version 3 of the live note"
     toasts = rh.window.toasts
     rh.wait(lambda: "was refreshed" in toasts.label.text())
+
+
+def test_without_tools_the_picker_says_why(harness: Harness) -> None:
+    editor = harness.panel.composer.editor
+    editor.setFocus()
+    button = harness.panel.composer.resource_button
+    assert button.accessibleName() == "Attach from server"
+    QTest.keyClick(editor, Qt.Key.Key_R, CTRL_SHIFT)
+    picker = harness.controller.chat.files.resources.picker
+    assert isinstance(picker, ResourcePicker)
+    harness.wait(lambda: "No MCP server is running" in picker.status.text())
+    assert picker.list.count() == 0
+    QTest.keyClick(picker.filter, Qt.Key.Key_Escape)
+    harness.wait(lambda: not picker.isVisible())
+    QTest.keyClicks(editor, "/")  # no prompts: no list, the text stays a message
+    assert not harness.controller.chat.files.prompts.commands.is_open()
