@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from keiko_desktop.cli.common import error, run_async, show
+from keiko_desktop.cli.mcp_resources import ACTIONS, run_resources
 from keiko_desktop.core.config import Paths
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.events import EventBus
@@ -53,6 +54,8 @@ def run_mcp(args: argparse.Namespace) -> int:
         return run_async(lambda: _call(args, arguments))
     if action == "tools":
         return run_async(lambda: _tools(args))
+    if action in ACTIONS:  # resources, read, prompts, prompt
+        return run_resources(args)
     if action == "policy":
         return run_async(lambda: _policy(args))
     return run_async(lambda: _list(args))

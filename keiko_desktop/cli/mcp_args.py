@@ -33,6 +33,9 @@ def add_mcp_parser(sub: Any) -> None:
     for action, text in (("login", "sign in to a remote server (OAuth)"), ("logout", "sign out")):
         sign = actions.add_parser(action, help=text)
         sign.add_argument("server", metavar="SERVER", help="a configured HTTP server's name")
+    from keiko_desktop.cli.mcp_resources import add_resource_parsers
+
+    add_resource_parsers(actions)
     imp = actions.add_parser("import", help="import servers from a Claude/Cursor/VS Code file")
     imp.add_argument("file", type=Path)
     imp.add_argument("--replace", action="store_true", help="overwrite servers of the same name")

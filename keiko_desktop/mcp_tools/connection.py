@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +93,8 @@ class ServerConnection:
         self.restarts = 0
         self.refused: tuple[str, ...] = ()
         """Notes on tools the server offered and Keiko refused (unsafe names), escaped."""
+        self.listeners: list[Callable[[Any], None]] = []
+        """Called with each message the server sends outside a request (notifications)."""
 
     # ---------------------------------------------------------------- control
     @property
@@ -209,6 +212,8 @@ class ServerConnection:
         self._wake.set()
 
     async def _on_message(self, message: Any) -> None:
+        for listener in list(self.listeners):
+            listener(message)
         if isinstance(message, types.ToolListChangedNotification):
             self._tools_dirty = True
             self._wake.set()
@@ -322,6 +327,12 @@ class ServerConnection:
             f"The MCP server '{self.name}' is {self.status}{detail}.",
             "See `keiko mcp list`; fix its entry in mcp.json or enable it in Settings > Tools.",
         )
+
+    def ready_client(self) -> Client:
+        """The open SDK client (resources, prompts: ``mcp_tools/resources.py``)."""
+        if self._client is None or self.status != "ready":
+            raise self._unavailable()
+        return self._client
 
     async def call(
         self, tool: str, arguments: dict[str, Any], time_limit: float | None = None

@@ -33,6 +33,7 @@ from keiko_desktop.mcp_tools.config import (
 from keiko_desktop.mcp_tools.connection import PoolOptions
 from keiko_desktop.mcp_tools.oauth.manager import OAuthManager
 from keiko_desktop.mcp_tools.pool import ServerPool
+from keiko_desktop.mcp_tools.resources import McpResources
 from keiko_desktop.mcp_tools.secrets import SecretStore
 from keiko_desktop.mcp_tools.shell_env import LoginShellPath
 from keiko_desktop.mcp_tools.transport import BuiltinFactory, ClientFactory
@@ -123,6 +124,7 @@ async def build_tool_system(
         approver=approver,
     )
     service.sign_in = factory.oauth
+    service.content = McpResources(pool)
     await service.load()
     wanted = set(only) if only is not None else None
     for server in config.all_servers():

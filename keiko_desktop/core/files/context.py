@@ -14,6 +14,7 @@ need a model that can see: for one that cannot, the turn says so in a line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -84,6 +85,18 @@ def image_notes(images: Sequence[AttachmentInfo], model: ChatModel) -> tuple[str
     )
 
 
+RESOURCE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}:[A-Za-z][A-Za-z0-9+.-]*:")
+"""How an attached MCP resource is named: ``server:uri`` (the URI has a scheme)."""
+
+
+def newest_by_name(files: Sequence[AttachmentInfo]) -> list[AttachmentInfo]:
+    """Each MCP resource once, its newest attachment (a refreshed resource, ``server:uri``,
+    supersedes the content it was first attached with). Files keep every copy: two dropped
+    files may share a name and differ."""
+    latest = {info.name: info for info in files if RESOURCE_NAME.match(info.name)}
+    return [info for info in files if latest.get(info.name, info) is info]
+
+
 def newest_question(history: Sequence[ChatMessage]) -> str:
     for message in reversed(history):
         if message.role == "user":
@@ -102,7 +115,7 @@ async def choose_turn(
 ) -> Turn | None:
     """The newest user turn with the passages chosen for it; None when the conversation has
     no attachments (the turn is then left as it is)."""
-    files = await repo.for_conversation(conversation_id)
+    files = newest_by_name(await repo.for_conversation(conversation_id))
     if not files:
         return None
     question = newest_question(history)

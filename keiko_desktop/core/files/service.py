@@ -136,12 +136,17 @@ class AttachmentService:
 
     # ------------------------------------------------------------------ ingest
     async def ingest(
-        self, path: Path, *, progress: Callable[[float], None] | None = None
+        self,
+        path: Path,
+        *,
+        progress: Callable[[float], None] | None = None,
+        shown_as: str | None = None,
     ) -> AttachmentInfo:
-        """Store ``path`` as an attachment (or find it stored already) and return it.
+        """Store ``path`` as an attachment (or find it stored already) and return it, named
+        ``shown_as`` when given (an MCP resource's ``server:uri``), else by its file name.
         ``AttachmentError`` (message and hint) when it cannot be; then nothing is stored."""
         path = Path(path)
-        name = display_name(path.name)
+        name = one_line(shown_as, 255) if shown_as else display_name(path.name)
         limit_mb = self._settings().attachment_max_mb
         report = Progress(progress)
         cancel = threading.Event()
@@ -170,17 +175,20 @@ class AttachmentService:
                 part.unlink()
             self._inflight.discard(part)
 
-    async def ingest_bytes(self, data: bytes, name: str) -> AttachmentInfo:
-        """Store pasted ``data`` (an image, some text) as an attachment named ``name``."""
+    async def ingest_bytes(
+        self, data: bytes, name: str, *, shown_as: str | None = None
+    ) -> AttachmentInfo:
+        """Store pasted ``data`` (an image, some text) as an attachment named ``name`` (its
+        suffix says what it is), shown as ``shown_as`` when given."""
         shown = display_name(name)
         limit_mb = self._settings().attachment_max_mb
         if len(data) > limit_mb * MB:
-            raise too_big(shown, len(data), limit_mb)
+            raise too_big(shown_as or shown, len(data), limit_mb)
         folder = self.files_dir / f"{os.getpid()}-{secrets.token_hex(8)}{PART_SUFFIX}"
         self._inflight.add(folder)
         try:
             target = await asyncio.to_thread(self._write_pasted, folder, shown, data)
-            return await self.ingest(target)
+            return await self.ingest(target, shown_as=shown_as)
         finally:
             await asyncio.shield(asyncio.to_thread(shutil.rmtree, folder, True))
             self._inflight.discard(folder)

@@ -41,6 +41,7 @@ from keiko_desktop.core.tools.ports import ToolAuditRepository, ToolPolicyReposi
 from keiko_desktop.core.tools.redaction import Redactor
 from keiko_desktop.core.tools.registry import ToolRegistry
 from keiko_desktop.core.tools.sign_in import ServerSignIn
+from keiko_desktop.core.tools.resources import McpContent
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,8 @@ class ToolService:
             self.registry.update(server, specs)
         for state in provider.server_states():
             self.registry.set_enabled(state.name, state.enabled)
+        self.content: McpContent | None = None
+        """Resources, prompts and completions of the servers (``core/tools/resources.py``)."""
         self.policy_notes: list[ToolPolicyReset] = []
         """Recent Always policies that stopped holding (newest last)."""
         self._reconciling: set[asyncio.Task[None]] = set()

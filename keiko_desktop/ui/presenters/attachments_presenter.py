@@ -17,7 +17,7 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -118,6 +118,40 @@ class AttachmentIntake(QObject):
         token = self._new_chip(f"pasted image {time.strftime('%H-%M-%S')}.png")
         if token is not None:
             self._start(token, self._ingest_bytes(token, png))
+
+    def take_made(
+        self, name: str, make: Callable[[], Awaitable[AttachmentInfo]]
+    ) -> asyncio.Task[Any] | None:
+        """A chip named ``name`` for an attachment ``make()`` stores (an MCP resource:
+        ``presenters/chat_resources.py``); its errors show on the chip like a file's."""
+        token = self._new_chip(name)
+        if token is None:
+            return None
+        self._start(token, self._made(token, make))
+        return self._reading[token]
+
+    def replace(self, old_id: int, info: AttachmentInfo) -> bool:
+        """Show ``info`` on the chip that holds ``old_id`` (a refreshed resource)."""
+        for token in self._chips.tokens():
+            current = self._chips.info(token)
+            if current is not None and current.id == old_id:
+                self._chips.set_ready(token, info)
+                return True
+        return False
+
+    async def _made(self, token: int, make: Callable[[], Awaitable[AttachmentInfo]]) -> None:
+        core = await self._core.get()
+        files = core.files
+        try:
+            if files is None:
+                raise KeikoError("Files cannot be attached here.", "Send the message without.")
+            info = await make()
+        except KeikoError as exc:
+            self._fail(token, exc)
+            return
+        finally:
+            self._reading.pop(token, None)
+        await self._arrived(token, files, info)
 
     def busy(self) -> bool:
         """Whether a file is still being read (or classified)."""

@@ -27,6 +27,8 @@ from keiko_desktop.ui.core_handle import CoreHandle
 from keiko_desktop.ui.dialogs.drop_offers import DropOffers
 from keiko_desktop.ui.dialogs.passage_dialog import PassageDialog, excerpt
 from keiko_desktop.ui.presenters.attachments_presenter import AttachmentIntake
+from keiko_desktop.ui.presenters.chat_prompts import ChatPrompts
+from keiko_desktop.ui.presenters.chat_resources import ChatResources
 from keiko_desktop.ui.task_runner import TaskRunner
 from keiko_desktop.ui.widgets.toast import Toast, Tone
 
@@ -74,6 +76,8 @@ class ChatFiles(QObject):
         self.intake.model_offered.connect(self.offers.offer_model)
         self.intake.mcp_config_offered.connect(self.offers.offer_mcp_config)
         self.intake.refused.connect(self._on_intake_refused)
+        self.resources = ChatResources(panel, core, self.intake, self)  # MCP resources
+        self.prompts = ChatPrompts(panel, core, self.resources, self)  # /server.prompt
 
     # ------------------------------------------------------------------ sending
     def take_for_send(self) -> list[AttachmentInfo]:
@@ -150,6 +154,8 @@ class ChatFiles(QObject):
         return dialog
 
     def close(self) -> None:
+        self.prompts.close()
+        self.resources.close()
         self.intake.close()
         self.offers.close()
 
