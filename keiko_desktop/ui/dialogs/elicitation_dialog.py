@@ -19,6 +19,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -34,6 +35,7 @@ from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.core.tools.elicitation import ElicitAnswer, ElicitationRequest
 from keiko_desktop.ui.dialogs.elicitation_fields import FieldEditor, build_editor
 from keiko_desktop.ui.widgets.heading import heading_label
+from keiko_desktop.ui.widgets.mnemonics import with_mnemonic
 
 ERROR_STYLE = "color: palette(highlight); font-weight: 600;"
 
@@ -101,6 +103,7 @@ class ElicitationDialog(QDialog):
         assert self.request.form is not None
         inner = QWidget(self)
         rows = QFormLayout(inner)
+        taken = {"a", "b", "c", "d"}  # the buttons' letters
         for field in self.request.form.fields:
             editor = build_editor(field, inner)
             self.editors.append(editor)
@@ -118,10 +121,15 @@ class ElicitationDialog(QDialog):
                 hint.setEnabled(False)  # drawn dimmer: the server's help text
                 column.addWidget(hint)
             column.addWidget(error)
-            label = (
-                "" if field.kind == "boolean" else field.label + (" *" if field.required else "")
-            )
-            rows.addRow(_plain_label(inner, label) if label else QLabel(inner), cell)
+            text = with_mnemonic(field.label.replace("&", "&&"), taken)  # Alt+letter, if free
+            if isinstance(editor.widget, QCheckBox):
+                editor.widget.setText(text)
+                rows.addRow(QLabel(inner), cell)
+                continue
+            label = _plain_label(inner, text + (" *" if field.required else ""))
+            label.setBuddy(editor.widget)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+            rows.addRow(label, cell)
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         scroll.setWidget(inner)
@@ -137,15 +145,16 @@ class ElicitationDialog(QDialog):
         self.decline_button.setAccessibleName("Decline")
         self.cancel_button = QPushButton("&Cancel", self)
         self.cancel_button.setAccessibleName("Cancel")
-        self.accept_button.setVisible(not self.request.problem)
-        self.accept_button.setDefault(not self.request.problem and not url)
-        self.accept_button.setAutoDefault(False)
-        self.decline_button.setAutoDefault(False)
-        self.cancel_button.setAutoDefault(False)
         buttons = QDialogButtonBox(self)
         buttons.addButton(self.accept_button, QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.addButton(self.decline_button, QDialogButtonBox.ButtonRole.DestructiveRole)
         buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
+        for button in (self.accept_button, self.decline_button, self.cancel_button):
+            button.setAutoDefault(False)
+        self.accept_button.setVisible(not self.request.problem)
+        # Enter accepts a form; it never opens a link, nor accepts what cannot be shown.
+        form = not self.request.problem and not url
+        (self.accept_button if form else self.decline_button).setDefault(True)
         self.accept_button.clicked.connect(self._on_accept_button_clicked)
         self.decline_button.clicked.connect(self._on_decline_button_clicked)
         self.cancel_button.clicked.connect(self._on_cancel_button_clicked)

@@ -78,7 +78,7 @@ def build_editor(field: FormField, parent: QWidget) -> FieldEditor:
     kind = field.kind
     widget: QWidget
     if kind == "boolean":
-        box = QCheckBox(field.label, parent)
+        box = QCheckBox(field.label.replace("&", "&&"), parent)  # no stray mnemonic
         box.setChecked(field.default is True)
         widget = box
     elif kind == "integer":
