@@ -20,6 +20,7 @@ Run as ``python tests/helpers/mcp_servers/elicit_server.py [--url URL]``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -99,27 +100,31 @@ def _ask_quick() -> Elicit[Quick]:
     return Elicit("One quick question for the elicit test.", Quick)
 
 
-def build(url: str) -> MCPServer:
+def build(url: str, only: str = "") -> MCPServer:
     server = MCPServer("elicit", log_level="WARNING")
 
-    @server.tool()
+    def register(fn: Any) -> Any:
+        """A tool of the server (with ``only``, only that one: a model then picks it)."""
+        return server.tool()(fn) if not only or fn.__name__ == only else fn
+
+    @register
     async def book(
         answer: Annotated[ElicitationResult[Booking], Resolve(_ask_booking)],
     ) -> str:
         """Book a trip: asks the user for the details."""
         return _outcome(answer)
 
-    @server.tool()
+    @register
     async def quick(answer: Annotated[ElicitationResult[Quick], Resolve(_ask_quick)]) -> str:
         """Ask the user one quick question and return the answer."""
         return _outcome(answer)
 
-    @server.tool()
+    @register
     async def legacy_book(ctx: Context) -> str:
         """The booking form asked with ctx.elicit (2025 handshake only)."""
         return _outcome(await ctx.elicit("Where to?", Booking))
 
-    @server.tool()
+    @register
     async def open_link(ctx: Context) -> str | types.InputRequiredResult:
         """Ask the user to open a link (URL mode)."""
         if ctx.request_context.session.protocol_version != "2026-07-28":
@@ -133,7 +138,7 @@ def build(url: str) -> MCPServer:
         assert isinstance(response, types.ElicitResult)
         return response.action
 
-    @server.tool()
+    @register
     async def nested(ctx: Context) -> str | types.InputRequiredResult:
         """Ask for a form the spec does not allow (a nested object)."""
         schema = {
@@ -160,17 +165,31 @@ def entry(*args: str) -> dict[str, Any]:
     return {"command": sys.executable, "args": [str(HERE), *args]}
 
 
-def configure(home: Path, *args: str) -> None:
-    """mcp.json in ``home`` with only this server (as ``elicit``; the built-ins off)."""
+def configure(home: Path, *args: str, always: str = "") -> None:
+    """mcp.json in ``home`` with only this server (as ``elicit``; the built-ins off); with
+    ``always`` that tool is allowed Always, as a person would set it (KEIKO_HOME must be
+    ``home``; no loop may be running)."""
     config = {
         "mcpServers": {"elicit": entry(*args)},
         "builtinServers": {n: {"disabled": True} for n in ("files", "notes", "clock")},
     }
     (home / "config").mkdir(parents=True, exist_ok=True)
     (home / "config" / "mcp.json").write_text(json.dumps(config), encoding="utf-8")
+    if always:
+        asyncio.run(_allow_always(always))
+
+
+async def _allow_always(tool: str) -> None:
+    from keiko_desktop.core.tools.models import Policy
+    from tests.helpers.tool_system import real_tool_system
+
+    async with real_tool_system(["elicit"]) as system:
+        await system.service.set_policy(f"elicit.{tool}", Policy.ALWAYS)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", default="https://example.com/sign-in?x=1")
-    build(parser.parse_args().url).run()
+    parser.add_argument("--only", default="", help="offer only this tool")
+    args = parser.parse_args()
+    build(args.url, args.only).run()
