@@ -22,6 +22,7 @@ import itertools
 import logging
 import time
 from collections.abc import Mapping
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal, Protocol
@@ -39,6 +40,32 @@ MAX_URL = 2_000
 MAX_PENDING_PER_SERVER = 4
 """Questions one server may have open at once; more are declined at once."""
 _ids = itertools.count(1)
+_deadlines: ContextVar[tuple[asyncio.Timeout, ...]] = ContextVar("answer_deadlines", default=())
+
+
+class paused_while_answering:  # noqa: N801 - used like asyncio.timeout
+    """While in this block (``async with``), the time the user takes to answer a question
+    (asked from this task, or a task it starts) does not count against ``scope``: the broker
+    moves its deadline on by the time waited. A tool call's and an agent step's limits use
+    it, so a slow typist does not time the tool out (approvals are outside those limits)."""
+
+    def __init__(self, scope: asyncio.Timeout) -> None:
+        self._scope = scope
+        self._token: Token[tuple[asyncio.Timeout, ...]] | None = None
+
+    async def __aenter__(self) -> None:
+        self._token = _deadlines.set((*_deadlines.get(), self._scope))
+
+    async def __aexit__(self, *_exc: object) -> None:
+        if self._token is not None:
+            _deadlines.reset(self._token)
+
+
+def _move_deadlines(scopes: tuple[asyncio.Timeout, ...], seconds: float) -> None:
+    for scope in scopes:
+        when = scope.when()
+        if when is not None and not scope.expired():
+            scope.reschedule(when + seconds)
 
 
 class ElicitAction(StrEnum):
@@ -197,6 +224,9 @@ class ElicitationBroker:
         if open_here >= MAX_PENDING_PER_SERVER:
             return _logged(ElicitAnswer.decline(), f"{who} has too many questions open")
         self._pending[request.id] = request
+        scopes = _deadlines.get()  # the limits of the call that asks: not the user's time
+        _move_deadlines(scopes, request.timeout)
+        started = time.monotonic()
         try:
             async with asyncio.timeout(request.timeout):
                 answer = await elicitor.elicit(request)
@@ -207,6 +237,7 @@ class ElicitationBroker:
             return _logged(ElicitAnswer.cancel(), f"the question from {who} could not be asked")
         finally:
             self._pending.pop(request.id, None)
+            _move_deadlines(scopes, (time.monotonic() - started) - request.timeout)
         return self._checked(request, answer)
 
     def _checked(self, request: ElicitationRequest, answer: ElicitAnswer) -> ElicitationOutcome:

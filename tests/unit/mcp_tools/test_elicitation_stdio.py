@@ -7,6 +7,7 @@ Both protocol eras: 2026-07-28 (the pool's default, ``auto``: the question rides
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections.abc import AsyncIterator
@@ -144,3 +145,44 @@ async def test_the_legacy_ctx_elicit_tool(system: ToolSystem) -> None:
         assert "back-channel" in result.text
     else:
         assert _accepted(result.text)["name"] == "Bo"
+
+
+class SlowPerson(Person):
+    """Takes ``seconds`` to answer, longer than the call's time limit."""
+
+    def __init__(self, seconds: float, *answers: ElicitAnswer) -> None:
+        super().__init__(*answers)
+        self.seconds = seconds
+
+    async def elicit(self, request: ElicitationRequest) -> ElicitAnswer:
+        await asyncio.sleep(self.seconds)
+        return await super().elicit(request)
+
+
+@pytest.mark.parametrize("protocol", ["auto", "legacy"])
+async def test_the_time_to_answer_does_not_count_against_the_call(
+    paths: Paths, bus: EventBus, protocol: str
+) -> None:
+    """On 2026-07-28 (the default) the question comes between two requests of the call, in
+    its task, and the broker moves the call's deadline on by the time the person took. On the
+    2025 handshake the SDK's own time limit for the response runs on regardless: the call
+    times out (a known limit, said in docs/arch16/elicit.md)."""
+    server = StdioServerConfig("elicit", sys.executable, (str(ELICIT_SERVER),))
+    system = await build_tool_system(
+        paths,
+        bus,
+        config=McpConfig(servers={"elicit": server}, builtins={}),
+        options=replace(FAST, protocol=protocol, call_timeout=1.0),
+        approver=Approver(None, ApprovalAnswer.ALLOW_ONCE),
+    )
+    try:
+        assert await system.pool.wait_settled(time_limit=30)
+        system.elicitations.set_elicitor(SlowPerson(4.0, ElicitAnswer.accept({})))
+        result = await system.service.call("elicit.quick", {})
+        if protocol == "auto":
+            assert _accepted(result.text) == {"count": 3, "note": "hello"}
+        else:
+            assert result.is_error
+            assert "did not answer within 1 s" in result.text
+    finally:
+        await system.aclose()
