@@ -127,6 +127,7 @@ class ElicitationDialog(QDialog):
                 rows.addRow(QLabel(inner), cell)
                 continue
             label = _plain_label(inner, text + (" *" if field.required else ""))
+            label.setWordWrap(False)
             label.setBuddy(editor.widget)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
             rows.addRow(label, cell)
