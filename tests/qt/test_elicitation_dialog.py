@@ -220,3 +220,23 @@ def test_an_unanswered_dialog_is_cancelled_and_closed(
     wait_until(task.done, 5)
     assert task.result().answer == ElicitAnswer.cancel()
     assert not presenter.open_dialogs
+
+
+def test_a_required_number_without_default_starts_near_zero_within_its_range(
+    qtbot: QtBot,
+) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "n": {"type": "number"},
+            "k": {"type": "integer", "minimum": 5, "maximum": 9},
+        },
+        "required": ["n", "k"],
+    }
+    dialog = _dialog(qtbot, schema)
+    n, k = _editor(dialog, "n"), _editor(dialog, "k")
+    assert isinstance(n, QDoubleSpinBox)
+    assert isinstance(k, QSpinBox)
+    assert (n.value(), k.value()) == (0.0, 5)
+    assert not n.specialValueText()  # required: never "(not set)"
+    assert dialog.values() == {"n": 0.0, "k": 5}

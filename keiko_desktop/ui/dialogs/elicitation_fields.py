@@ -113,7 +113,10 @@ def _int_box(field: FormField, parent: QWidget) -> QSpinBox:
     box.setRange(max(INT_MIN - 1, low - 1) if unset else low, high)
     if unset:
         box.setSpecialValueText(UNSET)
-    box.setValue(int(field.default) if isinstance(field.default, int | float) else box.minimum())
+    if isinstance(field.default, int | float):
+        box.setValue(int(field.default))
+    else:  # blank when it may stay unset, else the value nearest 0
+        box.setValue(box.minimum() if unset else min(max(0, low), high))
     return box
 
 
@@ -126,8 +129,10 @@ def _float_box(field: FormField, parent: QWidget) -> QDoubleSpinBox:
     box.setRange(low - 1 if unset else low, high)
     if unset:
         box.setSpecialValueText(UNSET)
-    default = field.default
-    box.setValue(float(default) if isinstance(default, int | float) else box.minimum())
+    if isinstance(field.default, int | float):
+        box.setValue(float(field.default))
+    else:
+        box.setValue(box.minimum() if unset else min(max(0.0, low), high))
     return box
 
 
