@@ -25,7 +25,7 @@ def add_mcp_parser(sub: Any) -> None:
     call.add_argument(
         "--yes",
         action="store_true",
-        help="approve a tool whose policy is Ask; accept a server's questions with its defaults",
+        help="approve a tool whose policy is Ask; accept a server's questions with their defaults",
     )
     call.add_argument("--timeout", type=float, default=None, help="seconds to wait for it")
     call.add_argument("--json", action="store_true")
