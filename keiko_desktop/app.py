@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from keiko_desktop.core.files.types import Extracted, FileKind
     from keiko_desktop.core.tasks.service import TaskService
     from keiko_desktop.core.tools.approvals import Approver
+    from keiko_desktop.core.tools.elicitation import Elicitor
     from keiko_desktop.core.tools.ports import ToolStore
     from keiko_desktop.core.tools.service import ToolService
     from keiko_desktop.core.voice.service import VoiceService
@@ -95,6 +96,8 @@ class Core:
     """Where the tools keep policies, the audit log and notes (None: nowhere, in memory)."""
     approver: Approver | None = field(default=None, repr=False)
     """Who answers Ask tools (``set_approver``): the window's dialogs, the terminal, or nobody."""
+    elicitor: Elicitor | None = field(default=None, repr=False)
+    """Who answers the servers' questions (``set_elicitor``): a form dialog, the terminal."""
     _tools_task: asyncio.Task[None] | None = field(default=None, repr=False)
     trash_purge: asyncio.Task[int] | None = field(default=None, repr=False)
     """The start-up purge of chats deleted longer ago than ``deleted_retention_days``."""
@@ -195,6 +198,13 @@ class Core:
         if self.tools is not None:
             self.tools.approvals.set_approver(approver)
 
+    def set_elicitor(self, elicitor: Elicitor | None) -> None:
+        """Register who answers the servers' questions (elicitation), now and for tools started
+        later (None: nobody, so every question is declined). Agent runs and chat share it."""
+        self.elicitor = elicitor
+        if self.tool_system is not None:
+            self.tool_system.elicitations.set_elicitor(elicitor)
+
     def start_tools(self) -> None:
         """Start the MCP servers in the background (once); ``core.tools`` is set when ready."""
         if self._tools_task is None and not self._closed:
@@ -241,6 +251,7 @@ class Core:
         self.tool_system = system
         self.tools = system.service
         system.service.approvals.set_approver(self.approver)  # the one registered meanwhile
+        system.elicitations.set_elicitor(self.elicitor)
         self.chat.set_tools(system.service)
 
     def start_remote(self) -> None:

@@ -105,8 +105,10 @@ async def agents_core(
             notices = ModelNotices(core)  # noqa: F841 - it prints load failures while alive
         if approve or tools:
             from keiko_desktop.cli.approvals import TerminalApprover
+            from keiko_desktop.cli.elicitation import TerminalElicitor
 
             core.set_approver(TerminalApprover(assume_yes))
+            core.set_elicitor(TerminalElicitor(assume_yes))  # a server's questions, too
         if tools:
             from keiko_desktop.cli.chat import TOOLS_SETTLE_SECONDS
 

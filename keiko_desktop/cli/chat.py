@@ -66,8 +66,10 @@ async def _open(args: argparse.Namespace) -> Core:
     if getattr(args, "tools", False):
         if getattr(args, "command", None) == "ask":  # `chat` reads stdin itself: no approver,
             from keiko_desktop.cli.approvals import TerminalApprover  # so Ask is denied
+            from keiko_desktop.cli.elicitation import TerminalElicitor
 
             core.set_approver(TerminalApprover(getattr(args, "yes", False)))
+            core.set_elicitor(TerminalElicitor(getattr(args, "yes", False)))
         if await core.wait_tools(settle=TOOLS_SETTLE_SECONDS) is None:
             error("the tools could not start; see the log. Answering without them.")
     return core

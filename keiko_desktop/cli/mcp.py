@@ -179,9 +179,11 @@ async def _call(args: argparse.Namespace, arguments: dict[str, Any]) -> int:
         error(f"'{args.tool}' is not SERVER.TOOL.\n  → For example: keiko mcp call clock.now")
         return 2
     from keiko_desktop.cli.approvals import TerminalApprover
+    from keiko_desktop.cli.elicitation import TerminalElicitor
 
     async with tool_system([server]) as system:
         system.service.approvals.set_approver(TerminalApprover(args.yes))
+        system.elicitations.set_elicitor(TerminalElicitor(args.yes))  # a server's questions
         await system.pool.wait_settled(time_limit=SETTLE_SECONDS)
         await system.service.wait_reconciled()
         _print_notes(system)

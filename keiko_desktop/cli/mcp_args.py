@@ -22,7 +22,11 @@ def add_mcp_parser(sub: Any) -> None:
     call = actions.add_parser("call", help="call SERVER.TOOL with JSON arguments")
     call.add_argument("tool", metavar="SERVER.TOOL")
     call.add_argument("--args", default="{}", help="the arguments as a JSON object")
-    call.add_argument("--yes", action="store_true", help="approve a tool whose policy is Ask")
+    call.add_argument(
+        "--yes",
+        action="store_true",
+        help="approve a tool whose policy is Ask; accept a server's questions with their defaults",
+    )
     call.add_argument("--timeout", type=float, default=None, help="seconds to wait for it")
     call.add_argument("--json", action="store_true")
     policy = actions.add_parser(

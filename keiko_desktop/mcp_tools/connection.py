@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.events import EventBus
 from keiko_desktop.core.safe_text import one_line
+from keiko_desktop.core.tools.elicitation import paused_while_answering
 from keiko_desktop.core.tools.errors import ServerUnavailableError, ToolCallError, ToolTimeoutError
 from keiko_desktop.core.tools.events import McpServerStatusChanged, McpToolsChanged
 from keiko_desktop.core.tools.models import ServerStatus, ToolResult, ToolSpec, tool_name_problem
@@ -343,7 +344,8 @@ class ServerConnection:
         limit = time_limit if time_limit is not None else self._options.call_timeout
         name = f"{self.name}.{tool}"
         try:
-            async with asyncio.timeout(limit + 2.0):  # backstop for the SDK's own time limit
+            # backstop for the SDK's own time limit; a question to the user pauses it
+            async with asyncio.timeout(limit + 2.0) as scope, paused_while_answering(scope):
                 result = await client.call_tool(tool, arguments, read_timeout_seconds=limit)
         except TimeoutError:
             raise self._timeout(name, limit) from None

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mcp.server.mcpserver import MCPServer
 
 from keiko_desktop.core.config import Paths
 from keiko_desktop.core.events import EventBus
 from keiko_desktop.core.tools.approvals import DEFAULT_APPROVAL_TIMEOUT, Approver
+from keiko_desktop.core.tools.elicitation import ElicitationBroker
 from keiko_desktop.core.tools.ports import NoteRepository, ToolAuditRepository, ToolPolicyRepository
 from keiko_desktop.core.tools.redaction import Redactor, redact_logs, stop_redacting_logs
 from keiko_desktop.core.tools.service import ToolService
@@ -31,6 +32,7 @@ from keiko_desktop.mcp_tools.config import (
     save_config,
 )
 from keiko_desktop.mcp_tools.connection import PoolOptions
+from keiko_desktop.mcp_tools.elicitation import elicitation_hooks
 from keiko_desktop.mcp_tools.oauth.manager import OAuthManager
 from keiko_desktop.mcp_tools.pool import ServerPool
 from keiko_desktop.mcp_tools.resources import McpResources
@@ -48,6 +50,8 @@ class ToolSystem:
     pool: ServerPool
     service: ToolService
     config: McpConfig
+    elicitations: ElicitationBroker = field(default_factory=ElicitationBroker)
+    """Who answers the servers' questions (``set_elicitor``); nobody at first."""
 
     async def aclose(self) -> None:
         await self.pool.aclose()
@@ -95,11 +99,13 @@ async def build_tool_system(
     config: McpConfig | None = None,
     only: Iterable[str] | None = None,
     secrets: SecretStore | None = None,
+    elicitations: ElicitationBroker | None = None,
 ) -> ToolSystem:
     """Read mcp.json, start the servers (all, or ``only`` these) and return the tool system.
 
     ``approver`` answers Ask tools (``ToolService.approvals.set_approver`` changes it later);
-    without one every Ask is denied."""
+    without one every Ask is denied. ``elicitations`` answers the servers' questions (a new
+    broker, with nobody to answer, when not given)."""
     config = config if config is not None else load_config(paths)
     redactor = Redactor()
     redact_logs(redactor)  # what servers are given as secrets never reaches a log
@@ -112,6 +118,8 @@ async def build_tool_system(
         log_dir=paths.log_dir,
     )
     factory.oauth = OAuthManager(redactor, secrets=factory.secrets)
+    elicitations = elicitations if elicitations is not None else ElicitationBroker()
+    factory.hooks.add(elicitation_hooks(elicitations))
     pool = ServerPool(bus, factory, options, on_config_changed=ConfigWriter(paths))
     factory.oauth.restart = pool.restart_server
     service = ToolService(
@@ -134,4 +142,4 @@ async def build_tool_system(
             continue
         pool.add(server)
         service.registry.set_enabled(server.name, not server.disabled)
-    return ToolSystem(pool, service, config)
+    return ToolSystem(pool, service, config, elicitations)

@@ -40,6 +40,7 @@ from keiko_desktop.ui.presenters.agents_presenter import AgentsPresenter
 from keiko_desktop.ui.presenters.approval_presenter import ApprovalPresenter
 from keiko_desktop.ui.presenters.chat_presenter import ChatPresenter
 from keiko_desktop.ui.presenters.conversations_presenter import ConversationsPresenter
+from keiko_desktop.ui.presenters.elicitation_presenter import ElicitationPresenter
 from keiko_desktop.ui.presenters.model_presenter import ModelPresenter
 from keiko_desktop.ui.presenters.quick_ask_presenter import QuickAskPresenter
 from keiko_desktop.ui.presenters.search_presenter import SearchPresenter
@@ -101,6 +102,7 @@ class AppController(QObject):
         self.search = SearchPresenter(window, self.chat, self.handle, self)
         self.settings = SettingsPresenter(window, self.handle, themes, self, bridge=self.bridge)
         self.approvals = ApprovalPresenter(window)  # the Core's approver once attached
+        self.elicitations = ElicitationPresenter(window)  # answers the servers' questions
         self.model = ModelPresenter(window, self.handle, self.bridge, self)
         self.agents = AgentsPresenter(window.agents_panel, self.handle, self.bridge, self)
         self.tasks = TasksPresenter(
@@ -209,6 +211,7 @@ class AppController(QObject):
                 core.start_tools()  # else on first use: Settings > Tools, or tools turned on
         self.bridge.attach(core.bus)
         core.set_approver(self.approvals)  # Ask tools ask here, in a dialog
+        core.set_elicitor(self.elicitations)  # and servers ask for input here, in a form
         self.handle.set(core)
         self.voice.start()  # the devices: QtMultimedia loads now, after the first paint
         self._follow_global_hotkey(core.settings)
@@ -359,6 +362,7 @@ class AppController(QObject):
         self.bridge.detach()
         if core is not None:
             core.set_approver(None)
+            core.set_elicitor(None)
             await core.aclose()
 
     async def _wait_exposed(self) -> None:

@@ -32,6 +32,7 @@ from keiko_desktop.core.ports import (
     GenerationStats,
     ToolTurn,
 )
+from keiko_desktop.core.tools.elicitation import paused_while_answering
 from keiko_desktop.core.tools.middleware import NextStep, ToolCallContext, ToolMiddleware, refusal
 from keiko_desktop.core.tools.models import ToolResult, ToolSpec
 
@@ -322,7 +323,7 @@ class ToolTracingMiddleware:
 
 class ToolTimeoutMiddleware:
     """Bounds the tool itself by ``step_timeout`` seconds (inside approval: the user's time
-    to answer does not count)."""
+    to answer does not count; nor does answering a server's question, ``elicitation``)."""
 
     def __init__(self, state: RunState) -> None:
         self._state = state
@@ -332,7 +333,7 @@ class ToolTimeoutMiddleware:
         if limit is None:
             return await call_next(ctx)
         try:
-            async with asyncio.timeout(limit):
+            async with asyncio.timeout(limit) as scope, paused_while_answering(scope):
                 return await call_next(ctx)
         except TimeoutError:
             text = f"{ctx.spec.qualified_name} took longer than {limit:g} s and was stopped."

@@ -40,8 +40,8 @@ from keiko_desktop.core.tools.permissions import PolicyBook
 from keiko_desktop.core.tools.ports import ToolAuditRepository, ToolPolicyRepository, ToolProvider
 from keiko_desktop.core.tools.redaction import Redactor
 from keiko_desktop.core.tools.registry import ToolRegistry
-from keiko_desktop.core.tools.sign_in import ServerSignIn
 from keiko_desktop.core.tools.resources import McpContent
+from keiko_desktop.core.tools.sign_in import ServerSignIn
 
 log = logging.getLogger(__name__)
 
