@@ -17,6 +17,7 @@ from keiko_desktop.core.events import EventBus
 from keiko_desktop.core.tools.approvals import DEFAULT_APPROVAL_TIMEOUT, Approver
 from keiko_desktop.core.tools.ports import NoteRepository, ToolAuditRepository, ToolPolicyRepository
 from keiko_desktop.core.tools.redaction import Redactor, redact_logs, stop_redacting_logs
+from keiko_desktop.core.tools.sampling_service import ModelGetter, SamplingService
 from keiko_desktop.core.tools.service import ToolService
 from keiko_desktop.mcp_tools.builtin import (
     create_clock_server,
@@ -32,6 +33,7 @@ from keiko_desktop.mcp_tools.config import (
 )
 from keiko_desktop.mcp_tools.connection import PoolOptions
 from keiko_desktop.mcp_tools.pool import ServerPool
+from keiko_desktop.mcp_tools.sampling import SamplingHook, sampling_service
 from keiko_desktop.mcp_tools.secrets import SecretStore
 from keiko_desktop.mcp_tools.shell_env import LoginShellPath
 from keiko_desktop.mcp_tools.transport import BuiltinFactory, ClientFactory
@@ -46,6 +48,8 @@ class ToolSystem:
     pool: ServerPool
     service: ToolService
     config: McpConfig
+    sampling: SamplingService | None = None
+    """Servers' requests for Keiko's model (``mcp_tools/sampling.py``)."""
 
     async def aclose(self) -> None:
         await self.pool.aclose()
@@ -93,6 +97,7 @@ async def build_tool_system(
     config: McpConfig | None = None,
     only: Iterable[str] | None = None,
     secrets: SecretStore | None = None,
+    sampling_model: ModelGetter | None = None,
 ) -> ToolSystem:
     """Read mcp.json, start the servers (all, or ``only`` these) and return the tool system.
 
@@ -120,6 +125,8 @@ async def build_tool_system(
         approver=approver,
     )
     await service.load()
+    sampling = await sampling_service(pool, bus, policies, sampling_model, approval_timeout)
+    factory.hooks.add(SamplingHook(sampling))
     wanted = set(only) if only is not None else None
     for server in config.all_servers():
         if isinstance(server, BuiltinServerConfig) and server.name not in factories:
@@ -128,4 +135,4 @@ async def build_tool_system(
             continue
         pool.add(server)
         service.registry.set_enabled(server.name, not server.disabled)
-    return ToolSystem(pool, service, config)
+    return ToolSystem(pool, service, config, sampling)
