@@ -51,12 +51,16 @@ def run_mcp(args: argparse.Namespace) -> int:
         return run_async(lambda: _tools(args))
     if action == "policy":
         return run_async(lambda: _policy(args))
+    if action == "sampling":
+        from keiko_desktop.cli.mcp_sampling import run_sampling_policy
+
+        return run_async(lambda: run_sampling_policy(args))
     return run_async(lambda: _list(args))
 
 
 @asynccontextmanager
 async def tool_system(
-    only: list[str] | None, config: McpConfig | None = None
+    only: list[str] | None, config: McpConfig | None = None, sampling_model: Any = None
 ) -> AsyncIterator[ToolSystem]:
     """The database and the tool system over mcp.json with the wanted servers (all: None),
     on the running loop; both closed on exit. The ``keiko mcp`` commands run in it."""
@@ -69,7 +73,14 @@ async def tool_system(
     try:
         repo = SqliteToolRepository(database)
         system = await build_tool_system(
-            paths, bus, policies=repo, audit=repo, notes=repo, only=only, config=config
+            paths,
+            bus,
+            policies=repo,
+            audit=repo,
+            notes=repo,
+            only=only,
+            config=config,
+            sampling_model=sampling_model,
         )
         try:
             yield system
@@ -172,9 +183,15 @@ async def _call(args: argparse.Namespace, arguments: dict[str, Any]) -> int:
         error(f"'{args.tool}' is not SERVER.TOOL.\n  → For example: keiko mcp call clock.now")
         return 2
     from keiko_desktop.cli.approvals import TerminalApprover
+    from keiko_desktop.cli.mcp_sampling import LazyChatModel, TerminalSamplingApprover
 
-    async with tool_system([server]) as system:
+    async with (
+        LazyChatModel(Paths.from_env()) as model,
+        tool_system([server], None, model.get) as system,
+    ):
         system.service.approvals.set_approver(TerminalApprover(args.yes))
+        if system.sampling is not None:  # the server may ask Keiko's model to write
+            system.sampling.set_approver(TerminalSamplingApprover(args.yes))
         await system.pool.wait_settled(time_limit=SETTLE_SECONDS)
         await system.service.wait_reconciled()
         _print_notes(system)

@@ -22,7 +22,9 @@ def add_mcp_parser(sub: Any) -> None:
     call = actions.add_parser("call", help="call SERVER.TOOL with JSON arguments")
     call.add_argument("tool", metavar="SERVER.TOOL")
     call.add_argument("--args", default="{}", help="the arguments as a JSON object")
-    call.add_argument("--yes", action="store_true", help="approve a tool whose policy is Ask")
+    call.add_argument(
+        "--yes", action="store_true", help="approve an Ask tool, and its server's sampling"
+    )
     call.add_argument("--timeout", type=float, default=None, help="seconds to wait for it")
     call.add_argument("--json", action="store_true")
     policy = actions.add_parser(
@@ -30,6 +32,11 @@ def add_mcp_parser(sub: Any) -> None:
     )
     policy.add_argument("tool", metavar="SERVER.TOOL")
     policy.add_argument("policy", nargs="?", choices=("always", "ask", "never"))
+    sampling = actions.add_parser(
+        "sampling", help="show or set whether a server may use Keiko's model (always, ask, never)"
+    )
+    sampling.add_argument("server", metavar="SERVER")
+    sampling.add_argument("policy", nargs="?", choices=("always", "ask", "never"))
     imp = actions.add_parser("import", help="import servers from a Claude/Cursor/VS Code file")
     imp.add_argument("file", type=Path)
     imp.add_argument("--replace", action="store_true", help="overwrite servers of the same name")

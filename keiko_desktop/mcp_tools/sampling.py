@@ -21,7 +21,11 @@ from mcp.client.session import ClientRequestContext
 from keiko_desktop.core.events import EventBus
 from keiko_desktop.core.tools.errors import ServerUnavailableError
 from keiko_desktop.core.tools.ports import ToolPolicyRepository
-from keiko_desktop.core.tools.sampling import SamplingInvalid, SamplingRefused, SamplingRequest
+from keiko_desktop.core.tools.sampling import (
+    SamplingInvalidError,
+    SamplingRefusedError,
+    SamplingRequest,
+)
 from keiko_desktop.core.tools.sampling_service import (
     ModelGetter,
     SamplingPolicies,
@@ -40,7 +44,7 @@ async def sampling_service(
     bus: EventBus,
     policies: ToolPolicyRepository | None,
     model: ModelGetter | None,
-    timeout: float,
+    approval_timeout: float,
 ) -> SamplingService:
     """The service over the pool's servers (their identity binds an Always), with its
     stored policies loaded."""
@@ -53,7 +57,7 @@ async def sampling_service(
 
     book = SamplingPolicies(policies, identity_of)
     await book.load()
-    return SamplingService(book, model, bus, timeout)
+    return SamplingService(book, model, bus, approval_timeout)
 
 
 def _text_of(number: int, content: Any) -> str:
@@ -64,16 +68,16 @@ def _text_of(number: int, content: Any) -> str:
             texts.append(block.text)
             continue
         kind = getattr(block, "type", type(block).__name__)
-        raise SamplingInvalid(
+        raise SamplingInvalidError(
             f"message {number} has {kind} content; Keiko's sampling takes text only"
         )
     return "\n\n".join(texts)
 
 
 def request_from_params(server: str, params: types.CreateMessageRequestParams) -> SamplingRequest:
-    """The core request from the SDK's params, or ``SamplingRefused`` saying why not."""
+    """The core request from the SDK's params, or ``SamplingRefusedError`` saying why not."""
     if params.tools or params.tool_choice is not None:
-        raise SamplingInvalid("Keiko's sampling does not offer tools")
+        raise SamplingInvalidError("Keiko's sampling does not offer tools")
     messages = [
         (message.role, _text_of(number, message.content))
         for number, message in enumerate(params.messages, 1)
@@ -91,7 +95,7 @@ def request_from_params(server: str, params: types.CreateMessageRequestParams) -
     )
 
 
-def error_data(refusal: SamplingRefused) -> types.ErrorData:
+def error_data(refusal: SamplingRefusedError) -> types.ErrorData:
     code = {
         "denied": USER_REJECTED,
         "invalid": types.INVALID_PARAMS,
@@ -119,7 +123,7 @@ class SamplingHook:
         try:
             request = request_from_params(server, params)
             result = await self.service.sample(request)
-        except SamplingRefused as refusal:
+        except SamplingRefusedError as refusal:
             log.info("sampling for %s refused: %s", server, refusal.message)
             return error_data(refusal)
         except Exception:

@@ -34,11 +34,12 @@ from keiko_desktop.core.tools.sampling import (
     NOT_ALLOWED,
     SamplingAnswer,
     SamplingApprover,
-    SamplingFailed,
+    SamplingFailedError,
     SamplingPolicy,
-    SamplingRefused,
+    SamplingRefusedError,
     SamplingRequest,
     SamplingResult,
+    StopReason,
     chat_messages,
 )
 
@@ -164,7 +165,7 @@ class SamplingService:
         await self.policies.set_policy(server, policy)
 
     async def sample(self, request: SamplingRequest) -> SamplingResult:
-        """The model's reply to ``request``, or ``SamplingRefused`` with what the server is
+        """The model's reply to ``request``, or ``SamplingRefusedError`` with what the server is
         told (Never, denied, no answer in time, nobody to ask, the model failed)."""
         server = request.server
         reset = await self.policies.reconcile(server)
@@ -175,7 +176,7 @@ class SamplingService:
         policy = self.policies.policy_for(server)
         if policy is SamplingPolicy.NEVER:
             log.info("sampling for %s refused: its policy is Never", server)
-            raise SamplingRefused(NOT_ALLOWED)
+            raise SamplingRefusedError(NOT_ALLOWED)
         if policy is SamplingPolicy.ASK:
             request = await self._review(replace(request, timeout=self.timeout))
         return await self._generate(request)
@@ -183,7 +184,7 @@ class SamplingService:
     async def _review(self, request: SamplingRequest) -> SamplingRequest:
         approver = self._approver
         if approver is None:
-            raise SamplingRefused(
+            raise SamplingRefusedError(
                 "sampling needs the user's approval and nobody here can give it",
                 f"Allow it with `keiko mcp sampling {request.server} always`.",
             )
@@ -192,16 +193,20 @@ class SamplingService:
             async with asyncio.timeout(request.timeout):
                 review = await approver.review(request)
         except TimeoutError:
-            raise SamplingRefused("the user did not answer the sampling request in time") from None
+            raise SamplingRefusedError(
+                "the user did not answer the sampling request in time"
+            ) from None
         except Exception:
             log.exception("the sampling approver failed on %s; refused", request.server)
-            raise SamplingRefused("the sampling request could not be shown to the user") from None
+            raise SamplingRefusedError(
+                "the sampling request could not be shown to the user"
+            ) from None
         if review.answer is SamplingAnswer.DENY:
-            raise SamplingRefused("the user declined this sampling request")
+            raise SamplingRefusedError("the user declined this sampling request")
         edited = review.request
         same_roles = [m.role for m in edited.messages] == [m.role for m in request.messages]
         if edited.server != request.server or not same_roles:
-            raise SamplingRefused("the sampling request changed while it was reviewed")
+            raise SamplingRefusedError("the sampling request changed while it was reviewed")
         edited.check()
         if review.answer is SamplingAnswer.ALWAYS_ALLOW:
             await self.policies.set_policy(request.server, SamplingPolicy.ALWAYS)
@@ -210,11 +215,11 @@ class SamplingService:
 
     async def _generate(self, request: SamplingRequest) -> SamplingResult:
         if self.model is None:
-            raise SamplingFailed("Keiko has no model to sample with here")
+            raise SamplingFailedError("Keiko has no model to sample with here")
         try:
             model = await self.model()
         except KeikoError as exc:
-            raise SamplingFailed(f"Keiko's model is not available: {exc.message}") from None
+            raise SamplingFailedError(f"Keiko's model is not available: {exc.message}") from None
         temperature = DEFAULT_TEMPERATURE if request.temperature is None else request.temperature
         params = GenerationParams(
             temperature=temperature, max_tokens=request.max_tokens, stop=request.stop_sequences
@@ -227,14 +232,14 @@ class SamplingService:
                 pieces.append(piece)
             finished = True
         except KeikoError as exc:
-            raise SamplingFailed(f"Keiko's model failed: {exc.message}") from None
+            raise SamplingFailedError(f"Keiko's model failed: {exc.message}") from None
         finally:
             if not finished:
                 generation.cancel()
         stats = generation.stats
         if stats.finish_reason in ("error", "cancelled"):
-            raise SamplingFailed(f"Keiko's model stopped ({stats.finish_reason})")
-        reason = "maxTokens" if stats.finish_reason == "length" else "endTurn"
+            raise SamplingFailedError(f"Keiko's model stopped ({stats.finish_reason})")
+        reason: StopReason = "maxTokens" if stats.finish_reason == "length" else "endTurn"
         log.info(
             "sampled %d tokens for %s on %s", stats.completion_tokens, request.server, model.name
         )
