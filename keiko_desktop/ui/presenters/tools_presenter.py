@@ -11,6 +11,8 @@ from PySide6.QtCore import QObject
 
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.tools.models import Policy
+from keiko_desktop.core.tools.sampling import SamplingPolicy
+from keiko_desktop.core.tools.sampling_service import SamplingService
 from keiko_desktop.core.tools.service import ToolService
 from keiko_desktop.ui.dialogs.tools_dialog import ToolsDialog
 from keiko_desktop.ui.task_runner import TaskRunner
@@ -21,19 +23,33 @@ AUDIT_ROWS = 200
 class ToolsPresenter(QObject):
     """Connects a ``ToolsDialog`` to a ``ToolService``; lives (and goes) with the dialog."""
 
-    def __init__(self, dialog: ToolsDialog, service: ToolService) -> None:
+    def __init__(
+        self, dialog: ToolsDialog, service: ToolService, sampling: SamplingService | None = None
+    ) -> None:
         super().__init__(dialog)
         self.dialog = dialog
         self.service = service
+        self.sampling = sampling
+        """Servers' sampling policies, shown and set in the Servers tab."""
         self.tasks = TaskRunner(self._show_error)
         dialog.server_enabled_changed.connect(self._on_dialog_server_enabled_changed)
         dialog.policy_changed.connect(self._on_dialog_policy_changed)
         dialog.refresh_requested.connect(self._on_dialog_refresh_requested)
+        dialog.sampling_policy_changed.connect(self._on_dialog_sampling_policy_changed)
 
     async def refresh(self) -> None:
         """Show the servers, the tools with their policies, and the latest audit rows."""
         self.dialog.clear_error()
         self.dialog.set_servers(self.service.servers())
+        if self.sampling is not None:
+            sampling = self.sampling
+            self.dialog.set_sampling(
+                {
+                    s.name: sampling.policy_for(s.name)
+                    for s in self.service.servers()
+                    if s.kind != "builtin"
+                }
+            )
         tools = self.service.tools(include_disabled=True, include_unusable=True)
         self.dialog.set_tools([(t, self.service.policy_for(t)) for t in tools])
         self.dialog.set_audit(await self.service.audit_log(AUDIT_ROWS))
@@ -56,6 +72,11 @@ class ToolsPresenter(QObject):
         self.tasks.spawn(
             self.service.set_policy(qualified_name, Policy(policy)), "set a tool's policy"
         )
+
+    def _on_dialog_sampling_policy_changed(self, server: str, policy: str) -> None:
+        if self.sampling is not None:
+            change = self.sampling.set_policy(server, SamplingPolicy(policy))
+            self.tasks.spawn(change, "set a server's sampling policy")
 
     def _show_error(self, error: KeikoError) -> None:
         self.dialog.show_error(error)
