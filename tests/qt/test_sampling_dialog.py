@@ -57,12 +57,14 @@ def test_the_request_is_shown_in_full_escaped_with_deny_the_default(
     dialog, _ = shown(qtbot, request_)
     assert dialog.title.text() == "Let research use Keiko's model?"
     assert "claude-3-opus; Keiko's own model answers" in dialog.subtitle.text()
-    assert dialog.system_prompt is not None and dialog.system_prompt.isReadOnly()
+    assert dialog.system_prompt is not None
+    assert dialog.system_prompt.isReadOnly()
     assert dialog.system_prompt.toPlainText() == "You are terse."
     texts = [e.toPlainText() for e in dialog.message_edits]
     assert texts == ["Summarise\\x1b[2J this", "Sure.", "Now shorter."]  # escaped on screen
     assert dialog.max_tokens.value() == 1024  # capped from the 5000 asked for
-    assert dialog.deny_button.isDefault() and not dialog.allow_once_button.autoDefault()
+    assert dialog.deny_button.isDefault()
+    assert not dialog.allow_once_button.autoDefault()
     assert "denied in" in dialog.countdown.text()
     for kind in (QPlainTextEdit, QSpinBox, QPushButton):
         for widget in dialog.findChildren(kind):
@@ -97,7 +99,8 @@ def test_keys_esc_denies_enter_never_allows_tab_moves_on(
     edit.setFocus()
     qtbot.keyClick(edit, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(edit, Qt.Key.Key_Return)  # a new line in the text, not an answer
-    assert reviews == [] and edit.toPlainText().endswith("\n")
+    assert reviews == []
+    assert edit.toPlainText().endswith("\n")
     qtbot.keyClick(edit, Qt.Key.Key_Tab)
     assert "\t" not in edit.toPlainText()  # Tab left the box
     qtbot.keyClick(dialog.max_tokens, Qt.Key.Key_Return)  # Enter outside a text: Deny
@@ -117,7 +120,8 @@ def test_an_edit_over_the_bounds_is_said_and_not_answered(
     dialog, reviews = shown(qtbot, request_)
     dialog.message_edits[0].setPlainText("x" * 100_001)
     qtbot.mouseClick(dialog.always_button, Qt.MouseButton.LeftButton)
-    assert reviews == [] and dialog.isVisible()
+    assert reviews == []
+    assert dialog.isVisible()
     assert "characters; at most" in dialog.problem.text()
     qtbot.mouseClick(dialog.deny_button, Qt.MouseButton.LeftButton)
     assert [r.answer for r in reviews] == [SamplingAnswer.DENY]
