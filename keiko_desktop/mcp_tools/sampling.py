@@ -100,7 +100,8 @@ def error_data(refusal: SamplingRefusedError) -> types.ErrorData:
         "denied": USER_REJECTED,
         "invalid": types.INVALID_PARAMS,
     }.get(refusal.kind, types.INTERNAL_ERROR)
-    return types.ErrorData(code=code, message=refusal.message)
+    hint = f" ({refusal.hint})" if refusal.hint else ""
+    return types.ErrorData(code=code, message=refusal.message + hint)
 
 
 class SamplingHook:
