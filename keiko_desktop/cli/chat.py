@@ -68,6 +68,9 @@ async def _open(args: argparse.Namespace) -> Core:
             from keiko_desktop.cli.approvals import TerminalApprover  # so Ask is denied
 
             core.set_approver(TerminalApprover(getattr(args, "yes", False)))
+            from keiko_desktop.cli.mcp_sampling import TerminalSamplingApprover
+
+            core.set_sampling_approver(TerminalSamplingApprover(getattr(args, "yes", False)))
         if await core.wait_tools(settle=TOOLS_SETTLE_SECONDS) is None:
             error("the tools could not start; see the log. Answering without them.")
     return core
