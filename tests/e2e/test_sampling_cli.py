@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from keiko_desktop.core.tools.sampling import NOT_ALLOWED
-from tests.helpers.cli import keiko_env, run_keiko
+from tests.helpers.cli import db_rows, keiko_env, run_keiko
 from tests.helpers.mcp_servers.sampling_server import entry
 
 pytestmark = pytest.mark.model
@@ -93,3 +93,18 @@ def test_a_person_at_a_terminal_edits_and_allows(home: Path) -> None:
     assert "Say only the word: banana" in out  # shown again, edited
     assert "at most 6 tokens" in out
     assert "|" in out.strip().splitlines()[-1]
+
+
+def test_a_chat_turn_with_tools_samples_when_yes_allows_it(home: Path) -> None:
+    (home / "config" / "settings.toml").write_text(
+        "schema_version = 2\n[chat]\ntemperature = 0.0\nmax_tokens = 48\n"
+        "[tools]\ntool_max_steps = 1\n",
+        encoding="utf-8",
+    )
+    ask = "Call sampler.ask with prompt set to: Name a fruit."
+    done = run_keiko(home, "ask", "--tools", "--yes", ask)
+    assert done.returncode == 0, done.stderr
+    [(content,)] = db_rows(home, "SELECT content FROM messages WHERE role = 'tool'")
+    call = json.loads(str(content))
+    assert call["tool"] == "sampler.ask"  # the model chose the tool (temperature 0)
+    assert call["result"].startswith("smollm2-135m-instruct|") and not call["is_error"]
