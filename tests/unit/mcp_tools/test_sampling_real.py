@@ -218,8 +218,10 @@ async def test_legacy_mid_call_sampling_works(
         assert system.sampling is not None
         system.sampling.set_approver(Person(SamplingAnswer.ALLOW_ONCE))
         result = await system.pool.call_tool("sampler", "ask_live", {"prompt": "Say hello."})
+        resolved = await system.pool.call_tool("sampler", "ask", {"prompt": "Say hello."})
     assert result.text.startswith("smol|")
-    assert len(model.seen) == 1
+    assert resolved.text == result.text  # Resolve(Sample) on the 2025 handshake: the same
+    assert len(model.seen) == 2
 
 
 async def test_always_survives_a_restart_but_not_another_program(
