@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     from keiko_desktop.core.tools.approvals import Approver
     from keiko_desktop.core.tools.elicitation import Elicitor
     from keiko_desktop.core.tools.ports import ToolStore
+    from keiko_desktop.core.tools.sampling import SamplingApprover
+    from keiko_desktop.core.tools.sampling_service import SamplingService
     from keiko_desktop.core.tools.service import ToolService
     from keiko_desktop.core.voice.service import VoiceService
     from keiko_desktop.mcp_tools.setup import ToolSystem
@@ -98,6 +100,8 @@ class Core:
     """Who answers Ask tools (``set_approver``): the window's dialogs, the terminal, or nobody."""
     elicitor: Elicitor | None = field(default=None, repr=False)
     """Who answers the servers' questions (``set_elicitor``): a form dialog, the terminal."""
+    sampling_approver: SamplingApprover | None = field(default=None, repr=False)
+    """Who reviews servers' sampling requests (``set_sampling_approver``), or nobody."""
     _tools_task: asyncio.Task[None] | None = field(default=None, repr=False)
     trash_purge: asyncio.Task[int] | None = field(default=None, repr=False)
     """The start-up purge of chats deleted longer ago than ``deleted_retention_days``."""
@@ -205,6 +209,17 @@ class Core:
         if self.tool_system is not None:
             self.tool_system.elicitations.set_elicitor(elicitor)
 
+    def set_sampling_approver(self, approver: SamplingApprover | None) -> None:
+        """Register who reviews servers' requests to sample Keiko's model (None: nobody)."""
+        self.sampling_approver = approver
+        if self.sampling is not None:
+            self.sampling.set_approver(approver)
+
+    @property
+    def sampling(self) -> SamplingService | None:
+        """Servers' sampling requests and policies, once the tools run (§ arch16/sampling)."""
+        return self.tool_system.sampling if self.tool_system is not None else None
+
     def start_tools(self) -> None:
         """Start the MCP servers in the background (once); ``core.tools`` is set when ready."""
         if self._tools_task is None and not self._closed:
@@ -239,6 +254,7 @@ class Core:
                 notes=repo,
                 approval_timeout=self.settings.tool_approval_timeout,
                 approver=self.approver,
+                sampling_model=self.models.get,  # servers sample the chat's model
             )
         except asyncio.CancelledError:
             raise
@@ -252,6 +268,7 @@ class Core:
         self.tools = system.service
         system.service.approvals.set_approver(self.approver)  # the one registered meanwhile
         system.elicitations.set_elicitor(self.elicitor)
+        self.set_sampling_approver(self.sampling_approver)
         self.chat.set_tools(system.service)
 
     def start_remote(self) -> None:

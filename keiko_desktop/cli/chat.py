@@ -70,6 +70,9 @@ async def _open(args: argparse.Namespace) -> Core:
 
             core.set_approver(TerminalApprover(getattr(args, "yes", False)))
             core.set_elicitor(TerminalElicitor(getattr(args, "yes", False)))
+            from keiko_desktop.cli.mcp_sampling import TerminalSamplingApprover
+
+            core.set_sampling_approver(TerminalSamplingApprover(getattr(args, "yes", False)))
         if await core.wait_tools(settle=TOOLS_SETTLE_SECONDS) is None:
             error("the tools could not start; see the log. Answering without them.")
     return core

@@ -58,12 +58,16 @@ def run_mcp(args: argparse.Namespace) -> int:
         return run_resources(args)
     if action == "policy":
         return run_async(lambda: _policy(args))
+    if action == "sampling":
+        from keiko_desktop.cli.mcp_sampling import run_sampling_policy
+
+        return run_async(lambda: run_sampling_policy(args))
     return run_async(lambda: _list(args))
 
 
 @asynccontextmanager
 async def tool_system(
-    only: list[str] | None, config: McpConfig | None = None
+    only: list[str] | None, config: McpConfig | None = None, sampling_model: Any = None
 ) -> AsyncIterator[ToolSystem]:
     """The database and the tool system over mcp.json with the wanted servers (all: None),
     on the running loop; both closed on exit. The ``keiko mcp`` commands run in it."""
@@ -76,7 +80,14 @@ async def tool_system(
     try:
         repo = SqliteToolRepository(database)
         system = await build_tool_system(
-            paths, bus, policies=repo, audit=repo, notes=repo, only=only, config=config
+            paths,
+            bus,
+            policies=repo,
+            audit=repo,
+            notes=repo,
+            only=only,
+            config=config,
+            sampling_model=sampling_model,
         )
         try:
             yield system
@@ -180,10 +191,16 @@ async def _call(args: argparse.Namespace, arguments: dict[str, Any]) -> int:
         return 2
     from keiko_desktop.cli.approvals import TerminalApprover
     from keiko_desktop.cli.elicitation import TerminalElicitor
+    from keiko_desktop.cli.mcp_sampling import LazyChatModel, TerminalSamplingApprover
 
-    async with tool_system([server]) as system:
+    async with (
+        LazyChatModel(Paths.from_env()) as model,
+        tool_system([server], None, model.get) as system,
+    ):
         system.service.approvals.set_approver(TerminalApprover(args.yes))
         system.elicitations.set_elicitor(TerminalElicitor(args.yes))  # a server's questions
+        if system.sampling is not None:  # the server may ask Keiko's model to write
+            system.sampling.set_approver(TerminalSamplingApprover(args.yes))
         await system.pool.wait_settled(time_limit=SETTLE_SECONDS)
         await system.service.wait_reconciled()
         _print_notes(system)

@@ -25,7 +25,10 @@ def add_mcp_parser(sub: Any) -> None:
     call.add_argument(
         "--yes",
         action="store_true",
-        help="approve a tool whose policy is Ask; accept a server's questions with their defaults",
+        help=(
+            "approve a tool whose policy is Ask and its server's sampling; accept a server's "
+            "questions with their defaults"
+        ),
     )
     call.add_argument("--timeout", type=float, default=None, help="seconds to wait for it")
     call.add_argument("--json", action="store_true")
@@ -40,6 +43,11 @@ def add_mcp_parser(sub: Any) -> None:
     from keiko_desktop.cli.mcp_resources import add_resource_parsers
 
     add_resource_parsers(actions)
+    sampling = actions.add_parser(
+        "sampling", help="show or set whether a server may use Keiko's model (always, ask, never)"
+    )
+    sampling.add_argument("server", metavar="SERVER")
+    sampling.add_argument("policy", nargs="?", choices=("always", "ask", "never"))
     imp = actions.add_parser("import", help="import servers from a Claude/Cursor/VS Code file")
     imp.add_argument("file", type=Path)
     imp.add_argument("--replace", action="store_true", help="overwrite servers of the same name")

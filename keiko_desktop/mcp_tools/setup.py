@@ -18,6 +18,7 @@ from keiko_desktop.core.tools.approvals import DEFAULT_APPROVAL_TIMEOUT, Approve
 from keiko_desktop.core.tools.elicitation import ElicitationBroker
 from keiko_desktop.core.tools.ports import NoteRepository, ToolAuditRepository, ToolPolicyRepository
 from keiko_desktop.core.tools.redaction import Redactor, redact_logs, stop_redacting_logs
+from keiko_desktop.core.tools.sampling_service import ModelGetter, SamplingService
 from keiko_desktop.core.tools.service import ToolService
 from keiko_desktop.mcp_tools.builtin import (
     create_clock_server,
@@ -36,6 +37,7 @@ from keiko_desktop.mcp_tools.elicitation import elicitation_hooks
 from keiko_desktop.mcp_tools.oauth.manager import OAuthManager
 from keiko_desktop.mcp_tools.pool import ServerPool
 from keiko_desktop.mcp_tools.resources import McpResources
+from keiko_desktop.mcp_tools.sampling import SamplingHook, sampling_service
 from keiko_desktop.mcp_tools.secrets import SecretStore
 from keiko_desktop.mcp_tools.shell_env import LoginShellPath
 from keiko_desktop.mcp_tools.transport import BuiltinFactory, ClientFactory
@@ -52,6 +54,8 @@ class ToolSystem:
     config: McpConfig
     elicitations: ElicitationBroker = field(default_factory=ElicitationBroker)
     """Who answers the servers' questions (``set_elicitor``); nobody at first."""
+    sampling: SamplingService | None = None
+    """Servers' requests for Keiko's model (``mcp_tools/sampling.py``)."""
 
     async def aclose(self) -> None:
         await self.pool.aclose()
@@ -100,6 +104,7 @@ async def build_tool_system(
     only: Iterable[str] | None = None,
     secrets: SecretStore | None = None,
     elicitations: ElicitationBroker | None = None,
+    sampling_model: ModelGetter | None = None,
 ) -> ToolSystem:
     """Read mcp.json, start the servers (all, or ``only`` these) and return the tool system.
 
@@ -134,6 +139,8 @@ async def build_tool_system(
     service.sign_in = factory.oauth
     service.content = McpResources(pool)
     await service.load()
+    sampling = await sampling_service(pool, bus, policies, sampling_model, approval_timeout)
+    factory.hooks.add(SamplingHook(sampling))
     wanted = set(only) if only is not None else None
     for server in config.all_servers():
         if isinstance(server, BuiltinServerConfig) and server.name not in factories:
@@ -142,4 +149,4 @@ async def build_tool_system(
             continue
         pool.add(server)
         service.registry.set_enabled(server.name, not server.disabled)
-    return ToolSystem(pool, service, config, elicitations)
+    return ToolSystem(pool, service, config, elicitations=elicitations, sampling=sampling)

@@ -43,6 +43,7 @@ from keiko_desktop.ui.presenters.conversations_presenter import ConversationsPre
 from keiko_desktop.ui.presenters.elicitation_presenter import ElicitationPresenter
 from keiko_desktop.ui.presenters.model_presenter import ModelPresenter
 from keiko_desktop.ui.presenters.quick_ask_presenter import QuickAskPresenter
+from keiko_desktop.ui.presenters.sampling_presenter import SamplingPresenter
 from keiko_desktop.ui.presenters.search_presenter import SearchPresenter
 from keiko_desktop.ui.presenters.settings_presenter import SettingsPresenter
 from keiko_desktop.ui.presenters.tasks_presenter import TasksPresenter, finished_text
@@ -103,6 +104,7 @@ class AppController(QObject):
         self.settings = SettingsPresenter(window, self.handle, themes, self, bridge=self.bridge)
         self.approvals = ApprovalPresenter(window)  # the Core's approver once attached
         self.elicitations = ElicitationPresenter(window)  # answers the servers' questions
+        self.sampling = SamplingPresenter(window)  # servers' requests for the model
         self.model = ModelPresenter(window, self.handle, self.bridge, self)
         self.agents = AgentsPresenter(window.agents_panel, self.handle, self.bridge, self)
         self.tasks = TasksPresenter(
@@ -212,6 +214,7 @@ class AppController(QObject):
         self.bridge.attach(core.bus)
         core.set_approver(self.approvals)  # Ask tools ask here, in a dialog
         core.set_elicitor(self.elicitations)  # and servers ask for input here, in a form
+        core.set_sampling_approver(self.sampling)
         self.handle.set(core)
         self.voice.start()  # the devices: QtMultimedia loads now, after the first paint
         self._follow_global_hotkey(core.settings)
@@ -363,6 +366,7 @@ class AppController(QObject):
         if core is not None:
             core.set_approver(None)
             core.set_elicitor(None)
+            core.set_sampling_approver(None)
             await core.aclose()
 
     async def _wait_exposed(self) -> None:

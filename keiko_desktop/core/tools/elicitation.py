@@ -61,6 +61,25 @@ class paused_while_answering:  # noqa: N801 - used like asyncio.timeout
             _deadlines.reset(self._token)
 
 
+class user_time:  # noqa: N801 - used like asyncio.timeout
+    """The time the user takes inside this block (``async with user_time(budget)``, at most
+    ``budget`` seconds) does not count against the limits of the call that asked
+    (``paused_while_answering``): a question, a sampling review."""
+
+    def __init__(self, budget: float) -> None:
+        self._budget = budget
+        self._scopes: tuple[asyncio.Timeout, ...] = ()
+        self._started = 0.0
+
+    async def __aenter__(self) -> None:
+        self._scopes = _deadlines.get()
+        _move_deadlines(self._scopes, self._budget)
+        self._started = time.monotonic()
+
+    async def __aexit__(self, *_exc: object) -> None:
+        _move_deadlines(self._scopes, (time.monotonic() - self._started) - self._budget)
+
+
 def _move_deadlines(scopes: tuple[asyncio.Timeout, ...], seconds: float) -> None:
     for scope in scopes:
         when = scope.when()
@@ -224,11 +243,8 @@ class ElicitationBroker:
         if open_here >= MAX_PENDING_PER_SERVER:
             return _logged(ElicitAnswer.decline(), f"{who} has too many questions open")
         self._pending[request.id] = request
-        scopes = _deadlines.get()  # the limits of the call that asks: not the user's time
-        _move_deadlines(scopes, request.timeout)
-        started = time.monotonic()
-        try:
-            async with asyncio.timeout(request.timeout):
+        try:  # the limits of the call that asks do not count the user's time
+            async with user_time(request.timeout), asyncio.timeout(request.timeout):
                 answer = await elicitor.elicit(request)
         except TimeoutError:
             return _logged(ElicitAnswer.cancel(), f"no one answered {who} in time")
@@ -237,7 +253,6 @@ class ElicitationBroker:
             return _logged(ElicitAnswer.cancel(), f"the question from {who} could not be asked")
         finally:
             self._pending.pop(request.id, None)
-            _move_deadlines(scopes, (time.monotonic() - started) - request.timeout)
         return self._checked(request, answer)
 
     def _checked(self, request: ElicitationRequest, answer: ElicitAnswer) -> ElicitationOutcome:

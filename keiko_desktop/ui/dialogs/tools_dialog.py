@@ -8,7 +8,7 @@ requests out (enable or disable a server, set a tool's policy, reload the audit 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase
@@ -32,6 +32,8 @@ from PySide6.QtWidgets import (
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.safe_text import one_line, printable
 from keiko_desktop.core.tools.models import AuditEntry, Policy, ServerState, ToolSpec
+from keiko_desktop.core.tools.sampling import SamplingPolicy
+from keiko_desktop.ui.dialogs.sampling_policies import set_sampling_combos
 from keiko_desktop.ui.widgets.sign_in_button import SignInButton
 
 POLICY_LABELS = {Policy.ALWAYS: "Always", Policy.ASK: "Ask", Policy.NEVER: "Never"}
@@ -65,6 +67,8 @@ class ToolsDialog(QDialog):
     server_enabled_changed = Signal(str, bool)
     policy_changed = Signal(str, str)
     refresh_requested = Signal()
+    sampling_policy_changed = Signal(str, str)
+    """A server's sampling policy (a ``SamplingPolicy`` value), chosen in its row."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,7 +76,8 @@ class ToolsDialog(QDialog):
         self.resize(820, 560)
         self.tabs = QTabWidget(self)
         fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        self.servers = _table(["On", "Server", "Kind", "Status", "Tools", "Details"], self)
+        columns = ["On", "Server", "Kind", "Status", "Tools", "Details", "Sampling"]
+        self.servers = _table(columns, self)
         self.servers.itemChanged.connect(self._on_servers_item_changed)
         self.tools = _table(["Tool", "Policy", "Description"], self)
         self.tools.currentCellChanged.connect(self._on_tools_current_cell_changed)
@@ -145,6 +150,10 @@ class ToolsDialog(QDialog):
                 self.servers.setItem(row, 5, _item(details))
         finally:
             self._filling = False
+
+    def set_sampling(self, policies: Mapping[str, SamplingPolicy]) -> None:
+        """Each server's sampling policy, in its row (``dialogs/sampling_policies.py``)."""
+        set_sampling_combos(self.servers, policies, self.sampling_policy_changed.emit)
 
     def set_tools(self, tools: Sequence[tuple[ToolSpec, Policy]]) -> None:
         self._specs = [spec for spec, _ in tools]

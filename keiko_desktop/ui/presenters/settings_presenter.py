@@ -167,7 +167,7 @@ class SettingsPresenter(QObject):
         if self.tools_presenter is None or self.tools_presenter.service is not core.tools:
             parent = self.dialog if self.dialog is not None else self._window
             self.tools_dialog = ToolsDialog(parent)
-            self.tools_presenter = ToolsPresenter(self.tools_dialog, core.tools)
+            self.tools_presenter = ToolsPresenter(self.tools_dialog, core.tools, core.sampling)
             if self._bridge is not None:
                 self._bridge.mcp_server_status_changed.connect(self.tools_presenter.request_refresh)
         assert self.tools_dialog is not None

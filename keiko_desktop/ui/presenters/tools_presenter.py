@@ -11,6 +11,8 @@ from PySide6.QtCore import QObject
 
 from keiko_desktop.core.errors import KeikoError
 from keiko_desktop.core.tools.models import Policy
+from keiko_desktop.core.tools.sampling import SamplingPolicy
+from keiko_desktop.core.tools.sampling_service import SamplingService
 from keiko_desktop.core.tools.service import ToolService
 from keiko_desktop.ui.dialogs.tools_dialog import ToolsDialog
 from keiko_desktop.ui.task_runner import TaskRunner
@@ -21,16 +23,21 @@ AUDIT_ROWS = 200
 class ToolsPresenter(QObject):
     """Connects a ``ToolsDialog`` to a ``ToolService``; lives (and goes) with the dialog."""
 
-    def __init__(self, dialog: ToolsDialog, service: ToolService) -> None:
+    def __init__(
+        self, dialog: ToolsDialog, service: ToolService, sampling: SamplingService | None = None
+    ) -> None:
         super().__init__(dialog)
         self.dialog = dialog
         self.service = service
+        self.sampling = sampling
+        """Servers' sampling policies, shown and set in the Servers tab."""
         self.tasks = TaskRunner(self._show_error)
         dialog.server_enabled_changed.connect(self._on_dialog_server_enabled_changed)
         dialog.policy_changed.connect(self._on_dialog_policy_changed)
         dialog.refresh_requested.connect(self._on_dialog_refresh_requested)
         dialog.sign_in_button.sign_in_requested.connect(self._on_dialog_sign_in_requested)
         dialog.sign_in_button.sign_out_requested.connect(self._on_dialog_sign_out_requested)
+        dialog.sampling_policy_changed.connect(self._on_dialog_sampling_policy_changed)
 
     async def refresh(self) -> None:
         """Show the servers, the tools with their policies, and the latest audit rows."""
@@ -41,6 +48,11 @@ class ToolsPresenter(QObject):
         if sign_in is not None:
             self.dialog.sign_in_button.set_states(
                 {s.name: sign_in.sign_in_state(s.name) for s in states}
+            )
+        if self.sampling is not None:
+            sampling = self.sampling
+            self.dialog.set_sampling(
+                {s.name: sampling.policy_for(s.name) for s in states if s.kind != "builtin"}
             )
         tools = self.service.tools(include_disabled=True, include_unusable=True)
         self.dialog.set_tools([(t, self.service.policy_for(t)) for t in tools])
@@ -82,6 +94,11 @@ class ToolsPresenter(QObject):
         finally:
             self.dialog.sign_in_button.set_busy(None)
             await self.refresh()
+
+    def _on_dialog_sampling_policy_changed(self, server: str, policy: str) -> None:
+        if self.sampling is not None:
+            change = self.sampling.set_policy(server, SamplingPolicy(policy))
+            self.tasks.spawn(change, "set a server's sampling policy")
 
     def _show_error(self, error: KeikoError) -> None:
         self.dialog.show_error(error)
