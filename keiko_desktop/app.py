@@ -229,6 +229,7 @@ class Core:
                 notes=repo,
                 approval_timeout=self.settings.tool_approval_timeout,
                 approver=self.approver,
+                log_level=self.settings.mcp_log_level,
             )
         except asyncio.CancelledError:
             raise

@@ -33,6 +33,7 @@ from keiko_desktop.mcp_tools.config import (
 from keiko_desktop.mcp_tools.connection import PoolOptions
 from keiko_desktop.mcp_tools.pool import ServerPool
 from keiko_desktop.mcp_tools.secrets import SecretStore
+from keiko_desktop.mcp_tools.server_logging import DEFAULT_LOG_LEVEL, ServerLogging
 from keiko_desktop.mcp_tools.shell_env import LoginShellPath
 from keiko_desktop.mcp_tools.transport import BuiltinFactory, ClientFactory
 
@@ -93,6 +94,7 @@ async def build_tool_system(
     config: McpConfig | None = None,
     only: Iterable[str] | None = None,
     secrets: SecretStore | None = None,
+    log_level: str = DEFAULT_LOG_LEVEL,
 ) -> ToolSystem:
     """Read mcp.json, start the servers (all, or ``only`` these) and return the tool system.
 
@@ -119,6 +121,8 @@ async def build_tool_system(
         approval_timeout=approval_timeout,
         approver=approver,
     )
+    logs = ServerLogging(service.live_calls, redactor, factory.stderr_log, log_level)
+    factory.hooks.add(logs.client_kwargs)  # log lines to the server's log and the call's card
     await service.load()
     wanted = set(only) if only is not None else None
     for server in config.all_servers():
