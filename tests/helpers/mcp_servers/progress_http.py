@@ -15,6 +15,10 @@ from tests.helpers.mcp_servers import free_port
 from tests.helpers.processes import stop
 
 PROGRESS_SERVER = Path(__file__).parent / "progress_server.py"
+RETRY_MS = 400
+"""The ``retry:`` interval the server announces (``progress_server.RETRY_MS``)."""
+CUT_MARKER = "step 2 of"
+"""What a test's proxy waits for before it cuts the stream (``progress_server.CUT_MARKER``)."""
 
 
 @contextmanager

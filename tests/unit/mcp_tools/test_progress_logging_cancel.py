@@ -39,7 +39,7 @@ from tests.helpers.mcp_servers.progress_http import PROGRESS_SERVER, progress_ht
 from .conftest import FAST
 
 SECRET = "tok-0123456789abcdef"
-TOOLS = ("work", "wait_for_cancel", "was_cancelled")
+TOOLS = ("work", "wait_for_cancel", "was_cancelled", "replays")
 
 
 def stdio_progress(record: Path) -> StdioServerConfig:
