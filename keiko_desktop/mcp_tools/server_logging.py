@@ -98,8 +98,9 @@ class ServerLogging:
         lines = [f"[log {level}] {text}"]
         dropped = self._dropped.pop(server, 0)
         if dropped:
-            lines.insert(0, f"[log] {dropped} lines dropped (more than "
-                         f"{MAX_FILE_LINES_PER_SECOND} a second)")
+            lines.insert(
+                0, f"[log] {dropped} lines dropped (more than {MAX_FILE_LINES_PER_SECOND} a second)"
+            )
         count = self._window_lines.get(server, 0)
         if count >= MAX_FILE_LINES_PER_SECOND:
             self._dropped[server] = dropped + 1

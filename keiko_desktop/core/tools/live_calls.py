@@ -80,7 +80,9 @@ class ProgressThrottle:
     """At most one update per ``interval``: ``offer`` says whether to send one now; one held
     back waits in ``pending`` until ``take_due`` hands it out."""
 
-    def __init__(self, interval: float = PROGRESS_INTERVAL, clock: Callable[[], float] | None = None):
+    def __init__(
+        self, interval: float = PROGRESS_INTERVAL, clock: Callable[[], float] | None = None
+    ):
         self.interval = interval
         self._clock = clock or time.monotonic
         self._last: float | None = None
@@ -134,9 +136,7 @@ class LiveCall:
         if self._throttle.offer(update):
             self._publish(update)
         elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(
-                self._throttle.wait(), self._flush
-            )
+            self._timer = asyncio.get_running_loop().call_later(self._throttle.wait(), self._flush)
 
     def logged(self, level: str, text: str) -> None:
         """A log line of the call's server (already redacted by the caller)."""
@@ -166,9 +166,7 @@ class LiveCall:
         if update is not None:
             self._publish(update)
         elif self._throttle.pending is not None:  # woke a little early
-            self._timer = asyncio.get_running_loop().call_later(
-                self._throttle.wait(), self._flush
-            )
+            self._timer = asyncio.get_running_loop().call_later(self._throttle.wait(), self._flush)
 
     def _publish(self, update: ProgressUpdate) -> None:
         self._bus.publish(

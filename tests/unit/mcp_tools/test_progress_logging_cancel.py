@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -51,6 +52,7 @@ def stdio_progress(record: Path) -> StdioServerConfig:
     )
 
 
+@asynccontextmanager
 async def started(
     paths: Paths, bus: EventBus, server: ServerConfig, mode: str
 ) -> AsyncIterator[ToolSystem]:
@@ -70,7 +72,9 @@ async def started(
     )
     try:
         assert await system.pool.wait_settled(time_limit=30)
-        assert system.pool.connection("prog").status == "ready", system.pool.connection("prog").detail
+        assert system.pool.connection("prog").status == "ready", system.pool.connection(
+            "prog"
+        ).detail
         for tool in TOOLS:
             await system.service.set_policy(f"prog.{tool}", Policy.ALWAYS)
         yield system
@@ -93,7 +97,7 @@ def record(tmp_path: Path) -> Path:
 async def stdio_system(
     paths: Paths, bus: EventBus, mode: str, record: Path
 ) -> AsyncIterator[ToolSystem]:
-    async for system in started(paths, bus, stdio_progress(record), mode):
+    async with started(paths, bus, stdio_progress(record), mode) as system:
         yield system
 
 
@@ -103,6 +107,15 @@ def http_url() -> Iterator[str]:
         yield url
 
 
+async def until(check: Callable[[], Awaitable[bool]], time_limit: float = 10.0) -> None:
+    """Wait (bounded) until ``check()`` is true; it asks a real process, so it polls."""
+    for _ in range(int(time_limit / 0.05)):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"not true within {time_limit} s")
+
+
 def calls(recorder: EventRecorder, kind: type) -> list:
     return [e for e in recorder.events if isinstance(e, kind)]
 
@@ -110,7 +123,9 @@ def calls(recorder: EventRecorder, kind: type) -> list:
 async def test_progress_and_log_lines_reach_the_call_and_the_log_file(
     stdio_system: ToolSystem, bus: EventBus, paths: Paths
 ) -> None:
-    recorder = EventRecorder(bus, ToolCallStarted, ToolCallProgressed, ToolCallLogged, ToolCallEnded)
+    recorder = EventRecorder(
+        bus, ToolCallStarted, ToolCallProgressed, ToolCallLogged, ToolCallEnded
+    )
     result = await stdio_system.service.call(
         "prog.work", {"steps": 5, "delay": 0.15, "secret": SECRET}, conversation_id=7
     )
@@ -120,25 +135,34 @@ async def test_progress_and_log_lines_reach_the_call_and_the_log_file(
     assert start.arguments["secret"] == "[redacted]"
     progress = calls(recorder, ToolCallProgressed)
     assert {p.call_id for p in progress} == {start.call_id}
-    assert progress[-1].progress == 5 and progress[-1].total == 5
-    assert progress[-1].message == "step 5 of 5" and progress[-1].fraction == 1.0
+    assert progress[-1].progress == 5
+    assert progress[-1].total == 5
+    assert progress[-1].message == "step 5 of 5"
+    assert progress[-1].fraction == 1.0
     first = progress[0].message  # the server put an ESC and a bidi override in it
-    assert first.startswith("starting") and "\x1b" not in first and "\u202e" not in first
+    assert first.startswith("starting")
+    assert "\x1b" not in first
+    assert "\u202e" not in first
     logged = calls(recorder, ToolCallLogged)
     texts = [(line.level, line.text) for line in logged]
-    assert ("info", "worker: did step 1") in texts and ("info", "worker: did step 5") in texts
+    assert ("info", "worker: did step 1") in texts
+    assert ("info", "worker: did step 5") in texts
     assert not any(level == "debug" for level, _ in texts), "below the info level"
     warning = next(text for level, text in texts if level == "warning")
-    assert SECRET not in warning and "[redacted]" in warning
+    assert SECRET not in warning
+    assert "[redacted]" in warning
     (end,) = calls(recorder, ToolCallEnded)
     assert (end.call_id, end.outcome) == (start.call_id, "ok")
     log_file = (paths.log_dir / "mcp-prog.log").read_text(encoding="utf-8")
     assert "[log info] worker: did step 3" in log_file
-    assert SECRET not in log_file and "[log warning] token is [redacted]" in log_file
+    assert SECRET not in log_file
+    assert "[log warning] token is [redacted]" in log_file
     assert oct((paths.log_dir / "mcp-prog.log").stat().st_mode & 0o777) == "0o600"
 
 
-async def test_progress_is_throttled_to_ten_a_second(stdio_system: ToolSystem, bus: EventBus) -> None:
+async def test_progress_is_throttled_to_ten_a_second(
+    stdio_system: ToolSystem, bus: EventBus
+) -> None:
     recorder = EventRecorder(bus, ToolCallProgressed)
     loop = asyncio.get_running_loop()
     begun = loop.time()
@@ -158,9 +182,12 @@ async def test_stopping_a_call_cancels_it_on_the_server(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    async with asyncio.timeout(10):
-        while "cancelled" not in (record.read_text() if record.exists() else ""):
-            await asyncio.sleep(0.05)
+
+    async def recorded() -> bool:
+        text = await asyncio.to_thread(lambda: record.read_text() if record.exists() else "")
+        return "cancelled" in text
+
+    await until(recorded)
     answer = await stdio_system.service.call("prog.was_cancelled", {})
     assert answer.text == "yes"
     assert stdio_system.pool.connection("prog").status == "ready"
@@ -168,14 +195,15 @@ async def test_stopping_a_call_cancels_it_on_the_server(
     assert [e.outcome for e in ended] == ["cancelled", "ok"]
     rows = await stdio_system.service.audit_log(server="prog")
     cancelled = next(r for r in rows if r.tool == "wait_for_cancel")
-    assert cancelled.error is not None and cancelled.error.startswith("cancelled")
+    assert cancelled.error is not None
+    assert cancelled.error.startswith("cancelled")
 
 
 async def test_over_http_progress_logs_and_cancellation(
     paths: Paths, bus: EventBus, http_url: str, mode: str
 ) -> None:
     recorder = EventRecorder(bus, ToolCallProgressed, ToolCallLogged, ToolCallEnded)
-    async for system in started(paths, bus, HttpServerConfig("prog", http_url), mode):
+    async with started(paths, bus, HttpServerConfig("prog", http_url), mode) as system:
         result = await system.service.call("prog.work", {"steps": 3, "delay": 0.15})
         assert result.text == "worked 3 steps"
         progress = calls(recorder, ToolCallProgressed)
@@ -191,11 +219,14 @@ async def test_over_http_progress_logs_and_cancellation(
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        async with asyncio.timeout(10):
-            while (await system.service.call("prog.was_cancelled", {})).text != "yes":
-                await asyncio.sleep(0.1)
+
+        async def server_says_so() -> bool:
+            return (await system.service.call("prog.was_cancelled", {})).text == "yes"
+
+        await until(server_says_so)
         assert system.pool.connection("prog").status == "ready"
 
 
 def test_the_server_file_is_where_the_helper_says() -> None:
-    assert PROGRESS_SERVER.is_file() and os.access(PROGRESS_SERVER, os.R_OK)
+    assert PROGRESS_SERVER.is_file()
+    assert os.access(PROGRESS_SERVER, os.R_OK)

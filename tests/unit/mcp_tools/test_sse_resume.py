@@ -90,7 +90,7 @@ async def test_a_cut_stream_resumes_with_last_event_id_after_the_retry_interval(
 ) -> None:
     recorder = EventRecorder(bus, ToolCallProgressed)
     url = f"http://127.0.0.1:{proxy.port}/mcp"
-    async for system in started(paths, bus, HttpServerConfig("prog", url), "legacy"):
+    async with started(paths, bus, HttpServerConfig("prog", url), "legacy") as system:
         result = await system.service.call("prog.work", {"steps": 5, "delay": 0.3})
         assert result.text == "worked 5 steps", result.text
         assert proxy.cut_at is not None, "the proxy never cut the stream"
@@ -111,7 +111,7 @@ async def test_on_the_2026_wire_a_cut_fails_the_call_and_the_server_stays(
 ) -> None:
     url = f"http://127.0.0.1:{proxy.port}/mcp"
     statuses = EventRecorder(bus, McpServerStatusChanged)
-    async for system in started(paths, bus, HttpServerConfig("prog", url), "auto"):
+    async with started(paths, bus, HttpServerConfig("prog", url), "auto") as system:
         result = await system.service.call("prog.work", {"steps": 5, "delay": 0.3})
         assert proxy.cut_at is not None
         assert result.is_error, result.text
