@@ -83,9 +83,10 @@ class LiveToolCard(QFrame):
         self.card.set_result("", is_error=outcome != "ok", duration=None, decision="")
         if outcome == "cancelled":
             self.card.header.setText(f"▸ {self.name} · cancelled")
-        if self.progress.maximum() == 0:
+        if self.progress.maximum() == 0:  # a busy bar would go on moving
             self.progress.setRange(0, 1)
             self.progress.setValue(1 if outcome == "ok" else 0)
+        self.progress.setFormat(outcome)
 
     @property
     def log_text(self) -> str:

@@ -11,6 +11,8 @@ Tools:
 - ``wait_for_cancel(seconds)``: reports progress without a total, then waits; cancelled, it
   records ``cancelled`` (in memory, and in the file ``PROGRESS_LOG`` names, if set).
 - ``was_cancelled()``: ``yes`` once a ``wait_for_cancel`` was cancelled, else ``no``.
+- With ``PROGRESS_ONLY=TOOL`` only that tool is offered; ``PROGRESS_MIN_WAIT`` is the least
+  ``wait_for_cancel`` waits, whatever it is asked (a small model picks odd arguments).
 - ``replays()``: how many times a client resumed a stream here, and each wait it honoured
   (HTTP only), as JSON.
 """
@@ -65,6 +67,7 @@ async def work(ctx: Context, steps: int = 5, delay: float = 0.05, secret: str = 
 @server.tool()
 async def wait_for_cancel(ctx: Context, seconds: float = 600.0) -> str:
     """Wait up to ``seconds`` (report progress without a total meanwhile)."""
+    seconds = max(seconds, float(os.environ.get("PROGRESS_MIN_WAIT", "0")))
     _record("wait started")
     try:
         await ctx.log("info", "waiting to be cancelled")
@@ -133,6 +136,11 @@ def replays() -> str:
 
 
 def main() -> None:
+    only = os.environ.get("PROGRESS_ONLY")  # e.g. for a small model: one tool to choose
+    if only:
+        for tool in ("work", "wait_for_cancel", "was_cancelled", "replays"):
+            if tool != only:
+                server.remove_tool(tool)
     if sys.argv[1:2] == ["--http"]:
         import uvicorn
 
