@@ -94,6 +94,7 @@ def test_the_person_sees_progress_and_stops_the_call_by_keyboard(
 
     p.key("Escape")  # the pointer is still over the window, so the key goes there
     p.wait("the cancellation on the server", lambda: _recorded(record, "cancelled"), timeout=20)
+    assert _recorded(record, "notified "), "the client sent notifications/cancelled"
     time.sleep(0.5)
     p.shot("cancelled")
     rows = p.rows("SELECT tool, error FROM tool_audit ORDER BY id")

@@ -119,9 +119,12 @@ def test_the_card_shows_progress_and_log_lines_while_the_tool_works(
         return last is not None and last.text == "All six steps are done."
 
     harness.wait(answered, timeout=15)
-    widgets = [view.widget_for(mid) for mid in view.message_ids()]
-    roles = [w.message.role for w in widgets if w]
-    assert roles == ["user", "tool", "assistant"]
+
+    def roles() -> list[str]:
+        widgets = [view.widget_for(mid) for mid in view.message_ids()]
+        return [w.message.role for w in widgets if w]
+
+    harness.wait(lambda: roles() == ["user", "tool", "assistant"], timeout=10)
 
 
 def test_esc_stops_the_turn_and_the_server_sees_the_cancellation(
@@ -141,6 +144,7 @@ def test_esc_stops_the_turn_and_the_server_sees_the_cancellation(
     QTest.keyClick(harness.panel.composer.editor, Qt.Key.Key_Escape)
     harness.wait(lambda: card.card.header_text.endswith("cancelled"), timeout=10)
     harness.wait(lambda: record.exists() and "cancelled" in record.read_text(), timeout=10)
+    assert "notified " in record.read_text()  # told by notifications/cancelled
     harness.wait(lambda: not harness.controller.chat.is_streaming(), timeout=10)
     rows = harness.run(harness.core.tools.audit_log(server="prog"))
     assert rows[0].tool == "wait_for_cancel"

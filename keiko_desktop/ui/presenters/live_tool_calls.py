@@ -65,6 +65,7 @@ class LiveToolCallsPresenter(QObject):
             if event.outcome == "cancelled":
                 card.set_ended("cancelled")
                 call_id = event.call_id
-                QTimer.singleShot(KEEP_CANCELLED_MS, self, lambda: self._strip.remove_card(call_id))
+                strip = self._strip  # the card is the timer's context: gone with it, no call
+                QTimer.singleShot(KEEP_CANCELLED_MS, card, lambda: strip.remove_card(call_id))
             else:
                 self._strip.remove_card(event.call_id)

@@ -9,7 +9,9 @@ Tools:
   line per step, ``delay`` seconds apart; a log line also carries ``secret`` (to check that
   Keiko redacts it) and a progress message with control characters (to check the escaping).
 - ``wait_for_cancel(seconds)``: reports progress without a total, then waits; cancelled, it
-  records ``cancelled`` (in memory, and in the file ``PROGRESS_LOG`` names, if set).
+  records ``cancelled`` (in memory, and in the file ``PROGRESS_LOG`` names, if set). Over stdio
+  every ``notifications/cancelled`` that arrives is recorded first, as ``notified ID``, so a
+  test can tell a cancel the client sent from a client that merely went away.
 - ``was_cancelled()``: ``yes`` once a ``wait_for_cancel`` was cancelled, else ``no``.
 - With ``PROGRESS_ONLY=TOOL`` only that tool is offered; ``PROGRESS_MIN_WAIT`` is the least
   ``wait_for_cancel`` waits, whatever it is asked (a small model picks odd arguments).
@@ -26,6 +28,9 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass
+from typing import Any
+
+import anyio
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.streamable_http import EventCallback, EventMessage, EventStore
@@ -147,7 +152,53 @@ def main() -> None:
         app = server.streamable_http_app(event_store=store, retry_interval=RETRY_MS)
         uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
     else:
-        server.run()
+        anyio.run(_serve_stdio)
+
+
+class _SpyingReader:
+    """The server's stdin stream, recording each ``notifications/cancelled`` it carries."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def _look(self, item: Any) -> Any:
+        message = getattr(getattr(item, "message", None), "root", getattr(item, "message", None))
+        if getattr(message, "method", None) == "notifications/cancelled":
+            params = getattr(message, "params", None) or {}
+            _record(f"notified {params.get('requestId')}")
+        return item
+
+    async def receive(self) -> Any:
+        return self._look(await self._inner.receive())
+
+    def __aiter__(self) -> _SpyingReader:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> _SpyingReader:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._inner.__aexit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+async def _serve_stdio() -> None:
+    from mcp.server.stdio import stdio_server
+
+    lowlevel = server._lowlevel_server
+    async with stdio_server() as (read_stream, write_stream):
+        await lowlevel.run(
+            _SpyingReader(read_stream), write_stream, lowlevel.create_initialization_options()
+        )
 
 
 if __name__ == "__main__":

@@ -185,7 +185,7 @@ async def test_stopping_a_call_cancels_it_on_the_server(
 
     async def recorded() -> bool:
         text = await asyncio.to_thread(lambda: record.read_text() if record.exists() else "")
-        return "cancelled" in text
+        return "notified " in text and "cancelled" in text
 
     await until(recorded)
     answer = await stdio_system.service.call("prog.was_cancelled", {})
