@@ -49,8 +49,8 @@ class LiveToolCallsPresenter(QObject):
         if isinstance(event, ToolCallStarted):
             if event.conversation_id is None or event.conversation_id != self._conversation_id():
                 return
-            for call_id, card in list(self._strip.cards.items()):
-                if card.card.header_text.endswith("cancelled"):
+            for call_id, old in list(self._strip.cards.items()):
+                if old.card.header_text.endswith("cancelled"):
                     self._strip.remove_card(call_id)
             self._strip.add_card(event.call_id, event.qualified_name, event.arguments)
             return

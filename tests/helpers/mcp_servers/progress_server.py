@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.streamable_http import EventCallback, EventMessage, EventStore
 from mcp.shared.exceptions import MCPDeprecationWarning
