@@ -4,8 +4,9 @@ call it is running.
 ``ServerLogging.client_kwargs`` is a client hook (``ClientFactory.hooks``): each server's SDK
 ``Client`` gets a ``logging_callback`` and ``log_level``. On 2026-07-28 connections the level
 is the per-request opt-in (``io.modelcontextprotocol/logLevel`` in every request's ``_meta``),
-so the server sends nothing below it; on the 2025 handshake a server may send every level, so
-lines below the level are dropped here as well.
+so the server sends nothing below it; on the 2025 handshake ``opened`` (a client hook called
+once the session is up) sends ``logging/setLevel`` to a server that offers logging, and lines
+below the level are dropped here as well, since a server may send every level.
 
 Each line is redacted (``Redactor``: the server's secrets never reach the file or the window),
 written to ``logs/mcp-NAME.log`` (owner-only, beside the server's stderr, marked ``[log
@@ -19,11 +20,16 @@ from __future__ import annotations
 import json
 import logging
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import mcp.types as types
+from mcp import Client, MCPError
+from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from keiko_desktop.core.private_files import open_private, private_dir
 from keiko_desktop.core.safe_text import one_line
@@ -36,6 +42,7 @@ DEFAULT_LOG_LEVEL = "info"
 MAX_FILE_LINE_CHARS = 2_000
 MAX_FILE_LINES_PER_SECOND = 50
 _MAX_DATA_CHARS = 8_000
+SET_LEVEL_TIMEOUT = 5.0
 
 
 def log_text(params: types.LoggingMessageNotificationParams) -> str:
@@ -77,6 +84,21 @@ class ServerLogging:
             self.received(server, params)
 
         return {"logging_callback": on_log, "log_level": self.level}
+
+    async def opened(self, server: str, client: Client) -> None:
+        """On the 2025 handshake, ask a server that offers logging for this level and up
+        (``logging/setLevel``); it may still send more, which ``received`` drops."""
+        if client.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            return
+        if client.server_capabilities.logging is None:
+            return
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", MCPDeprecationWarning)
+                with anyio.fail_after(SET_LEVEL_TIMEOUT):
+                    await client.set_logging_level(self.level)  # type: ignore[arg-type]
+        except (MCPError, TimeoutError) as exc:
+            log.info("server %s did not take the log level %s: %s", server, self.level, exc)
 
     def received(self, server: str, params: types.LoggingMessageNotificationParams) -> None:
         level = str(params.level)

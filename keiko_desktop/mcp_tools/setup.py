@@ -123,6 +123,7 @@ async def build_tool_system(
     )
     logs = ServerLogging(service.live_calls, redactor, factory.stderr_log, log_level)
     factory.hooks.add(logs.client_kwargs)  # log lines to the server's log and the call's card
+    factory.hooks.add_opened(logs.opened)  # the 2025 handshake's logging/setLevel
     await service.load()
     wanted = set(only) if only is not None else None
     for server in config.all_servers():

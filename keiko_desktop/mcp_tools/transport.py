@@ -179,6 +179,7 @@ class ClientFactory:
             **self.hooks.client_kwargs(config.name),
         )
         await stack.enter_async_context(client)
+        await self.hooks.opened(config.name, client)
         if reaper is not None:
             reaper.find()
             stack.callback(reaper.snapshot)

@@ -15,6 +15,7 @@ Tools:
 - ``was_cancelled()``: ``yes`` once a ``wait_for_cancel`` was cancelled, else ``no``.
 - With ``PROGRESS_ONLY=TOOL`` only that tool is offered; ``PROGRESS_MIN_WAIT`` is the least
   ``wait_for_cancel`` waits, whatever it is asked (a small model picks odd arguments).
+- ``logging/setLevel`` (the 2025 handshake) is answered and recorded as ``set level LEVEL``.
 - ``replays()``: how many times a client resumed a stream here, and each wait it honoured
   (HTTP only), as JSON.
 """
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+from mcp import types
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.streamable_http import EventCallback, EventMessage, EventStore
 from mcp.shared.exceptions import MCPDeprecationWarning
@@ -137,6 +139,16 @@ store = MemoryEventStore()
 def replays() -> str:
     """The resumes this server served (``Last-Event-ID``, events replayed, when)."""
     return json.dumps(store.resumes)
+
+
+async def _set_level(_ctx: Any, params: types.SetLevelRequestParams) -> types.EmptyResult:
+    _record(f"set level {params.level}")
+    return types.EmptyResult()
+
+
+server._lowlevel_server.add_request_handler(
+    "logging/setLevel", types.SetLevelRequestParams, _set_level
+)
 
 
 def main() -> None:

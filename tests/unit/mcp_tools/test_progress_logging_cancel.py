@@ -121,7 +121,7 @@ def calls(recorder: EventRecorder, kind: type) -> list:
 
 
 async def test_progress_and_log_lines_reach_the_call_and_the_log_file(
-    stdio_system: ToolSystem, bus: EventBus, paths: Paths
+    stdio_system: ToolSystem, bus: EventBus, paths: Paths, mode: str, record: Path
 ) -> None:
     recorder = EventRecorder(
         bus, ToolCallStarted, ToolCallProgressed, ToolCallLogged, ToolCallEnded
@@ -158,6 +158,8 @@ async def test_progress_and_log_lines_reach_the_call_and_the_log_file(
     assert SECRET not in log_file
     assert "[log warning] token is [redacted]" in log_file
     assert oct((paths.log_dir / "mcp-prog.log").stat().st_mode & 0o777) == "0o600"
+    set_level = "set level info" in await asyncio.to_thread(record.read_text)
+    assert set_level == (mode == "legacy"), "logging/setLevel is the 2025 handshake's"
 
 
 async def test_progress_is_throttled_to_ten_a_second(
