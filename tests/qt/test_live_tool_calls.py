@@ -24,6 +24,7 @@ from keiko_desktop.mcp_tools.config import (
 )
 from keiko_desktop.mcp_tools.setup import ToolSystem, build_tool_system
 from keiko_desktop.store import SqliteToolRepository
+from keiko_desktop.ui.presenters import live_tool_calls
 from keiko_desktop.ui.widgets.live_tool_card import LiveCallsStrip, LiveToolCard
 from tests.helpers.fake_model import FakeToolModel
 from tests.helpers.mcp_servers.progress_http import PROGRESS_SERVER
@@ -128,8 +129,9 @@ def test_the_card_shows_progress_and_log_lines_while_the_tool_works(
 
 
 def test_esc_stops_the_turn_and_the_server_sees_the_cancellation(
-    harness: Harness, tool_model: FakeToolModel, record: Path
+    harness: Harness, tool_model: FakeToolModel, record: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(live_tool_calls, "KEEP_CANCELLED_MS", 1500)
     tool_model.tool_replies = [
         json.dumps({"tool": "prog.wait_for_cancel", "arguments": {}}),
     ]
@@ -152,3 +154,5 @@ def test_esc_stops_the_turn_and_the_server_sees_the_cancellation(
     assert rows[0].error.startswith("cancelled")
     answer = harness.run(harness.core.tools.call("prog.was_cancelled", {}))
     assert answer.text == "yes"  # the server is still up, and knows
+    harness.wait(lambda: not strip.cards, timeout=10)  # the cancelled card goes after a while
+    assert not strip.isVisible()

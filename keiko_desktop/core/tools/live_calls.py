@@ -124,6 +124,7 @@ class LiveCall:
         self.log_lines = 0
         self.dropped_log_lines = 0
         self.outcome: CallOutcome = "ok"
+        self.closed = False
 
     async def on_progress(self, progress: float, total: float | None, message: str | None) -> None:
         """The SDK's ``progress_callback`` (``ProgressFnT``)."""
@@ -131,7 +132,7 @@ class LiveCall:
 
     def progressed(self, progress: Any, total: Any, message: Any) -> None:
         update = progress_update(progress, total, message)
-        if update is None:
+        if update is None or self.closed:  # a late notification after the end is dropped
             return
         if self._throttle.offer(update):
             self._publish(update)
@@ -140,6 +141,8 @@ class LiveCall:
 
     def logged(self, level: str, text: str) -> None:
         """A log line of the call's server (already redacted by the caller)."""
+        if self.closed:
+            return
         if self.log_lines >= MAX_LOG_LINES:
             self.dropped_log_lines += 1
             return
@@ -153,6 +156,7 @@ class LiveCall:
 
     def close(self) -> None:
         """The call ended: an update still held back is published now (the last word)."""
+        self.closed = True
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

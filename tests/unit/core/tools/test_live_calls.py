@@ -82,6 +82,9 @@ async def test_a_burst_is_throttled_and_its_last_update_arrives(bus: EventBus) -
     last = recorder.events[-1]
     assert isinstance(last, ToolCallProgressed)
     assert last.progress == 202
+    live.progressed(300, 300, "after the end")
+    live.logged("info", "after the end")
+    assert recorder.events[-1] is last, "nothing is published for a call that ended"
 
 
 async def test_started_and_ended_carry_one_id_and_the_outcome(bus: EventBus) -> None:
