@@ -255,6 +255,7 @@ class Core:
                 approval_timeout=self.settings.tool_approval_timeout,
                 approver=self.approver,
                 sampling_model=self.models.get,  # servers sample the chat's model
+                log_level=self.settings.mcp_log_level,
             )
         except asyncio.CancelledError:
             raise

@@ -185,6 +185,15 @@ class Settings:
         minimum=1,
         maximum=32,
     )
+    mcp_log_level: str = setting(
+        "tools",
+        "info",
+        "Server log level",
+        "The least severe log line a tool server sends while it works (shown on the tool"
+        " call and kept in logs/mcp-NAME.log).",
+        effect=Effect.RESTART,
+        choices=("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"),
+    )
     deleted_retention_days: int = setting(
         "chat",
         30,

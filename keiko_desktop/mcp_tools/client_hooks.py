@@ -9,10 +9,13 @@ its own module and the transport only merges what they give.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 ClientKwargsBuilder = Callable[[str], dict[str, Any]]
+ClientOpened = Callable[[str, Any], Awaitable[None]]
+"""Called with the server's name and its open ``mcp.Client`` (a request once connected, such
+as the 2025 handshake's ``logging/setLevel``)."""
 
 
 class ClientHooks:
@@ -20,9 +23,17 @@ class ClientHooks:
 
     def __init__(self) -> None:
         self._builders: list[ClientKwargsBuilder] = []
+        self._opened: list[ClientOpened] = []
 
     def add(self, builder: ClientKwargsBuilder) -> None:
         self._builders.append(builder)
+
+    def add_opened(self, callback: ClientOpened) -> None:
+        self._opened.append(callback)
+
+    async def opened(self, server: str, client: Any) -> None:
+        for callback in self._opened:
+            await callback(server, client)
 
     def client_kwargs(self, server: str) -> dict[str, Any]:
         merged: dict[str, Any] = {}

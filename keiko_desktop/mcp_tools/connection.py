@@ -33,6 +33,7 @@ from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.core.tools.elicitation import paused_while_answering
 from keiko_desktop.core.tools.errors import ServerUnavailableError, ToolCallError, ToolTimeoutError
 from keiko_desktop.core.tools.events import McpServerStatusChanged, McpToolsChanged
+from keiko_desktop.core.tools.live_calls import current_live_call
 from keiko_desktop.core.tools.models import ServerStatus, ToolResult, ToolSpec, tool_name_problem
 from keiko_desktop.mcp_tools.config import BuiltinServerConfig, ServerConfig
 from keiko_desktop.mcp_tools.convert import tool_result, tool_spec
@@ -346,7 +347,13 @@ class ServerConnection:
         try:
             # backstop for the SDK's own time limit; a question to the user pauses it
             async with asyncio.timeout(limit + 2.0) as scope, paused_while_answering(scope):
-                result = await client.call_tool(tool, arguments, read_timeout_seconds=limit)
+                live = current_live_call()  # its progress goes to the call's card
+                result = await client.call_tool(
+                    tool,
+                    arguments,
+                    read_timeout_seconds=limit,
+                    progress_callback=live.on_progress if live is not None else None,
+                )
         except TimeoutError:
             raise self._timeout(name, limit) from None
         except MCPError as exc:

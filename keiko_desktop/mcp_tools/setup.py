@@ -39,6 +39,7 @@ from keiko_desktop.mcp_tools.pool import ServerPool
 from keiko_desktop.mcp_tools.resources import McpResources
 from keiko_desktop.mcp_tools.sampling import SamplingHook, sampling_service
 from keiko_desktop.mcp_tools.secrets import SecretStore
+from keiko_desktop.mcp_tools.server_logging import DEFAULT_LOG_LEVEL, ServerLogging
 from keiko_desktop.mcp_tools.shell_env import LoginShellPath
 from keiko_desktop.mcp_tools.transport import BuiltinFactory, ClientFactory
 
@@ -105,6 +106,7 @@ async def build_tool_system(
     secrets: SecretStore | None = None,
     elicitations: ElicitationBroker | None = None,
     sampling_model: ModelGetter | None = None,
+    log_level: str = DEFAULT_LOG_LEVEL,
 ) -> ToolSystem:
     """Read mcp.json, start the servers (all, or ``only`` these) and return the tool system.
 
@@ -138,6 +140,9 @@ async def build_tool_system(
     )
     service.sign_in = factory.oauth
     service.content = McpResources(pool)
+    logs = ServerLogging(service.live_calls, redactor, factory.stderr_log, log_level)
+    factory.hooks.add(logs.client_kwargs)  # log lines to the server's log and the call's card
+    factory.hooks.add_opened(logs.opened)  # the 2025 handshake's logging/setLevel
     await service.load()
     sampling = await sampling_service(pool, bus, policies, sampling_model, approval_timeout)
     factory.hooks.add(SamplingHook(sampling))

@@ -187,6 +187,7 @@ class ClientFactory:
             if self.oauth is not None:  # a 401 only a person can answer: say so
                 self.oauth.raise_if_needed(config.name)
             raise
+        await self.hooks.opened(config.name, client)
         if reaper is not None:
             reaper.find()
             stack.callback(reaper.snapshot)

@@ -29,6 +29,7 @@ from keiko_desktop.core.tasks.events import (
     TasksRemoved,
     TaskUpdated,
 )
+from keiko_desktop.core.tools.call_events import ToolCallActivity
 from keiko_desktop.core.tools.events import (
     McpServerStatusChanged,
     ToolExecuted,
@@ -49,6 +50,8 @@ class EventBridge(QObject):
         tool_policy_reset(ToolPolicyReset): a tool set to Always asks again (its server or
             the tool changed).
         tool_executed(ToolExecuted): a tool call finished (or was refused).
+        tool_call_activity(ToolCallActivity): a running tool call started, progressed,
+            logged a line or ended.
         mcp_server_status_changed(McpServerStatusChanged): a tool server started, failed or
             stopped.
         agent_status_changed(AgentStatusChanged): an agent became ready, busy, or failed.
@@ -82,6 +85,7 @@ class EventBridge(QObject):
     conversation_changed = Signal(object)
     tool_policy_reset = Signal(object)
     tool_executed = Signal(object)
+    tool_call_activity = Signal(object)
     mcp_server_status_changed = Signal(object)
     agent_status_changed = Signal(object)
     agents_changed = Signal(object)
@@ -111,6 +115,7 @@ class EventBridge(QObject):
             ConversationChanged: self.conversation_changed,
             ToolPolicyReset: self.tool_policy_reset,
             ToolExecuted: self.tool_executed,
+            ToolCallActivity: self.tool_call_activity,
             McpServerStatusChanged: self.mcp_server_status_changed,
             AgentStatusChanged: self.agent_status_changed,
             AgentsChanged: self.agents_changed,

@@ -6,6 +6,7 @@ terminal step (the actual call) in the order named by configuration, outermost f
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -183,6 +184,9 @@ class AuditMiddleware:
             if result.is_error:
                 error = result.text[:500]
             return replace(result, decision=ctx.decision, duration=ctx.duration)
+        except asyncio.CancelledError:  # the turn was stopped: the row says so
+            error = "cancelled: the turn was stopped while the tool ran"
+            raise
         except Exception as exc:
             error = str(exc)[:500]
             raise

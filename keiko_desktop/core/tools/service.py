@@ -17,6 +17,7 @@ from keiko_desktop.core.events import EventBus
 from keiko_desktop.core.tools.approvals import DEFAULT_APPROVAL_TIMEOUT, ApprovalBroker, Approver
 from keiko_desktop.core.tools.errors import ToolError
 from keiko_desktop.core.tools.events import McpToolsChanged, ToolPolicyReset
+from keiko_desktop.core.tools.live_calls import LiveCalls, outcome_of
 from keiko_desktop.core.tools.middleware import (
     DEFAULT_ORDER,
     ApprovalMiddleware,
@@ -74,6 +75,8 @@ class ToolService:
         self.call_timeout = call_timeout
         self.sign_in: ServerSignIn | None = None
         """Sign in to remote servers that use OAuth (Settings > Tools); None: not offered."""
+        self.live_calls = LiveCalls(bus)
+        """Calls running now: their ids, progress and log lines (``live_calls``)."""
         self._audit = audit
         available: dict[str, ToolMiddleware] = {
             "logging": LoggingMiddleware(self.redactor),
@@ -199,6 +202,12 @@ class ToolService:
             return ToolResult(text=text, is_error=True, size=len(text), decision=ctx.decision)
 
     async def _execute(self, ctx: ToolCallContext) -> ToolResult:
+        async with self.live_calls.running(ctx.call, ctx.redacted_arguments) as live:
+            result = await self._run(ctx)
+            live.outcome = outcome_of(result)
+            return result
+
+    async def _run(self, ctx: ToolCallContext) -> ToolResult:
         try:
             return await self.provider.call_tool(
                 ctx.call.server, ctx.call.tool, ctx.call.arguments, self.call_timeout

@@ -26,6 +26,7 @@ from keiko_desktop.ui import file_drops
 from keiko_desktop.ui.icons import app_icon, icon
 from keiko_desktop.ui.theme import Theme
 from keiko_desktop.ui.widgets.composer import Composer
+from keiko_desktop.ui.widgets.live_tool_card import LiveCallsStrip
 from keiko_desktop.ui.widgets.message_view import COLUMN_MAX_WIDTH, MessageView
 from keiko_desktop.ui.widgets.message_widget import RenderContext
 from keiko_desktop.ui.widgets.welcome_card import WelcomeCard
@@ -176,6 +177,8 @@ class ChatPanel(QWidget):
         bottom_row.setContentsMargins(24, 0, 24, 16)
         bottom_col = QVBoxLayout()
         bottom_col.setSpacing(8)
+        self.live_calls = LiveCallsStrip(self)  # the running tool calls' cards
+        bottom_col.addWidget(self.live_calls)
         bottom_col.addWidget(self.notice)
         bottom_col.addWidget(self.composer)
         column = QWidget(bottom)

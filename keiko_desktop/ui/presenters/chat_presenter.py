@@ -32,6 +32,7 @@ from keiko_desktop.ui.panels.chat_panel import ChatPanel
 from keiko_desktop.ui.presenters.chat_agents import ChatAgents
 from keiko_desktop.ui.presenters.chat_files import ChatFiles
 from keiko_desktop.ui.presenters.chat_stream import Stream, placeholder_for
+from keiko_desktop.ui.presenters.live_tool_calls import LiveToolCallsPresenter
 from keiko_desktop.ui.task_runner import TaskRunner
 
 PAGE = 50
@@ -69,6 +70,10 @@ class ChatPresenter(QObject):
         self.tasks = TaskRunner(self._show_error)
         self.agents = ChatAgents(panel, core, self.tasks, lambda: self._conversation_id)
         self.files = ChatFiles(panel, core, self.tasks, self)
+        self.live_calls = LiveToolCallsPresenter(
+            panel.live_calls, bridge, lambda: self._conversation_id, self
+        )
+        self.conversation_opened.connect(self.live_calls.conversation_opened)
         self._frame = QTimer(self)
         self._frame.setInterval(FRAME_MS)
         self._frame.timeout.connect(self._on_frame_timeout)
