@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Callable
+from typing import TypeVar
 
 import keyring
 import keyring.errors
@@ -21,6 +23,7 @@ from keiko_desktop.core.tools.redaction import Redactor
 from keiko_desktop.mcp_tools.secrets import KEYRING_SERVICE, NO_BACKEND_HINT
 
 MAX_ENTRY_CHARS = 64_000
+T = TypeVar("T")
 
 
 def entry_prefix(server: str, url: str) -> str:
@@ -35,28 +38,10 @@ class KeychainVault:
         self.service = service
 
     def get(self, name: str) -> str | None:
-        try:
-            return keyring.get_password(self.service, name)
-        except keyring.errors.NoKeyringError:
-            raise SecretStoreError(
-                "No system keychain is available for OAuth tokens.", NO_BACKEND_HINT
-            ) from None
-        except keyring.errors.KeyringError as exc:
-            raise SecretStoreError(
-                f"The keychain refused to read '{name}': {exc}.", "Unlock the keychain."
-            ) from None
+        return _keychain("read", name, lambda: keyring.get_password(self.service, name))
 
     def set(self, name: str, value: str) -> None:
-        try:
-            keyring.set_password(self.service, name, value)
-        except keyring.errors.NoKeyringError:
-            raise SecretStoreError(
-                "No system keychain is available for OAuth tokens.", NO_BACKEND_HINT
-            ) from None
-        except keyring.errors.KeyringError as exc:
-            raise SecretStoreError(
-                f"The keychain refused to store '{name}': {exc}.", "Unlock the keychain."
-            ) from None
+        _keychain("store", name, lambda: keyring.set_password(self.service, name, value))
 
     def delete(self, name: str) -> bool:
         """True when there was an entry to delete."""
@@ -71,6 +56,21 @@ class KeychainVault:
                 f"The keychain refused to delete '{name}': {exc}.", "Unlock the keychain."
             ) from None
         return True
+
+
+def _keychain(verb: str, name: str, call: Callable[[], T]) -> T:
+    """``call()``, with the keychain's errors as ``SecretStoreError`` (``verb``: what it did
+    to the entry ``name``, for the message)."""
+    try:
+        return call()
+    except keyring.errors.NoKeyringError:
+        raise SecretStoreError(
+            "No system keychain is available for OAuth tokens.", NO_BACKEND_HINT
+        ) from None
+    except keyring.errors.KeyringError as exc:
+        raise SecretStoreError(
+            f"The keychain refused to {verb} '{name}': {exc}.", "Unlock the keychain."
+        ) from None
 
 
 class KeychainTokenStorage:

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QFontDatabase
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
     QLabel,
     QPlainTextEdit,
     QPushButton,
@@ -28,10 +26,11 @@ from PySide6.QtWidgets import (
 from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.core.tools.approvals import ApprovalRequest, describe_arguments
 from keiko_desktop.core.tools.models import ApprovalAnswer
+from keiko_desktop.ui.dialogs.answer_dialog import AnswerDialog, allow_deny_buttons
 from keiko_desktop.ui.widgets.heading import heading_label
 
 
-class ApprovalDialog(QDialog):
+class ApprovalDialog(AnswerDialog):
     """Asks whether ``request`` may run.
 
     Signals:
@@ -44,7 +43,6 @@ class ApprovalDialog(QDialog):
     def __init__(self, request: ApprovalRequest, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.request = request
-        self._settled = False
         self.setWindowTitle("Keiko — allow a tool?")
         self.setMinimumWidth(480)
         self.title = heading_label(self, 1.1)
@@ -70,53 +68,29 @@ class ApprovalDialog(QDialog):
             _shown(request.arguments, folded=False) != self.arguments.toPlainText()
         )
         self.show_all_button.clicked.connect(self._on_show_all_button_clicked)
-        self.countdown = QLabel(self)
-        self.allow_once_button = QPushButton("Allow &once", self)  # Alt+O
-        self.always_button = QPushButton("&Always allow", self)  # Alt+A
-        self.deny_button = QPushButton("&Deny", self)  # Alt+D, Esc, Enter
-        self.deny_button.setDefault(True)  # Enter never approves by accident
-        buttons = QDialogButtonBox(self)
-        buttons.addButton(self.deny_button, QDialogButtonBox.ButtonRole.RejectRole)
-        buttons.addButton(self.always_button, QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.addButton(self.allow_once_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons = allow_deny_buttons(self, "&Always allow")
+        self.allow_once_button = buttons.allow_once
+        self.always_button = buttons.always
+        self.deny_button = buttons.deny
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
         layout.addWidget(self.arguments, 1)
         layout.addWidget(self.show_all_button)
         layout.addWidget(self.countdown)
-        layout.addWidget(buttons)
+        layout.addWidget(buttons.box)
         self.allow_once_button.clicked.connect(self._on_allow_once_button_clicked)
         self.always_button.clicked.connect(self._on_always_button_clicked)
         self.deny_button.clicked.connect(self._on_deny_button_clicked)
-        self._timer = QTimer(self)
-        self._timer.setInterval(500)
-        self._timer.timeout.connect(self._on_timer_timeout)
-        self._timer.start()
-        self._on_timer_timeout()
-
-    @property
-    def settled(self) -> bool:
-        """Answered or dismissed."""
-        return self._settled
+        self._start_countdown(request.remaining, "denied")
 
     # ------------------------------------------------------------------ answering
     def answer(self, answer: ApprovalAnswer) -> None:
         """Emit ``answer`` (if nothing was answered yet) and close."""
-        if not self._settled:
-            self._settled = True
-            self.answered.emit(answer.value)
-        self._finish(answer is not ApprovalAnswer.DENY)
+        self._settle(answer.value, answer is not ApprovalAnswer.DENY)
 
-    def dismiss(self) -> None:
-        """Close without an answer: the question was settled elsewhere."""
-        self._settled = True
-        self._finish(False)
-
-    def _finish(self, accepted: bool) -> None:
-        self._timer.stop()
-        if self.isVisible():
-            self.done(QDialog.DialogCode.Accepted if accepted else QDialog.DialogCode.Rejected)
+    def _closed_answer(self) -> object:
+        return ApprovalAnswer.DENY.value
 
     def _on_allow_once_button_clicked(self) -> None:
         self.answer(ApprovalAnswer.ALLOW_ONCE)
@@ -133,17 +107,6 @@ class ApprovalDialog(QDialog):
 
     def reject(self) -> None:  # Esc
         self.answer(ApprovalAnswer.DENY)
-
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        if not self._settled:
-            self._settled = True
-            self.answered.emit(ApprovalAnswer.DENY.value)
-        self._timer.stop()
-        super().closeEvent(event)
-
-    def _on_timer_timeout(self) -> None:
-        seconds = int(self.request.remaining() + 0.5)
-        self.countdown.setText(f"If you do not answer, it is denied in {seconds} s.")
 
 
 def _shown(arguments: dict[str, Any], folded: bool) -> str:

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
@@ -33,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.core.tools.elicitation import ElicitAnswer, ElicitationRequest
+from keiko_desktop.ui.dialogs.answer_dialog import AnswerDialog
 from keiko_desktop.ui.dialogs.elicitation_fields import FieldEditor, build_editor
 from keiko_desktop.ui.widgets.heading import heading_label
 from keiko_desktop.ui.widgets.mnemonics import with_mnemonic
@@ -40,7 +39,7 @@ from keiko_desktop.ui.widgets.mnemonics import with_mnemonic
 ERROR_STYLE = "color: palette(highlight); font-weight: 600;"
 
 
-class ElicitationDialog(QDialog):
+class ElicitationDialog(AnswerDialog):
     """Asks the user what ``request`` wants.
 
     Signals:
@@ -52,7 +51,6 @@ class ElicitationDialog(QDialog):
     def __init__(self, request: ElicitationRequest, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.request = request
-        self._settled = False
         server = one_line(request.server, 100)
         self.setWindowTitle(f"Keiko — {server} asks for input")
         self.setMinimumWidth(520)
@@ -75,14 +73,9 @@ class ElicitationDialog(QDialog):
             layout.addWidget(self._link_rows())
         elif not request.problem and request.form is not None:
             layout.addWidget(self._form_rows(), 1)
-        self.countdown = QLabel(self)
         layout.addWidget(self.countdown)
         layout.addWidget(self._buttons())
-        self._timer = QTimer(self)
-        self._timer.setInterval(500)
-        self._timer.timeout.connect(self._on_timer_timeout)
-        self._timer.start()
-        self._on_timer_timeout()
+        self._start_countdown(request.remaining, "cancelled")
         if self.editors:
             self.editors[0].widget.setFocus()
 
@@ -162,11 +155,6 @@ class ElicitationDialog(QDialog):
         return buttons
 
     # ------------------------------------------------------------------ answering
-    @property
-    def settled(self) -> bool:
-        """Answered or dismissed."""
-        return self._settled
-
     def values(self) -> dict[str, Any]:
         """What the form holds now (unanswered fields left out)."""
         found = {e.field.name: e.value() for e in self.editors}
@@ -188,20 +176,10 @@ class ElicitationDialog(QDialog):
 
     def answer(self, answer: ElicitAnswer) -> None:
         """Emit ``answer`` (if nothing was answered yet) and close."""
-        if not self._settled:
-            self._settled = True
-            self.answered.emit(answer)
-        self._finish(answer.action == "accept")
+        self._settle(answer, answer.action == "accept")
 
-    def dismiss(self) -> None:
-        """Close without an answer: the question was settled elsewhere."""
-        self._settled = True
-        self._finish(False)
-
-    def _finish(self, accepted: bool) -> None:
-        self._timer.stop()
-        if self.isVisible():
-            self.done(QDialog.DialogCode.Accepted if accepted else QDialog.DialogCode.Rejected)
+    def _closed_answer(self) -> object:
+        return ElicitAnswer.cancel()
 
     def _on_accept_button_clicked(self) -> None:
         if self.request.problem:
@@ -223,17 +201,6 @@ class ElicitationDialog(QDialog):
 
     def reject(self) -> None:  # Esc
         self.answer(ElicitAnswer.cancel())
-
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        if not self._settled:
-            self._settled = True
-            self.answered.emit(ElicitAnswer.cancel())
-        self._timer.stop()
-        super().closeEvent(event)
-
-    def _on_timer_timeout(self) -> None:
-        seconds = int(self.request.remaining() + 0.5)
-        self.countdown.setText(f"If you do not answer, it is cancelled in {seconds} s.")
 
 
 def _plain_label(parent: QWidget, text: str) -> QLabel:

@@ -12,15 +12,11 @@ limit and Alt+1…9 to a message. ``dismiss()`` closes it unanswered (timed out,
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QPlainTextEdit,
-    QPushButton,
     QScrollArea,
     QSpinBox,
     QVBoxLayout,
@@ -35,6 +31,7 @@ from keiko_desktop.core.tools.sampling import (
     SamplingRequest,
     SamplingReview,
 )
+from keiko_desktop.ui.dialogs.answer_dialog import AnswerDialog, allow_deny_buttons
 from keiko_desktop.ui.widgets.heading import heading_label
 
 TITLE = "Keiko — let a server use the model?"
@@ -48,7 +45,7 @@ def _label(text: str, parent: QWidget) -> QLabel:
     return label
 
 
-class SamplingDialog(QDialog):
+class SamplingDialog(AnswerDialog):
     """Asks whether ``request`` may run, and lets the person edit it first.
 
     Signals:
@@ -60,7 +57,6 @@ class SamplingDialog(QDialog):
     def __init__(self, request: SamplingRequest, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.request = request
-        self._settled = False
         self.setWindowTitle(TITLE)
         self.setMinimumWidth(520)
         server = one_line(request.server, 64)
@@ -113,42 +109,28 @@ class SamplingDialog(QDialog):
         self.problem = _label("", self)
         self.problem.setObjectName("errorLabel")
         self.problem.hide()
-        self.countdown = QLabel(self)
-        self.allow_once_button = QPushButton("Allow &once", self)  # Alt+O
+        buttons = allow_deny_buttons(self, "&Always for this server")
+        self.allow_once_button = buttons.allow_once
         self.allow_once_button.setAccessibleName("Allow this request once")
-        self.always_button = QPushButton("&Always for this server", self)  # Alt+A
+        self.always_button = buttons.always
         self.always_button.setAccessibleName(f"Always allow {server} to use the model")
-        self.deny_button = QPushButton("&Deny", self)  # Alt+D, Esc, Enter
+        self.deny_button = buttons.deny
         self.deny_button.setAccessibleName("Deny this request")
-        self.deny_button.setDefault(True)  # Enter never approves by accident
         for button in (self.allow_once_button, self.always_button):
             button.setAutoDefault(False)
-        buttons = QDialogButtonBox(self)
-        buttons.addButton(self.deny_button, QDialogButtonBox.ButtonRole.RejectRole)
-        buttons.addButton(self.always_button, QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.addButton(self.allow_once_button, QDialogButtonBox.ButtonRole.AcceptRole)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.problem)
         layout.addWidget(self.countdown)
-        layout.addWidget(buttons)
+        layout.addWidget(buttons.box)
         self.allow_once_button.clicked.connect(self._on_allow_once_button_clicked)
         self.always_button.clicked.connect(self._on_always_button_clicked)
         self.deny_button.clicked.connect(self._on_deny_button_clicked)
-        self._timer = QTimer(self)
-        self._timer.setInterval(500)
-        self._timer.timeout.connect(self._on_timer_timeout)
-        self._timer.start()
-        self._on_timer_timeout()
+        self._start_countdown(request.remaining, "denied")
         if self.message_edits:
             self.message_edits[-1].setFocus()
-
-    @property
-    def settled(self) -> bool:
-        """Answered or dismissed."""
-        return self._settled
 
     def edited_request(self) -> SamplingRequest:
         """The request with the person's texts and token limit (``SamplingInvalidError`` when
@@ -172,20 +154,10 @@ class SamplingDialog(QDialog):
                 self.problem.setText(f"Not allowed as it is: {exc.message}.")
                 self.problem.show()
                 return
-        if not self._settled:
-            self._settled = True
-            self.answered.emit(SamplingReview(answer, request))
-        self._finish(answer is not SamplingAnswer.DENY)
+        self._settle(SamplingReview(answer, request), answer is not SamplingAnswer.DENY)
 
-    def dismiss(self) -> None:
-        """Close without an answer: the question was settled elsewhere."""
-        self._settled = True
-        self._finish(False)
-
-    def _finish(self, accepted: bool) -> None:
-        self._timer.stop()
-        if self.isVisible():
-            self.done(QDialog.DialogCode.Accepted if accepted else QDialog.DialogCode.Rejected)
+    def _closed_answer(self) -> object:
+        return SamplingReview(SamplingAnswer.DENY, self.request)
 
     def _on_allow_once_button_clicked(self) -> None:
         self.answer(SamplingAnswer.ALLOW_ONCE)
@@ -198,14 +170,3 @@ class SamplingDialog(QDialog):
 
     def reject(self) -> None:  # Esc
         self.answer(SamplingAnswer.DENY)
-
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        if not self._settled:
-            self._settled = True
-            self.answered.emit(SamplingReview(SamplingAnswer.DENY, self.request))
-        self._timer.stop()
-        super().closeEvent(event)
-
-    def _on_timer_timeout(self) -> None:
-        seconds = int(self.request.remaining() + 0.5)
-        self.countdown.setText(f"If you do not answer, it is denied in {seconds} s.")

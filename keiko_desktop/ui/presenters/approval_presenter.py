@@ -8,15 +8,13 @@ dialog closes unanswered.
 
 from __future__ import annotations
 
-import asyncio
-
-import shiboken6
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from keiko_desktop.core.tools.approvals import ApprovalRequest
 from keiko_desktop.core.tools.models import ApprovalAnswer
 from keiko_desktop.ui.dialogs.approval_dialog import ApprovalDialog
+from keiko_desktop.ui.presenters.dialog_answer import answer_in_dialog
 
 
 class ApprovalPresenter(QObject):
@@ -35,22 +33,11 @@ class ApprovalPresenter(QObject):
 
     async def approve(self, request: ApprovalRequest) -> ApprovalAnswer:
         """Show ``request`` and wait for the user's answer."""
-        answer: asyncio.Future[ApprovalAnswer] = asyncio.get_running_loop().create_future()
-
-        def on_answered(value: str) -> None:
-            if not answer.done():
-                answer.set_result(ApprovalAnswer(value))
-
         dialog = ApprovalDialog(request, self._parent_widget)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.answered.connect(on_answered)
-        self.open_dialogs.append(dialog)
-        dialog.show()
-        dialog.raise_()
-        self.dialog_opened.emit(dialog)
-        try:
-            return await answer
-        finally:
-            self.open_dialogs.remove(dialog)
-            if shiboken6.isValid(dialog) and not dialog.settled:
-                dialog.dismiss()  # settled elsewhere: timed out, or the reply was stopped
+        return await answer_in_dialog(
+            dialog, self.open_dialogs, self.dialog_opened, _answer, activate=False
+        )
+
+
+def _answer(value: object) -> ApprovalAnswer:
+    return ApprovalAnswer(str(value))  # the dialog emits an ApprovalAnswer value

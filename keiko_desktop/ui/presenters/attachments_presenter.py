@@ -140,12 +140,22 @@ class AttachmentIntake(QObject):
         return False
 
     async def _made(self, token: int, make: Callable[[], Awaitable[AttachmentInfo]]) -> None:
+        await self._store(token, lambda _files: make(), "Files cannot be attached here.")
+
+    async def _store(
+        self,
+        token: int,
+        make: Callable[[AttachmentService], Awaitable[AttachmentInfo]],
+        unavailable: str,
+    ) -> None:
+        """``make(files)`` the attachment of chip ``token``; a KeikoError (``unavailable``
+        when this window has no attachment service) shows on the chip."""
         core = await self._core.get()
         files = core.files
         try:
             if files is None:
-                raise KeikoError("Files cannot be attached here.", "Send the message without.")
-            info = await make()
+                raise KeikoError(unavailable, "Send the message without.")
+            info = await make(files)
         except KeikoError as exc:
             self._fail(token, exc)
             return
@@ -238,18 +248,11 @@ class AttachmentIntake(QObject):
             log.warning("ingest accepted a %s file", kind)
 
     async def _ingest_bytes(self, token: int, png: bytes) -> None:
-        core = await self._core.get()
-        files = core.files
-        try:
-            if files is None:
-                raise KeikoError("Images cannot be attached here.", "Send the message without.")
-            info = await files.ingest_bytes(png, self._chips_name(token))
-        except KeikoError as exc:
-            self._fail(token, exc)
-            return
-        finally:
-            self._reading.pop(token, None)
-        await self._arrived(token, files, info)
+        await self._store(
+            token,
+            lambda files: files.ingest_bytes(png, self._chips_name(token)),
+            "Images cannot be attached here.",
+        )
 
     async def _arrived(self, token: int, files: AttachmentService, info: AttachmentInfo) -> None:
         if self._chips.status(token) is None:  # its chip went while it was read: no orphan

@@ -10,16 +10,15 @@ user's answer is returned. An accepted link (URL mode) is opened here, in the sy
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
-import shiboken6
-from PySide6.QtCore import QObject, Qt, QUrl, Signal
+from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QWidget
 
 from keiko_desktop.core.tools.elicitation import ElicitAction, ElicitAnswer, ElicitationRequest
 from keiko_desktop.ui.dialogs.elicitation_dialog import ElicitationDialog
+from keiko_desktop.ui.presenters.dialog_answer import answer_in_dialog
 
 
 def open_in_browser(url: QUrl) -> bool:
@@ -47,26 +46,8 @@ class ElicitationPresenter(QObject):
 
     async def elicit(self, request: ElicitationRequest) -> ElicitAnswer:
         """Show ``request`` and wait for the user's answer."""
-        answer: asyncio.Future[ElicitAnswer] = asyncio.get_running_loop().create_future()
-
-        def on_answered(value: object) -> None:
-            if not answer.done() and isinstance(value, ElicitAnswer):
-                answer.set_result(value)
-
         dialog = ElicitationDialog(request, self._parent_widget)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.answered.connect(on_answered)
-        self.open_dialogs.append(dialog)
-        dialog.show()
-        dialog.raise_()
-        dialog.activateWindow()
-        self.dialog_opened.emit(dialog)
-        try:
-            result = await answer
-        finally:
-            self.open_dialogs.remove(dialog)
-            if shiboken6.isValid(dialog) and not dialog.settled:
-                dialog.dismiss()  # settled elsewhere: timed out, or the call was stopped
+        result = await answer_in_dialog(dialog, self.open_dialogs, self.dialog_opened, _answer)
         if request.mode == "url" and result.action is ElicitAction.ACCEPT:
             url = QUrl(request.url, QUrl.ParsingMode.StrictMode)
             if not url.isValid() or url.scheme().lower() not in ("http", "https"):
@@ -74,3 +55,7 @@ class ElicitationPresenter(QObject):
             if not self._open_url(url):
                 return ElicitAnswer.cancel()  # no browser: the user could not go there
         return result
+
+
+def _answer(value: object) -> ElicitAnswer | None:
+    return value if isinstance(value, ElicitAnswer) else None

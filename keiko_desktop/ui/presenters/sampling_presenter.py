@@ -8,14 +8,12 @@ wait is cancelled and the dialog closes unanswered.
 
 from __future__ import annotations
 
-import asyncio
-
-import shiboken6
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from keiko_desktop.core.tools.sampling import SamplingRequest, SamplingReview
 from keiko_desktop.ui.dialogs.sampling_dialog import SamplingDialog
+from keiko_desktop.ui.presenters.dialog_answer import answer_in_dialog
 
 
 class SamplingPresenter(QObject):
@@ -34,23 +32,9 @@ class SamplingPresenter(QObject):
 
     async def review(self, request: SamplingRequest) -> SamplingReview:
         """Show ``request`` and wait for the person's review."""
-        review: asyncio.Future[SamplingReview] = asyncio.get_running_loop().create_future()
-
-        def on_answered(value: object) -> None:
-            if not review.done() and isinstance(value, SamplingReview):
-                review.set_result(value)
-
         dialog = SamplingDialog(request, self._parent_widget)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.answered.connect(on_answered)
-        self.open_dialogs.append(dialog)
-        dialog.show()
-        dialog.raise_()
-        dialog.activateWindow()
-        self.dialog_opened.emit(dialog)
-        try:
-            return await review
-        finally:
-            self.open_dialogs.remove(dialog)
-            if shiboken6.isValid(dialog) and not dialog.settled:
-                dialog.dismiss()  # settled elsewhere: timed out, or the call was abandoned
+        return await answer_in_dialog(dialog, self.open_dialogs, self.dialog_opened, _review)
+
+
+def _review(value: object) -> SamplingReview | None:
+    return value if isinstance(value, SamplingReview) else None

@@ -40,6 +40,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_for_port(process: subprocess.Popen[bytes], port: int, what: str) -> None:
+    """Wait up to 15 s until ``process`` (``what``, for the error) accepts connections on
+    127.0.0.1:``port``; RuntimeError when it exits first or never listens."""
+    for _ in range(300):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                return
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(f"{what} exited at start") from None
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start in 15 s")
+
+
 @contextmanager
 def http_server(*args: str) -> Iterator[str]:
     """``http_server.py`` running on a free port (``args``: e.g. ``--json``); yields its URL."""
@@ -50,16 +64,7 @@ def http_server(*args: str) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(300):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.1):
-                    break
-            except OSError:
-                if process.poll() is not None:
-                    raise RuntimeError("the HTTP test server exited at start") from None
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("the HTTP test server did not start in 15 s")
+        wait_for_port(process, port, "the HTTP test server")
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         stop(process)

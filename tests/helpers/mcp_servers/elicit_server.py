@@ -100,6 +100,18 @@ def _ask_quick() -> Elicit[Quick]:
     return Elicit("One quick question for the elicit test.", Quick)
 
 
+def _ask_2026(
+    ctx: Context, key: str, request: types.ElicitRequest
+) -> str | types.InputRequiredResult:
+    """Ask by hand the 2026-07-28 way: an ``InputRequiredResult`` holding ``request`` under
+    ``key`` first, then the action of the answer the client sends with its retry."""
+    if ctx.input_responses is None:
+        return types.InputRequiredResult(input_requests={key: request}, request_state="1")
+    response = ctx.input_responses[key]
+    assert isinstance(response, types.ElicitResult)
+    return response.action
+
+
 def build(url: str, only: str = "") -> MCPServer:
     server = MCPServer("elicit", log_level="WARNING")
 
@@ -129,14 +141,8 @@ def build(url: str, only: str = "") -> MCPServer:
         """Ask the user to open a link (URL mode)."""
         if ctx.request_context.session.protocol_version != "2026-07-28":
             return (await ctx.elicit_url("Sign in, please", url, "link-1")).action
-        if ctx.input_responses is None:
-            request = types.ElicitRequest(
-                params=types.ElicitRequestURLParams(message="Sign in, please", url=url)
-            )
-            return types.InputRequiredResult(input_requests={"link": request}, request_state="1")
-        response = ctx.input_responses["link"]
-        assert isinstance(response, types.ElicitResult)
-        return response.action
+        params = types.ElicitRequestURLParams(message="Sign in, please", url=url)
+        return _ask_2026(ctx, "link", types.ElicitRequest(params=params))
 
     @register
     async def nested(ctx: Context) -> str | types.InputRequiredResult:
@@ -148,14 +154,8 @@ def build(url: str, only: str = "") -> MCPServer:
         if ctx.request_context.session.protocol_version != "2026-07-28":
             result = await ctx.request_context.session.elicit_form("Address?", schema)
             return result.action
-        if ctx.input_responses is None:
-            request = types.ElicitRequest(
-                params=types.ElicitRequestFormParams(message="Address?", requested_schema=schema)
-            )
-            return types.InputRequiredResult(input_requests={"form": request}, request_state="1")
-        response = ctx.input_responses["form"]
-        assert isinstance(response, types.ElicitResult)
-        return response.action
+        form = types.ElicitRequestFormParams(message="Address?", requested_schema=schema)
+        return _ask_2026(ctx, "form", types.ElicitRequest(params=form))
 
     return server
 

@@ -3,15 +3,13 @@ which runs it over streamable HTTP on a free port and yields its URL."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.helpers.mcp_servers import free_port
+from tests.helpers.mcp_servers import free_port, wait_for_port
 from tests.helpers.processes import stop
 
 PROGRESS_SERVER = Path(__file__).parent / "progress_server.py"
@@ -32,16 +30,7 @@ def progress_http(env: dict[str, str] | None = None) -> Iterator[tuple[str, int]
         env=env,
     )
     try:
-        for _ in range(300):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.1):
-                    break
-            except OSError:
-                if process.poll() is not None:
-                    raise RuntimeError("the progress server exited at start") from None
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("the progress server did not start in 15 s")
+        wait_for_port(process, port, "the progress server")
         yield f"http://127.0.0.1:{port}/mcp", port
     finally:
         stop(process)

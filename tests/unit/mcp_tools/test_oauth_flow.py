@@ -40,6 +40,14 @@ def _manager(browser: HttpBrowser | None = None) -> OAuthManager:
     return OAuthManager(Redactor(), opener=browser or HttpBrowser())
 
 
+async def _signed_in(world: World) -> tuple[OAuthManager, HttpServerConfig]:
+    """A manager signed in (browser flow) to ``world``'s server, and that server's config."""
+    manager = _manager()
+    config = _server(world)
+    await manager.login(config)
+    return manager, config
+
+
 def _query(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
@@ -247,9 +255,7 @@ async def test_a_client_id_metadata_document_replaces_registration() -> None:
 
 async def test_refresh_after_the_server_ended_the_access_token() -> None:
     with oauth_world() as world:
-        manager = _manager()
-        config = _server(world)
-        await manager.login(config)
+        manager, config = await _signed_in(world)
         world.expire_access_tokens()
         status, _text = await _pool_status(manager, config, call="add")
         assert status == "called"
@@ -260,9 +266,7 @@ async def test_refresh_after_the_server_ended_the_access_token() -> None:
 
 async def test_an_expired_token_is_refreshed_before_it_is_sent() -> None:
     with oauth_world(Variant(token_ttl=1)) as world:
-        manager = _manager()
-        config = _server(world)
-        await manager.login(config)
+        manager, config = await _signed_in(world)
         await asyncio.sleep(1.2)
         assert await _pool_status(manager, config) == ("ready", "")
         assert [t["grant_type"] for t in world.kinds("token")][-1] == "refresh_token"
@@ -395,9 +399,7 @@ async def test_configured_scopes_are_added() -> None:
 
 async def test_the_legacy_handshake_works_too() -> None:
     with oauth_world(Variant(token_ttl=1)) as world:
-        manager = _manager()
-        config = _server(world)
-        await manager.login(config)
+        manager, config = await _signed_in(world)
         await asyncio.sleep(1.2)
         assert await _pool_status(manager, config, call="add", protocol="legacy") == (
             "called",

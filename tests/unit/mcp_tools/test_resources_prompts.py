@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from keiko_desktop.core.config import Settings
 from keiko_desktop.core.events import EventBus
 from keiko_desktop.core.files.service import AttachmentService
 from keiko_desktop.core.files.types import AttachmentError
@@ -23,13 +22,12 @@ from keiko_desktop.core.tools.resources import (
     expand_template,
     parse_arguments,
 )
-from keiko_desktop.documents import DocumentExtractor
 from keiko_desktop.mcp_tools.config import StdioServerConfig
 from keiko_desktop.mcp_tools.pool import ServerPool
 from keiko_desktop.mcp_tools.resources import McpResources
 from keiko_desktop.mcp_tools.transport import ClientFactory
 from keiko_desktop.store import Database
-from keiko_desktop.store.attachments import SqliteAttachmentRepository
+from tests.helpers.attachments import attachment_service
 from tests.helpers.mcp_servers.resources_server import README, tiny_png
 
 from .conftest import FAST, wait_status
@@ -137,14 +135,7 @@ async def test_paged_list_is_bounded(bus: EventBus, tmp_path: Path) -> None:
 # ---------------------------------------------------------------- as attachments
 @pytest.fixture
 def files(database: Database, bus: EventBus, tmp_path: Path) -> AttachmentService:
-    settings = Settings()
-    return AttachmentService(
-        SqliteAttachmentRepository(database),
-        DocumentExtractor(),
-        tmp_path / "files",
-        lambda: settings,
-        bus,
-    )
+    return attachment_service(database, bus, tmp_path / "files")
 
 
 async def test_text_and_image_resources_become_attachments(

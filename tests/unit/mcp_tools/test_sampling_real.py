@@ -26,6 +26,7 @@ from keiko_desktop.core.tools.sampling import (
     SamplingReview,
     chat_messages,
 )
+from keiko_desktop.core.tools.sampling_service import SamplingService
 from keiko_desktop.llm.llama_backend import LlamaChatModel
 from keiko_desktop.mcp_tools.config import config_path
 from keiko_desktop.mcp_tools.connection import PoolOptions
@@ -124,6 +125,24 @@ async def sampling_system(
         await database.aclose()
 
 
+@asynccontextmanager
+async def sampler(
+    paths: Paths,
+    bus: EventBus,
+    model: Recording,
+    approver: Person | None = None,
+    options: PoolOptions | None = None,
+) -> AsyncIterator[tuple[ToolSystem, SamplingService]]:
+    """The "sampler" server alone (``write_config``) in a fresh ``sampling_system``; yields it
+    and its sampling service, with ``approver`` (if given) reviewing the Ask requests."""
+    write_config(paths)
+    async with sampling_system(paths, bus, model, options) as system:
+        assert system.sampling is not None
+        if approver is not None:
+            system.sampling.set_approver(approver)
+        yield system, system.sampling
+
+
 async def direct(model: LlamaChatModel, request: SamplingRequest) -> str:
     generation = model.generate(
         chat_messages(request), GenerationParams(temperature=0.0, max_tokens=request.max_tokens)
@@ -134,11 +153,9 @@ async def direct(model: LlamaChatModel, request: SamplingRequest) -> str:
 async def test_always_lets_the_tool_get_the_models_text(
     paths: Paths, bus: EventBus, smol: LlamaChatModel
 ) -> None:
-    write_config(paths)
     model = Recording(smol)
-    async with sampling_system(paths, bus, model) as system:
-        assert system.sampling is not None
-        await system.sampling.set_policy("sampler", SamplingPolicy.ALWAYS)
+    async with sampler(paths, bus, model) as (system, sampling):
+        await sampling.set_policy("sampler", SamplingPolicy.ALWAYS)
         prompt = "Name one colour of the sky."
         result = await system.pool.call_tool("sampler", "ask", {"prompt": prompt})
     name, stop, text = result.text.split("|", 2)
@@ -156,16 +173,13 @@ async def test_always_lets_the_tool_get_the_models_text(
 async def test_ask_runs_what_the_person_edited(
     paths: Paths, bus: EventBus, smol: LlamaChatModel
 ) -> None:
-    write_config(paths)
     model = Recording(smol)
     person = Person(SamplingAnswer.ALLOW_ONCE, edit="What is the capital of France?", max_tokens=12)
-    async with sampling_system(paths, bus, model) as system:
-        assert system.sampling is not None
-        assert system.sampling.policy_for("sampler") is SamplingPolicy.ASK  # the default
-        system.sampling.set_approver(person)
+    async with sampler(paths, bus, model, person) as (system, sampling):
+        assert sampling.policy_for("sampler") is SamplingPolicy.ASK  # the default
         arguments = {"prompt": "Write a poem.", "system_prompt": "Answer in one word."}
         result = await system.pool.call_tool("sampler", "ask", arguments)
-        assert system.sampling.policy_for("sampler") is SamplingPolicy.ASK  # once is once
+        assert sampling.policy_for("sampler") is SamplingPolicy.ASK  # once is once
     [asked] = person.seen
     assert asked.messages[0].text == "Write a poem."  # the person saw what the server sent
     assert asked.system_prompt == "Answer in one word."
@@ -183,14 +197,12 @@ async def test_ask_runs_what_the_person_edited(
 async def test_deny_and_never_are_refusals_the_server_sees(
     paths: Paths, bus: EventBus, smol: LlamaChatModel
 ) -> None:
-    write_config(paths)
     model = Recording(smol)
-    async with sampling_system(paths, bus, model, LEGACY) as system:
-        assert system.sampling is not None
-        system.sampling.set_approver(Person(SamplingAnswer.DENY))
+    person = Person(SamplingAnswer.DENY)
+    async with sampler(paths, bus, model, person, LEGACY) as (system, sampling):
         denied = await system.pool.call_tool("sampler", "ask_live", {"prompt": "hi"})
         assert denied.text == "refused: -1 the user declined this sampling request"
-        await system.sampling.set_policy("sampler", SamplingPolicy.NEVER)
+        await sampling.set_policy("sampler", SamplingPolicy.NEVER)
         never = await system.pool.call_tool("sampler", "ask_live", {"prompt": "hi"})
         assert never.text == f"refused: -1 {NOT_ALLOWED}"
         image = await system.pool.call_tool("sampler", "ask_image", {})
@@ -201,10 +213,8 @@ async def test_deny_and_never_are_refusals_the_server_sees(
 async def test_never_stops_a_2026_call_too(
     paths: Paths, bus: EventBus, smol: LlamaChatModel
 ) -> None:
-    write_config(paths)
-    async with sampling_system(paths, bus, Recording(smol)) as system:
-        assert system.sampling is not None
-        await system.sampling.set_policy("sampler", SamplingPolicy.NEVER)
+    async with sampler(paths, bus, Recording(smol)) as (system, sampling):
+        await sampling.set_policy("sampler", SamplingPolicy.NEVER)
         with pytest.raises(ToolCallError, match=NOT_ALLOWED):
             await system.pool.call_tool("sampler", "ask", {"prompt": "hi"})
 
@@ -212,11 +222,9 @@ async def test_never_stops_a_2026_call_too(
 async def test_legacy_mid_call_sampling_works(
     paths: Paths, bus: EventBus, smol: LlamaChatModel
 ) -> None:
-    write_config(paths)
     model = Recording(smol)
-    async with sampling_system(paths, bus, model, LEGACY) as system:
-        assert system.sampling is not None
-        system.sampling.set_approver(Person(SamplingAnswer.ALLOW_ONCE))
+    person = Person(SamplingAnswer.ALLOW_ONCE)
+    async with sampler(paths, bus, model, person, LEGACY) as (system, _):
         result = await system.pool.call_tool("sampler", "ask_live", {"prompt": "Say hello."})
         resolved = await system.pool.call_tool("sampler", "ask", {"prompt": "Say hello."})
     assert result.text.startswith("smol|")
@@ -227,14 +235,11 @@ async def test_legacy_mid_call_sampling_works(
 async def test_always_survives_a_restart_but_not_another_program(
     paths: Paths, bus: EventBus, smol: LlamaChatModel
 ) -> None:
-    write_config(paths)
     model = Recording(smol)
     person = Person(SamplingAnswer.ALWAYS_ALLOW)
-    async with sampling_system(paths, bus, model) as system:
-        assert system.sampling is not None
-        system.sampling.set_approver(person)
+    async with sampler(paths, bus, model, person) as (system, sampling):
         await system.pool.call_tool("sampler", "ask", {"prompt": "One word."})
-        assert system.sampling.policy_for("sampler") is SamplingPolicy.ALWAYS
+        assert sampling.policy_for("sampler") is SamplingPolicy.ALWAYS
     assert len(person.seen) == 1
 
     async with sampling_system(paths, bus, model) as system:  # a restart: nobody to ask now
@@ -297,11 +302,9 @@ async def test_the_persons_review_time_does_not_count_against_the_call(
 ) -> None:
     """A call limited to 2 s (4 s with its backstop) survives a 5 s review: the limit is
     moved on by the time the person took, as for a server's question."""
-    write_config(paths)
     model = Recording(smol)
-    async with sampling_system(paths, bus, model, PoolOptions(call_timeout=2.0)) as system:
-        assert system.sampling is not None
-        system.sampling.set_approver(SlowPerson(5.0))
+    options = PoolOptions(call_timeout=2.0)
+    async with sampler(paths, bus, model, SlowPerson(5.0), options) as (system, _):
         result = await system.pool.call_tool("sampler", "ask", {"prompt": "Say hi."})
     assert result.text.split("|", 2)[0] == "smol"
     assert len(model.seen) == 1

@@ -19,9 +19,8 @@ from keiko_desktop.core.files.prompt import INTRO
 from keiko_desktop.core.files.service import AttachmentService
 from keiko_desktop.core.files.types import AttachmentError
 from keiko_desktop.core.ports import ChatMessage, GenerationParams
-from keiko_desktop.documents import DocumentExtractor
 from keiko_desktop.store import Database
-from keiko_desktop.store.attachments import SqliteAttachmentRepository
+from tests.helpers.attachments import attachment_service
 from tests.helpers.documents import make_pdf, make_text, page_text, png_bytes
 from tests.helpers.fake_model import FakeChatModel, FakeGeneration
 from tests.helpers.fake_provider import FakeProvider
@@ -59,14 +58,7 @@ def model(database: Database) -> ProbingModel:
 
 @pytest.fixture
 def files(database: Database, bus: EventBus, tmp_path: Path) -> AttachmentService:
-    settings = Settings()
-    return AttachmentService(
-        SqliteAttachmentRepository(database),
-        DocumentExtractor(),
-        tmp_path / "files",
-        lambda: settings,
-        bus,
-    )
+    return attachment_service(database, bus, tmp_path / "files")
 
 
 @pytest.fixture
