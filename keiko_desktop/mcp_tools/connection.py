@@ -345,13 +345,16 @@ class ServerConnection:
         limit = time_limit if time_limit is not None else self._options.call_timeout
         name = f"{self.name}.{tool}"
         try:
-            # backstop for the SDK's own time limit; a question to the user pauses it
-            async with asyncio.timeout(limit + 2.0) as scope, paused_while_answering(scope):
+            # our limit, not the SDK's (which nothing can move): a question to the user
+            # moves it on; its cancellation still sends notifications/cancelled
+            async with (
+                asyncio.timeout(limit) as scope,
+                paused_while_answering(scope, client.session),
+            ):
                 live = current_live_call()  # its progress goes to the call's card
                 result = await client.call_tool(
                     tool,
                     arguments,
-                    read_timeout_seconds=limit,
                     progress_callback=live.on_progress if live is not None else None,
                 )
         except TimeoutError:

@@ -17,7 +17,7 @@ from typing import Any
 import mcp.types as types
 from mcp.client.session import ClientRequestContext
 
-from keiko_desktop.core.tools.elicitation import ElicitAction, ElicitationBroker
+from keiko_desktop.core.tools.elicitation import ElicitAction, ElicitationBroker, answering_for
 
 
 def elicitation_hooks(broker: ElicitationBroker) -> Any:
@@ -33,13 +33,14 @@ def elicitation_callback(broker: ElicitationBroker, server: str) -> Any:
     """The SDK ``ElicitationFnT`` for ``server``: the broker answers."""
 
     async def callback(
-        _context: ClientRequestContext, params: types.ElicitRequestParams
+        context: ClientRequestContext, params: types.ElicitRequestParams
     ) -> types.ElicitResult:
         if isinstance(params, types.ElicitRequestURLParams):
             request = broker.url(server, params.message, params.url)
         else:
             request = broker.form(server, params.message, params.requested_schema)
-        outcome = await broker.ask(request)
+        with answering_for(context.session):  # the 2025 handshake asks from the receive loop
+            outcome = await broker.ask(request)
         answer = outcome.answer
         if answer.action is ElicitAction.ACCEPT:
             return types.ElicitResult(action="accept", content=answer.content)

@@ -19,6 +19,7 @@ from mcp import types
 from mcp.client.session import ClientRequestContext
 
 from keiko_desktop.core.events import EventBus
+from keiko_desktop.core.tools.elicitation import answering_for
 from keiko_desktop.core.tools.errors import ServerUnavailableError
 from keiko_desktop.core.tools.ports import ToolPolicyRepository
 from keiko_desktop.core.tools.sampling import (
@@ -112,9 +113,10 @@ class SamplingHook:
 
     def __call__(self, server: str) -> dict[str, Any]:
         async def sampling_callback(
-            _context: ClientRequestContext, params: types.CreateMessageRequestParams
+            context: ClientRequestContext, params: types.CreateMessageRequestParams
         ) -> types.CreateMessageResult | types.ErrorData:
-            return await self.answer(server, params)
+            with answering_for(context.session):  # the review's time is not the calls'
+                return await self.answer(server, params)
 
         return {"sampling_callback": sampling_callback}
 

@@ -21,7 +21,9 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Mapping
+import weakref
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -43,28 +45,53 @@ _ids = itertools.count(1)
 _deadlines: ContextVar[tuple[asyncio.Timeout, ...]] = ContextVar("answer_deadlines", default=())
 
 
+_in_flight: weakref.WeakKeyDictionary[Any, set[asyncio.Timeout]] = weakref.WeakKeyDictionary()
+"""The limits of the calls in flight on each session (the key: the SDK session object)."""
+
+
 class paused_while_answering:  # noqa: N801 - used like asyncio.timeout
     """While in this block (``async with``), the time the user takes to answer a question
     (asked from this task, or a task it starts) does not count against ``scope``: the broker
     moves its deadline on by the time waited. A tool call's and an agent step's limits use
-    it, so a slow typist does not time the tool out (approvals are outside those limits)."""
+    it, so a slow typist does not time the tool out (approvals are outside those limits).
 
-    def __init__(self, scope: asyncio.Timeout) -> None:
+    With ``session`` (the call's SDK session) the limit is also registered as in flight on
+    it: on the 2025 handshake a question arrives in the session's receive loop, not in this
+    task, and ``answering_for(session)`` is how it finds the limits to move."""
+
+    def __init__(self, scope: asyncio.Timeout, session: object | None = None) -> None:
         self._scope = scope
+        self._session = session
         self._token: Token[tuple[asyncio.Timeout, ...]] | None = None
 
     async def __aenter__(self) -> None:
         self._token = _deadlines.set((*_deadlines.get(), self._scope))
+        if self._session is not None:
+            _in_flight.setdefault(self._session, set()).add(self._scope)
 
     async def __aexit__(self, *_exc: object) -> None:
         if self._token is not None:
             _deadlines.reset(self._token)
+        if self._session is not None:
+            _in_flight.get(self._session, set()).discard(self._scope)
+
+
+@contextmanager
+def answering_for(session: object) -> Iterator[None]:
+    """In this block, ``user_time`` also moves the limits of every call in flight on
+    ``session``: a server's question (or sampling request) on the 2025 handshake runs in the
+    SDK's receive loop, which cannot tell which call of the session asked."""
+    token = _deadlines.set((*_deadlines.get(), *_in_flight.get(session, ())))
+    try:
+        yield
+    finally:
+        _deadlines.reset(token)
 
 
 class user_time:  # noqa: N801 - used like asyncio.timeout
     """The time the user takes inside this block (``async with user_time(budget)``, at most
     ``budget`` seconds) does not count against the limits of the call that asked
-    (``paused_while_answering``): a question, a sampling review."""
+    (``paused_while_answering``, ``answering_for``): a question, a sampling review."""
 
     def __init__(self, budget: float) -> None:
         self._budget = budget
@@ -72,7 +99,7 @@ class user_time:  # noqa: N801 - used like asyncio.timeout
         self._started = 0.0
 
     async def __aenter__(self) -> None:
-        self._scopes = _deadlines.get()
+        self._scopes = tuple(dict.fromkeys(_deadlines.get()))  # each limit moved once
         _move_deadlines(self._scopes, self._budget)
         self._started = time.monotonic()
 
