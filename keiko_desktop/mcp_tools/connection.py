@@ -37,6 +37,7 @@ from keiko_desktop.core.tools.live_calls import current_live_call
 from keiko_desktop.core.tools.models import ServerStatus, ToolResult, ToolSpec, tool_name_problem
 from keiko_desktop.mcp_tools.config import BuiltinServerConfig, ServerConfig
 from keiko_desktop.mcp_tools.convert import tool_result, tool_spec
+from keiko_desktop.mcp_tools.elicitation import LinkVisitNeededError
 from keiko_desktop.mcp_tools.transport import ClientFactory, stderr_tail
 
 log = logging.getLogger(__name__)
@@ -339,6 +340,16 @@ class ServerConnection:
     async def call(
         self, tool: str, arguments: dict[str, Any], time_limit: float | None = None
     ) -> ToolResult:
+        urls, client = self._factory.url_elicitations, self._client
+        if urls is None or client is None:
+            return await self._call(tool, arguments, time_limit)
+        notified = client.protocol_version not in MODERN_PROTOCOL_VERSIONS  # can say "done"
+        attempt = lambda: self._call(tool, arguments, time_limit)  # noqa: E731
+        return await urls.call(self.name, self.listeners, attempt, notified=notified)
+
+    async def _call(
+        self, tool: str, arguments: dict[str, Any], time_limit: float | None = None
+    ) -> ToolResult:
         client = self._client
         if client is None or self.status != "ready":
             raise self._unavailable()
@@ -362,6 +373,8 @@ class ServerConnection:
         except MCPError as exc:
             if exc.code == types.REQUEST_TIMEOUT:
                 raise self._timeout(name, limit) from None
+            if exc.code == types.URL_ELICITATION_REQUIRED:  # links for the user first
+                raise LinkVisitNeededError(name, exc.error) from None
             if exc.code == types.CONNECTION_CLOSED:
                 self._on_closed()
                 raise ServerUnavailableError(

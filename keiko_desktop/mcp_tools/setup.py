@@ -33,7 +33,7 @@ from keiko_desktop.mcp_tools.config import (
     save_config,
 )
 from keiko_desktop.mcp_tools.connection import PoolOptions
-from keiko_desktop.mcp_tools.elicitation import elicitation_hooks
+from keiko_desktop.mcp_tools.elicitation import UrlElicitations, elicitation_hooks
 from keiko_desktop.mcp_tools.oauth.manager import OAuthManager
 from keiko_desktop.mcp_tools.pool import ServerPool
 from keiko_desktop.mcp_tools.resources import McpResources
@@ -127,6 +127,7 @@ async def build_tool_system(
     factory.oauth = OAuthManager(redactor, secrets=factory.secrets)
     elicitations = elicitations if elicitations is not None else ElicitationBroker()
     factory.hooks.add(elicitation_hooks(elicitations))
+    factory.url_elicitations = UrlElicitations(elicitations)  # -32042: links to visit first
     pool = ServerPool(bus, factory, options, on_config_changed=ConfigWriter(paths))
     factory.oauth.restart = pool.restart_server
     service = ToolService(

@@ -34,6 +34,7 @@ from keiko_desktop.mcp_tools.config import (
     ServerConfig,
     StdioServerConfig,
 )
+from keiko_desktop.mcp_tools.elicitation import UrlElicitations
 from keiko_desktop.mcp_tools.oauth.manager import OAuthManager
 from keiko_desktop.mcp_tools.reaper import ProcessReaper
 from keiko_desktop.mcp_tools.secrets import SecretStore
@@ -140,6 +141,8 @@ class ClientFactory:
         """Callbacks each server's client is lent (elicitation, sampling, logging ...)."""
         self.oauth: OAuthManager | None = None
         """OAuth for HTTP servers (``mcp_tools.oauth``); set by ``setup``."""
+        self.url_elicitations: UrlElicitations | None = None
+        """Links a server needs visited before a call (-32042); set by ``setup``."""
 
     def stderr_log(self, name: str) -> Path | None:
         return self.log_dir / f"mcp-{name}.log" if self.log_dir is not None else None
