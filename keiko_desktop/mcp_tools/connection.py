@@ -10,6 +10,7 @@ that dies is restarted with exponential backoff, a limited number of times.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -344,7 +345,7 @@ class ServerConnection:
         if urls is None or client is None:
             return await self._call(tool, arguments, time_limit)
         notified = client.protocol_version not in MODERN_PROTOCOL_VERSIONS  # can say "done"
-        attempt = lambda: self._call(tool, arguments, time_limit)  # noqa: E731
+        attempt = functools.partial(self._call, tool, arguments, time_limit)
         return await urls.call(self.name, self.listeners, attempt, notified=notified)
 
     async def _call(
