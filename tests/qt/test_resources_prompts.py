@@ -28,7 +28,7 @@ from keiko_desktop.mcp_tools.transport import ClientFactory
 from keiko_desktop.ui.dialogs.resource_picker import ResourcePicker
 from keiko_desktop.ui.widgets.slash_commands import SlashCommands
 from tests.helpers.fake_model import FakeChatModel
-from tests.helpers.mcp_servers.resources_server import EVIL_TITLE
+from tests.helpers.mcp_servers.resources_server import EVIL_TITLE, configure
 from tests.qt.conftest import IGNORED_QT_MESSAGES, Harness, make_fake_core
 
 SERVER = Path(__file__).parents[1] / "helpers" / "mcp_servers" / "resources_server.py"
@@ -258,7 +258,25 @@ def test_a_sent_resource_comes_back_refreshed_for_the_next_message(rh: Harness) 
     rh.wait(lambda: "was refreshed" in toasts.label.text())
 
 
-def test_without_tools_the_picker_says_why(harness: Harness) -> None:
+@pytest.fixture
+def idle(make_harness: Callable[..., Harness], paths: Paths, fake_model: FakeChatModel) -> Harness:
+    """The window with attachments and the resources server in mcp.json, its tools never
+    started (as with tools in chat off and Settings > Tools not opened)."""
+    configure(paths.config_dir.parent)  # mcp.json: the resources server as "docs"
+
+    async def core_with_files() -> Core:
+        core = await make_fake_core(paths, fake_model, Settings(max_tokens=48))
+        core.files = build_files(core)
+        core.chat.set_files(core.files)
+        return core
+
+    return make_harness(core_with_files)
+
+
+def test_the_first_use_starts_the_servers(idle: Harness) -> None:
+    """Attach from server and "/" start the configured servers, and list what they offer."""
+    harness = idle
+    assert harness.core.tools is None
     editor = harness.panel.composer.editor
     editor.setFocus()
     button = harness.panel.composer.resource_button
@@ -266,9 +284,15 @@ def test_without_tools_the_picker_says_why(harness: Harness) -> None:
     QTest.keyClick(editor, Qt.Key.Key_R, CTRL_SHIFT)
     picker = harness.controller.chat.files.resources.picker
     assert isinstance(picker, ResourcePicker)
-    harness.wait(lambda: "No MCP server is running" in picker.status.text())
-    assert picker.list.count() == 0
+    harness.wait(lambda: picker.list.count() > 0, timeout=60)
+    labels = [picker.list.item(i).text() for i in range(picker.list.count())]
+    assert any("docs://readme" in label for label in labels)
+    assert harness.core.tools is not None
+    assert not harness.core.settings.tools_in_chat  # the model still calls no tools
     QTest.keyClick(picker.filter, Qt.Key.Key_Escape)
     harness.wait(lambda: not picker.isVisible())
-    QTest.keyClicks(editor, "/")  # no prompts: no list, the text stays a message
-    assert not harness.controller.chat.files.prompts.commands.is_open()
+    editor.setFocus()
+    QTest.keyClicks(editor, "/")
+    prompts = harness.controller.chat.files.prompts.commands
+    harness.wait(lambda: prompts.is_open() and any("/docs.review" in r for r in rows(prompts)))
+    QTest.keyClick(editor, Qt.Key.Key_Escape)

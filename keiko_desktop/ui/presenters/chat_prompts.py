@@ -29,6 +29,7 @@ from keiko_desktop.core.tools.resources import (
     parse_arguments,
 )
 from keiko_desktop.ui.core_handle import CoreHandle
+from keiko_desktop.ui.presenters.tools_on_demand import running_tools
 from keiko_desktop.ui.task_runner import TaskRunner
 from keiko_desktop.ui.widgets.slash_commands import SlashCommands
 
@@ -79,8 +80,8 @@ class ChatPrompts(QObject):
 
     # ------------------------------------------------------------------ work
     async def _content(self) -> McpContent | None:
-        core = await self._core.get()
-        return core.tools.content if core.tools is not None else None
+        tools = await running_tools(await self._core.get())  # "/" starts the servers
+        return tools.content if tools is not None else None
 
     async def _load(self) -> None:
         content = await self._content()
@@ -107,7 +108,9 @@ class ChatPrompts(QObject):
         values = parse_arguments(prompt, words)
         content = await self._content()
         if content is None:
-            raise McpContentError("The tools are not running.", "Turn tools on in Settings.")
+            raise McpContentError(
+                "The MCP servers could not be started.", "See Settings > Tools (Ctrl+,) for why."
+            )
         result = await content.get_prompt(prompt.server, prompt.name, values)
         attaching = [self._resources.attach_contents(prompt.server, r) for r in result.resources()]
         composer = self._panel.composer

@@ -35,6 +35,7 @@ from keiko_desktop.core.tools.resources import (
 from keiko_desktop.ui.core_handle import CoreHandle
 from keiko_desktop.ui.dialogs.resource_picker import ResourcePicker
 from keiko_desktop.ui.presenters.attachments_presenter import AttachmentIntake
+from keiko_desktop.ui.presenters.tools_on_demand import running_tools
 from keiko_desktop.ui.task_runner import TaskRunner
 from keiko_desktop.ui.widgets.toast import Toast
 
@@ -44,8 +45,8 @@ if TYPE_CHECKING:
 
 PICKER_KEYS = "Ctrl+Shift+R"
 NO_TOOLS = KeikoError(
-    "No MCP server is running, so there are no resources to attach.",
-    "Turn tools on in Settings > Tools, or add a server with `keiko mcp import`.",
+    "The MCP servers could not be started, so there are no resources to attach.",
+    "See Settings > Tools (Ctrl+,) for why, or add a server with `keiko mcp import`.",
 )
 
 
@@ -106,7 +107,7 @@ class ChatResources(QObject):
     # ------------------------------------------------------------------ work
     async def _content(self) -> tuple[McpContent, ResourceAttacher]:
         core = await self._core.get()
-        tools = core.tools
+        tools = await running_tools(core)  # the first use starts the servers
         content = tools.content if tools is not None else None
         if content is None or core.files is None:
             raise NO_TOOLS
@@ -115,6 +116,7 @@ class ChatResources(QObject):
         return content, self._attacher
 
     async def _load(self, picker: ResourcePicker) -> None:
+        picker.set_status("Asking the MCP servers…")
         try:
             content, _attacher = await self._content()
         except KeikoError as exc:
