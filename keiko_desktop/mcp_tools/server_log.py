@@ -25,6 +25,16 @@ MAX_LINE_BYTES = 16_384
 MAX_LOG_BYTES = 1_000_000
 
 
+def open_server_log(path: Path) -> TextIO:
+    """``path`` opened owner-only for appending, moved to ``.log.1`` first when it is past
+    ``MAX_LOG_BYTES``: every writer of a server's log (its stderr, its log notifications)
+    opens it here, so no writer can grow it without bound."""
+    private_dir(path.parent)
+    if path.exists() and path.stat().st_size > MAX_LOG_BYTES:
+        path.replace(path.with_suffix(".log.1"))
+    return open_private(path, "a")
+
+
 class RedactedServerLog:
     """The pipe a server gets as stderr (``writer``) and the thread that saves it redacted.
 
@@ -51,15 +61,9 @@ class RedactedServerLog:
         """Wait for the copy to finish (the server and everything it started closed stderr)."""
         self._thread.join(timeout)
 
-    def _open(self) -> TextIO:
-        private_dir(self.path.parent)
-        if self.path.exists() and self.path.stat().st_size > MAX_LOG_BYTES:
-            self.path.replace(self.path.with_suffix(".log.1"))
-        return open_private(self.path, "a")
-
     def _copy(self) -> None:
         try:
-            out = self._open()
+            out = open_server_log(self.path)
         except OSError as exc:
             log.warning("cannot write %s: %s; the server's stderr is dropped", self.path, exc)
             out = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - closed below
@@ -78,7 +82,7 @@ class RedactedServerLog:
                     written += len(line)
                     if written > MAX_LOG_BYTES:
                         out.close()
-                        out = self._open()
+                        out = open_server_log(self.path)
                         written = 0
         except (OSError, ValueError) as exc:
             log.warning("copying a server's stderr to %s stopped: %s", self.path, exc)

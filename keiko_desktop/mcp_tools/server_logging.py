@@ -31,10 +31,10 @@ from mcp import Client, MCPError
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from keiko_desktop.core.private_files import open_private, private_dir
 from keiko_desktop.core.safe_text import one_line
 from keiko_desktop.core.tools.live_calls import LOG_LEVELS, LiveCalls
 from keiko_desktop.core.tools.redaction import Redactor
+from keiko_desktop.mcp_tools.server_log import open_server_log
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +129,7 @@ class ServerLogging:
             return
         self._window_lines[server] = count + len(lines)
         try:
-            private_dir(path.parent)
-            with open_private(path, "a") as out:
+            with open_server_log(path) as out:  # rotated past 1 MB, as the stderr copy
                 out.write("".join(line + "\n" for line in lines))
         except OSError as exc:
             log.warning("cannot write %s: %s", path, exc)

@@ -11,6 +11,7 @@ from keiko_desktop.core.tools.call_events import ToolCallLogged
 from keiko_desktop.core.tools.live_calls import LiveCalls
 from keiko_desktop.core.tools.models import ToolCall
 from keiko_desktop.core.tools.redaction import Redactor
+from keiko_desktop.mcp_tools.server_log import MAX_LOG_BYTES
 from keiko_desktop.mcp_tools.server_logging import (
     MAX_FILE_LINES_PER_SECOND,
     ServerLogging,
@@ -61,3 +62,14 @@ def test_the_file_takes_a_bounded_number_of_lines_a_second(bus: EventBus, tmp_pa
     lines = (tmp_path / "srv.log").read_text().splitlines()
     assert len(lines) == MAX_FILE_LINES_PER_SECOND
     assert ServerLogging(LiveCalls(bus), Redactor(), lambda _n: None, "bogus").level == "info"
+
+
+def test_the_file_is_rotated_like_the_stderr_copy(bus: EventBus, tmp_path: Path) -> None:
+    """A server that logs for ever cannot fill the disk: past ``MAX_LOG_BYTES`` the log moves
+    to ``.log.1`` (an HTTP server has no stderr copy to rotate it)."""
+    path = tmp_path / "srv.log"
+    path.write_text("x" * (MAX_LOG_BYTES + 1))
+    logs = ServerLogging(LiveCalls(bus), Redactor(), lambda _name: path)
+    logs.received("srv", note("info", "after the rotation"))
+    assert path.read_text() == "[log info] after the rotation\n"
+    assert path.with_suffix(".log.1").stat().st_size == MAX_LOG_BYTES + 1
